@@ -1,0 +1,84 @@
+//! The `assent` command line: the server, key generation, operator tasks, and the customer and
+//! organization clients. Data goes to stdout as JSON; notes for humans go to stderr.
+
+pub mod admin;
+pub mod customer;
+pub mod keygen;
+pub mod org;
+pub mod serve;
+
+use crate::client::ClientError;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "assent",
+    version,
+    about = "A customer-controlled personal data consent vault"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the vault server.
+    Serve(serve::ServeArgs),
+    /// Generate keys for a vault (vault + admin keys).
+    Keygen(keygen::KeygenArgs),
+    /// Operator tasks (needs the admin key).
+    Admin(admin::AdminArgs),
+    /// The customer client: your data, your consent.
+    Customer(customer::CustomerArgs),
+    /// The organization client.
+    Org(org::OrgArgs),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{0}")]
+    Serve(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<crate::config::ConfigError> for CliError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Self::Client(e.into())
+    }
+}
+
+impl From<crate::domain::DomainError> for CliError {
+    fn from(e: crate::domain::DomainError) -> Self {
+        Self::Usage(e.to_string())
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(a) => serve::run(a),
+        Command::Keygen(a) => keygen::run(a),
+        Command::Admin(a) => admin::run(a),
+        Command::Customer(a) => customer::run(a),
+        Command::Org(a) => org::run(a),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Splits `a,b,c` into trimmed, non-empty parts.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,114 @@
+//! `assent admin`: operator tasks, authenticated by a short-lived token signed with admin.key.
+
+use super::{CliError, print_json};
+use crate::client::Api;
+use crate::config::{OrgKeys, load_admin_key};
+use crate::crypto::b64;
+use crate::crypto::sign::sign_org_key;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct AdminArgs {
+    #[arg(
+        long,
+        env = "ASSENT_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// The operator's admin key file.
+    #[arg(
+        long,
+        env = "ASSENT_ADMIN_KEY",
+        default_value = "keys-example/admin.key",
+        global = true
+    )]
+    pub admin_key: PathBuf,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Organizations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Register an organization: its identity key, its encryption key and the identity key's
+    /// signature over the encryption key (as printed by `assent org show`).
+    Add {
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Ed25519 identity public key, base64url.
+        #[arg(long)]
+        identity_key: Option<String>,
+        /// X25519 encryption public key, base64url.
+        #[arg(long)]
+        encryption_key: Option<String>,
+        /// Identity signature over `assent/v1/org-key\n` ‖ encryption key, base64url.
+        #[arg(long)]
+        key_signature: Option<String>,
+        /// Take all of the above from an organization key file instead (demo convenience).
+        #[arg(long, conflicts_with_all = ["id", "name", "identity_key", "encryption_key", "key_signature"])]
+        from_key_file: Option<PathBuf>,
+    },
+}
+
+pub fn run(a: AdminArgs) -> Result<(), CliError> {
+    let key = load_admin_key(&a.admin_key)?;
+    let token = crate::tokens::mint_admin(&key, crate::vault::Vault::now().unix())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let api = Api::new(&a.server)?.with_token(token);
+    match a.command {
+        AdminCommand::Org {
+            command:
+                OrgCommand::Add {
+                    id,
+                    name,
+                    identity_key,
+                    encryption_key,
+                    key_signature,
+                    from_key_file,
+                },
+        } => {
+            let body = match from_key_file {
+                Some(path) => {
+                    let org = OrgKeys::load(&path)?;
+                    let x = org.encryption.public();
+                    json!({
+                        "org_id": org.org_id, "name": org.name,
+                        "ed25519_public": b64::encode(&org.identity.verifying_key().to_bytes()),
+                        "x25519_public": b64::encode(&x),
+                        "key_signature": b64::encode(&sign_org_key(&org.identity, &x)),
+                    })
+                }
+                None => {
+                    let need = |v: Option<String>, flag: &str| {
+                        v.ok_or_else(|| CliError::Usage(format!("--{flag} is required")))
+                    };
+                    json!({
+                        "org_id": need(id, "id")?, "name": need(name, "name")?,
+                        "ed25519_public": need(identity_key, "identity-key")?,
+                        "x25519_public": need(encryption_key, "encryption-key")?,
+                        "key_signature": need(key_signature, "key-signature")?,
+                    })
+                }
+            };
+            let answer: Value = api.post("/v1/admin/orgs", &body)?;
+            eprintln!(
+                "registered {} (identity fingerprint {})",
+                answer["org_id"], answer["fingerprint"]
+            );
+            print_json(&answer)
+        }
+    }
+}

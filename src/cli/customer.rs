@@ -1,0 +1,291 @@
+//! `assent customer`: the customer's device on the command line.
+
+use super::{CliError, print_json, split_list};
+use crate::client::customer::{self as device, Device, KdfCost};
+use crate::client::parse_duration;
+use crate::client::profile::Profile;
+use crate::crypto::bundle::{DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T};
+use crate::domain::catalog::Label;
+use crate::domain::ids::{GrantId, RequestId};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+#[derive(Args)]
+pub struct CustomerArgs {
+    /// The profile file (created by `signup`).
+    #[arg(
+        long,
+        env = "ASSENT_PROFILE",
+        default_value = "assent-profile.json",
+        global = true
+    )]
+    pub profile: PathBuf,
+    #[command(subcommand)]
+    pub command: CustomerCommand,
+}
+
+#[derive(Subcommand)]
+pub enum CustomerCommand {
+    /// Create an account: keys are made here and sealed under your passphrase.
+    Signup {
+        #[arg(long)]
+        handle: String,
+        #[arg(long, env = "ASSENT_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Argon2id memory in KiB (minimum 19456).
+        #[arg(long, default_value_t = DEFAULT_M_KIB)]
+        kdf_memory_kib: u32,
+        #[arg(long, default_value_t = DEFAULT_T)]
+        kdf_iterations: u32,
+        #[arg(long, default_value_t = DEFAULT_P)]
+        kdf_parallelism: u32,
+    },
+    /// Store (or update) an envelope: text or a small file.
+    Put {
+        #[arg(long)]
+        label: String,
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        content_type: Option<String>,
+    },
+    /// List your envelopes.
+    List,
+    /// Decrypt one envelope.
+    Get {
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Access requests from organizations.
+    Requests,
+    /// Approve a request (optionally narrower or shorter than asked).
+    Approve {
+        request_id: String,
+        /// Grant only these labels (comma-separated).
+        #[arg(long)]
+        labels: Option<String>,
+        /// Grant for less time than asked, e.g. 7d.
+        #[arg(long)]
+        duration: Option<String>,
+        /// Cap the number of reads.
+        #[arg(long)]
+        max_reads: Option<u32>,
+    },
+    /// Decline a request.
+    Decline { request_id: String },
+    /// Your grants.
+    Grants,
+    /// Revoke a grant: the organization's next read is refused.
+    Revoke { grant_id: String },
+    /// Re-encrypt envelopes marked for rotation after a revocation.
+    Rotate,
+    /// Destroy an envelope (ciphertext and every wrapped key).
+    Erase {
+        #[arg(long)]
+        label: String,
+    },
+    /// Your entries in the ledger.
+    Ledger,
+}
+
+fn passphrase(confirm: bool) -> Result<Zeroizing<String>, CliError> {
+    if let Ok(p) = std::env::var("ASSENT_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    let p = Zeroizing::new(
+        rpassword::prompt_password("passphrase: ").map_err(|e| CliError::Usage(e.to_string()))?,
+    );
+    if confirm {
+        let again = Zeroizing::new(
+            rpassword::prompt_password("again: ").map_err(|e| CliError::Usage(e.to_string()))?,
+        );
+        if *again != *p {
+            return Err(CliError::Usage("the passphrases differ".into()));
+        }
+    }
+    Ok(p)
+}
+
+/// Unlocks the device; any unlock also performs pending key rotations.
+fn open(profile: &Path) -> Result<Device, CliError> {
+    let p = Profile::load(profile)?;
+    let d = device::unlock(&p, passphrase(false)?.as_bytes())?;
+    let rotated = d.rotate_pending()?;
+    if !rotated.is_empty() {
+        eprintln!(
+            "rotated the data keys of: {}",
+            rotated
+                .iter()
+                .map(Label::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(d)
+}
+
+fn guess_type(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("txt") => "text/plain",
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+pub fn run(a: CustomerArgs) -> Result<(), CliError> {
+    match a.command {
+        CustomerCommand::Signup {
+            handle,
+            server,
+            kdf_memory_kib,
+            kdf_iterations,
+            kdf_parallelism,
+        } => {
+            if a.profile.exists() {
+                return Err(CliError::Usage(format!(
+                    "{} exists; pass another --profile",
+                    a.profile.display()
+                )));
+            }
+            let cost = KdfCost {
+                m_kib: kdf_memory_kib,
+                t: kdf_iterations,
+                p: kdf_parallelism,
+            };
+            let profile = device::sign_up(&server, &handle, passphrase(true)?.as_bytes(), &cost)?;
+            profile.save(&a.profile)?;
+            eprintln!(
+                "welcome, {handle}: your profile is in {}",
+                a.profile.display()
+            );
+            print_json(&json!({ "customer_id": profile.customer_id, "handle": profile.handle }))
+        }
+        CustomerCommand::Put {
+            label,
+            text,
+            file,
+            content_type,
+        } => {
+            let label = Label::parse(&label)?;
+            let (bytes, ct) = match (text, file) {
+                (Some(t), None) => (
+                    Zeroizing::new(t.into_bytes()),
+                    "text/plain; charset=utf-8".to_owned(),
+                ),
+                (None, Some(f)) => (
+                    Zeroizing::new(
+                        std::fs::read(&f)
+                            .map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))?,
+                    ),
+                    guess_type(&f).to_owned(),
+                ),
+                _ => return Err(CliError::Usage("give --text or --file".into())),
+            };
+            let ct = content_type.unwrap_or(ct);
+            let ct = ct
+                .split(';')
+                .next()
+                .unwrap_or("text/plain")
+                .trim()
+                .to_owned();
+            let d = open(&a.profile)?;
+            print_json(&d.put(&label, &ct, &bytes, false)?)
+        }
+        CustomerCommand::List => print_json(
+            &open(&a.profile)?
+                .api
+                .get::<serde_json::Value>("/v1/me/envelopes")?,
+        ),
+        CustomerCommand::Get { label, out } => {
+            let label = Label::parse(&label)?;
+            let (e, plain) = open(&a.profile)?.get(&label)?;
+            eprintln!("{} v{} ({})", e.label, e.version, e.content_type);
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &plain[..]).map_err(|e| CliError::Usage(e.to_string()))
+                }
+                None => {
+                    let mut so = std::io::stdout();
+                    so.write_all(&plain)
+                        .and_then(|()| so.flush())
+                        .map_err(|e| CliError::Usage(e.to_string()))
+                }
+            }
+        }
+        CustomerCommand::Requests => print_json(
+            &open(&a.profile)?
+                .api
+                .get::<serde_json::Value>("/v1/me/requests")?,
+        ),
+        CustomerCommand::Approve {
+            request_id,
+            labels,
+            duration,
+            max_reads,
+        } => {
+            let rid = RequestId::parse(&request_id)?;
+            let labels = labels
+                .map(|l| {
+                    split_list(&l)
+                        .iter()
+                        .map(|x| Label::parse(x))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?;
+            let duration = duration.map(|d| parse_duration(&d)).transpose()?;
+            let answer = open(&a.profile)?.approve(&rid, labels, duration, max_reads)?;
+            eprintln!("granted: {}", answer["grant"]["grant_id"]);
+            print_json(&answer)
+        }
+        CustomerCommand::Decline { request_id } => {
+            print_json(&open(&a.profile)?.decline(&RequestId::parse(&request_id)?)?)
+        }
+        CustomerCommand::Grants => print_json(
+            &open(&a.profile)?
+                .api
+                .get::<serde_json::Value>("/v1/me/grants")?,
+        ),
+        CustomerCommand::Revoke { grant_id } => {
+            let d = open(&a.profile)?;
+            let answer = d.revoke(&GrantId::parse(&grant_id)?)?;
+            eprintln!("{}", answer["note"].as_str().unwrap_or(""));
+            let rotated = d.rotate_pending()?;
+            if !rotated.is_empty() {
+                eprintln!(
+                    "rotated the data keys of: {}",
+                    rotated
+                        .iter()
+                        .map(Label::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            print_json(&answer)
+        }
+        CustomerCommand::Rotate => {
+            let d = open(&a.profile)?;
+            let rotated = d.rotate_pending()?;
+            print_json(&json!({ "rotated": rotated }))
+        }
+        CustomerCommand::Erase { label } => {
+            let label = Label::parse(&label)?;
+            print_json(&open(&a.profile)?.erase(&label)?)
+        }
+        CustomerCommand::Ledger => print_json(&open(&a.profile)?.ledger()?),
+    }
+}

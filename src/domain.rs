@@ -1,0 +1,11 @@
+//! Pure consent rules: typed ids, labels, purposes, grants, requests and the read policy.
+//! No I/O: every function that depends on time takes `now` as a parameter.
+
+pub mod catalog;
+pub mod error;
+pub mod grant;
+pub mod ids;
+pub mod request;
+pub mod time;
+
+pub use error::DomainError;

@@ -1,0 +1,8 @@
+//! The consent ledger: events, their leaf commitments and the RFC 9162 Merkle tree. Pure.
+
+pub mod error;
+pub mod event;
+pub mod merkle;
+
+pub use error::LedgerError;
+pub use event::{Event, leaf_commitment};

@@ -1,0 +1,217 @@
+//! Typed reads shared by read snapshots ([`ReadView`]) and write transactions ([`super::Tx`]).
+
+use super::StoreError;
+use crate::ledger::LedgerError;
+use crate::ledger::merkle::{Hash, NodeReader};
+use redb::{Key, ReadTransaction, TableDefinition};
+use serde::de::DeserializeOwned;
+
+pub type JsonTable<K> = TableDefinition<'static, K, &'static [u8]>;
+pub type Index2 = TableDefinition<'static, (&'static str, &'static str), ()>;
+pub type EventIndex = TableDefinition<'static, (&'static str, u64), ()>;
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    table: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
+}
+
+/// Reads available in any transaction.
+pub trait Reads {
+    fn get_json<K: Key + 'static, T: DeserializeOwned>(
+        &self,
+        def: JsonTable<K>,
+        key: K::SelfType<'_>,
+    ) -> Result<Option<T>, StoreError>;
+    /// Values of every `(first, _)` key of a two-part JSON table, in key order.
+    fn list_json2<T: DeserializeOwned>(
+        &self,
+        def: JsonTable<(&'static str, &'static str)>,
+        first: &str,
+    ) -> Result<Vec<T>, StoreError>;
+    fn get_str(
+        &self,
+        def: TableDefinition<'static, &'static str, &'static str>,
+        key: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Second components of every `(first, _)` key, in order.
+    fn index2(&self, def: Index2, first: &str) -> Result<Vec<String>, StoreError>;
+    /// Leaf indexes of every `(first, _)` key, in order.
+    fn event_index(&self, def: EventIndex, first: &str) -> Result<Vec<u64>, StoreError>;
+    fn get_bytes_u64(
+        &self,
+        def: TableDefinition<'static, u64, &'static [u8]>,
+        key: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    fn meta(&self, key: &str) -> Result<u64, StoreError>;
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
+
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.meta("ledger_size")
+    }
+}
+
+/// Implements [`Reads`] for a type whose `open` method opens a table as a `ReadableTable`.
+macro_rules! impl_reads {
+    ($ty:ty) => {
+        impl $crate::store::access::Reads for $ty {
+            fn get_json<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
+                &self,
+                def: $crate::store::access::JsonTable<K>,
+                key: K::SelfType<'_>,
+            ) -> Result<Option<T>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::{ReadableTable, TableHandle};
+                let table = self.open(def)?;
+                match table.get(key)? {
+                    Some(v) => $crate::store::access::decode(
+                        $crate::store::access::static_name(def.name()),
+                        v.value(),
+                    )
+                    .map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            fn list_json2<T: serde::de::DeserializeOwned>(
+                &self,
+                def: $crate::store::access::JsonTable<(&'static str, &'static str)>,
+                first: &str,
+            ) -> Result<Vec<T>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::{ReadableTable, TableHandle};
+                let table = self.open(def)?;
+                let mut out = Vec::new();
+                for item in table.range((first, "")..)? {
+                    let (k, v) = item?;
+                    if k.value().0 != first {
+                        break;
+                    }
+                    out.push($crate::store::access::decode(
+                        $crate::store::access::static_name(def.name()),
+                        v.value(),
+                    )?);
+                }
+                Ok(out)
+            }
+
+            fn get_str(
+                &self,
+                def: redb::TableDefinition<'static, &'static str, &'static str>,
+                key: &str,
+            ) -> Result<Option<String>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open(def)?;
+                Ok(table.get(key)?.map(|v| v.value().to_owned()))
+            }
+
+            fn index2(
+                &self,
+                def: $crate::store::access::Index2,
+                first: &str,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open(def)?;
+                let mut out = Vec::new();
+                for item in table.range((first, "")..)? {
+                    let (k, _) = item?;
+                    let (a, b) = k.value();
+                    if a != first {
+                        break;
+                    }
+                    out.push(b.to_owned());
+                }
+                Ok(out)
+            }
+
+            fn event_index(
+                &self,
+                def: $crate::store::access::EventIndex,
+                first: &str,
+            ) -> Result<Vec<u64>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open(def)?;
+                let mut out = Vec::new();
+                for item in table.range((first, 0u64)..=(first, u64::MAX))? {
+                    let (k, _) = item?;
+                    out.push(k.value().1);
+                }
+                Ok(out)
+            }
+
+            fn get_bytes_u64(
+                &self,
+                def: redb::TableDefinition<'static, u64, &'static [u8]>,
+                key: u64,
+            ) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open(def)?;
+                Ok(table.get(key)?.map(|v| v.value().to_vec()))
+            }
+
+            fn meta(&self, key: &str) -> Result<u64, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open($crate::store::tables::META)?;
+                Ok(table.get(key)?.map_or(0, |v| v.value()))
+            }
+
+            fn node(
+                &self,
+                level: u8,
+                index: u64,
+            ) -> Result<Option<[u8; 32]>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open($crate::store::tables::LEDGER_NODES)?;
+                Ok(table.get((level, index))?.map(|v| v.value()))
+            }
+        }
+    };
+}
+pub(crate) use impl_reads;
+
+/// Table names are `'static` in every definition of this crate; this recovers that for errors.
+pub(crate) fn static_name(name: &str) -> &'static str {
+    super::tables::ALL
+        .iter()
+        .copied()
+        .find(|n| *n == name)
+        .unwrap_or("unknown")
+}
+
+/// A consistent read snapshot.
+pub struct ReadView {
+    rtx: ReadTransaction,
+}
+
+impl ReadView {
+    pub(crate) fn new(rtx: ReadTransaction) -> Self {
+        Self { rtx }
+    }
+
+    fn open<K: Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<redb::ReadOnlyTable<K, V>, StoreError> {
+        Ok(self.rtx.open_table(def)?)
+    }
+}
+
+impl_reads!(ReadView);
+
+impl NodeReader for ReadView {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
+        Reads::node(self, level, index)
+            .map_err(|e| LedgerError::Store(e.to_string()))?
+            .ok_or_else(|| LedgerError::Store(format!("missing tree node ({level}, {index})")))
+    }
+}

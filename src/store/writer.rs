@@ -1,0 +1,116 @@
+//! Group commit: one thread owns redb writes. Callers hand it a use case and wait; it runs
+//! whatever has queued (up to [`MAX_BATCH`]) in one `Durability::Immediate` transaction, commits,
+//! and only then answers each caller. A failed commit fails every caller of that batch.
+
+use super::{StoreError, Tx};
+use crate::ledger::merkle::Frontier;
+use redb::{Database, Durability};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most use cases committed in one transaction.
+pub const MAX_BATCH: usize = 256;
+const QUEUE: usize = 4096;
+
+type Finish = Box<dyn FnOnce(Option<String>) + Send>;
+/// A use case: runs inside the batch; says whether it failed, and how to answer once the batch
+/// outcome (`None` = durable, `Some(reason)` = not committed) is known.
+type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Finish) + Send>;
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(crate) fn start(db: Arc<Database>, frontier: Frontier) -> Result<Self, StoreError> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("assent-writer".into())
+            .spawn(move || run(db, frontier, rx))
+            .map_err(|e| StoreError::Io(e.to_string()))?;
+        Ok(Self { tx })
+    }
+
+    /// Runs `op` in the next batch; returns its result once that batch is durable.
+    pub async fn run<T, E, F>(&self, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |tx| {
+            let result = op(tx);
+            let failed = result.is_err();
+            let finish: Finish = Box::new(move |commit| {
+                let out = match (result, commit) {
+                    (Err(e), _) => Err(e),
+                    (Ok(v), None) => Ok(v),
+                    (Ok(_), Some(reason)) => Err(E::from(StoreError::Db(reason))),
+                };
+                // The caller may have gone away (client disconnected); the act stands.
+                let _ = reply.send(out);
+            });
+            (failed, finish)
+        });
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| E::from(StoreError::WriterGone))?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(E::from(StoreError::WriterGone)))
+    }
+}
+
+fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&db, &mut frontier, jobs);
+    }
+    tracing::info!("writer stopped: queue closed");
+}
+
+fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
+    let snapshot = frontier.clone();
+    let mut finishes = Vec::with_capacity(jobs.len());
+    let outcome = (|| -> Result<(), StoreError> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        let mut poisoned = false;
+        {
+            let mut tx = Tx::new(&txn, frontier);
+            for job in jobs {
+                let before = tx.writes();
+                let (failed, finish) = job(&mut tx);
+                // A use case that failed after writing must not leave half an act behind.
+                poisoned |= failed && tx.writes() != before;
+                finishes.push(finish);
+            }
+        }
+        if poisoned {
+            txn.abort()?;
+            return Err(StoreError::Aborted);
+        }
+        txn.commit()?;
+        Ok(())
+    })();
+    let reason = match outcome {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::error!(error = %e, batch = finishes.len(), "group commit failed");
+            *frontier = snapshot;
+            Some(e.to_string())
+        }
+    };
+    for finish in finishes {
+        finish(reason.clone());
+    }
+}

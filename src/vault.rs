@@ -1,0 +1,83 @@
+//! Use cases. Each act is one group-commit transaction that checks everything first, then
+//! writes the change together with its ledger event — so an act and its record are durable
+//! together or not at all, and an organization gets data only after the read is on the ledger.
+
+pub mod consent;
+pub mod customers;
+pub mod envelopes;
+pub mod error;
+pub mod history;
+pub mod orgs;
+pub mod reads;
+
+pub use error::VaultError;
+
+use crate::domain::time::Timestamp;
+use crate::store::Store;
+use rand::Rng;
+use std::time::{SystemTime, UNIX_EPOCH};
+use zeroize::Zeroizing;
+
+/// Limits a deployment can tune.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest envelope ciphertext accepted, checked before decoding.
+    pub max_envelope_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_envelope_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The vault: storage plus the secrets and settings use cases need.
+#[derive(Clone)]
+pub struct Vault {
+    store: Store,
+    limits: Limits,
+    /// Keys the fake KDF salt of unknown handles, so a probe cannot tell them from real ones.
+    decoy_key: std::sync::Arc<Zeroizing<[u8; 32]>>,
+}
+
+impl Vault {
+    pub fn new(store: Store, limits: Limits, decoy_key: Zeroizing<[u8; 32]>) -> Self {
+        Self {
+            store,
+            limits,
+            decoy_key: std::sync::Arc::new(decoy_key),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The current time, whole seconds (the wire format's precision).
+    pub fn now() -> Timestamp {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Timestamp::from_unix_clamped(secs)
+    }
+}
+
+/// 16 random bytes for a fresh id.
+pub fn random_id_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b
+}
+
+/// A fresh 32-byte ledger nonce.
+pub fn random_nonce() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    b
+}

@@ -1,0 +1,400 @@
+//! The consent cycle: an organization asks, the customer approves (a signed grant plus wraps)
+//! or declines, and the customer can revoke at any moment.
+
+use super::envelopes::check_wrap;
+use super::{Vault, VaultError, random_id_bytes, random_nonce};
+use crate::crypto::sign;
+use crate::crypto::wrap::Wrap;
+use crate::domain::grant::{Grant, GrantTerms};
+use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId, RequestId};
+use crate::domain::request::{AccessRequest, RequestStatus, RequestTerms};
+use crate::ledger::Event;
+use crate::store::ledger_tx::Appended;
+use crate::store::records::{CustomerRecord, EnvelopeRecord, GrantWrap, OrgRecord};
+use crate::store::tables::{
+    CUSTOMER_GRANTS, CUSTOMER_REQUESTS, CUSTOMERS, ENVELOPES, GRANTS, HANDLES, ORG_CUSTOMER_GRANTS,
+    ORG_REQUESTS, ORGS, REQUESTS, WRAPS,
+};
+use crate::store::{Reads, Tx};
+
+/// The approval a customer's device sends: signed terms and the data keys wrapped to the org.
+pub struct Approval {
+    pub terms: GrantTerms,
+    pub signature: Vec<u8>,
+    pub wraps: Vec<ApprovalWrap>,
+}
+
+pub struct ApprovalWrap {
+    pub label: crate::domain::catalog::Label,
+    pub envelope_id: EnvelopeId,
+    pub version: u64,
+    pub wrap: Wrap,
+}
+
+/// How an organization names the customer it asks: an id or a handle the customer gave it.
+pub enum CustomerRef {
+    Id(CustomerId),
+    Handle(Handle),
+}
+
+/// Key of the read path's index: grants of one org for one customer.
+pub(crate) fn pair_key(org: &OrgId, customer: &CustomerId) -> String {
+    format!("{org}/{customer}")
+}
+
+impl Vault {
+    pub async fn create_request(
+        &self,
+        org: OrgId,
+        customer: CustomerRef,
+        terms: RequestTerms,
+    ) -> Result<(AccessRequest, Appended), VaultError> {
+        let now = Self::now();
+        let request_id = RequestId::from_random(random_id_bytes());
+        let nonce = random_nonce();
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let customer_id = match customer {
+                    CustomerRef::Id(id) => tx
+                        .get_json::<_, CustomerRecord>(CUSTOMERS, id.as_str())?
+                        .map(|c| c.customer_id),
+                    CustomerRef::Handle(h) => tx
+                        .get_str(HANDLES, h.as_str())?
+                        .map(|id| CustomerId::parse(&id))
+                        .transpose()?,
+                }
+                .ok_or_else(|| VaultError::not_found("customer_not_found", "no such customer"))?;
+                let request = AccessRequest::new(request_id, org, customer_id, terms, now)?;
+                tx.put_json(REQUESTS, request.request_id.as_str(), &request)?;
+                tx.put_index2(
+                    CUSTOMER_REQUESTS,
+                    request.customer_id.as_str(),
+                    request.request_id.as_str(),
+                )?;
+                tx.put_index2(
+                    ORG_REQUESTS,
+                    request.org_id.as_str(),
+                    request.request_id.as_str(),
+                )?;
+                let appended = tx.append(
+                    &Event::RequestCreated {
+                        customer_id: request.customer_id.clone(),
+                        org_id: request.org_id.clone(),
+                        request_id: request.request_id.clone(),
+                        labels: request.labels.clone(),
+                        purposes: request.purposes.clone(),
+                        at: now,
+                    },
+                    nonce,
+                )?;
+                Ok((request, appended))
+            })
+            .await
+    }
+
+    /// The customer's requests (newest first), each with the asking organization.
+    pub fn customer_requests(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<Vec<(AccessRequest, OrgRecord)>, VaultError> {
+        let view = self.store().read()?;
+        let mut out = Vec::new();
+        for rid in view.index2(CUSTOMER_REQUESTS, customer.as_str())? {
+            if let Some(r) = view.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())?
+                && let Some(o) = view.get_json::<_, OrgRecord>(ORGS, r.org_id.as_str())?
+            {
+                out.push((r, o));
+            }
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.0.created_at));
+        Ok(out)
+    }
+
+    pub fn org_requests(&self, org: &OrgId) -> Result<Vec<AccessRequest>, VaultError> {
+        let view = self.store().read()?;
+        let mut out = Vec::new();
+        for rid in view.index2(ORG_REQUESTS, org.as_str())? {
+            if let Some(r) = view.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())? {
+                out.push(r);
+            }
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        Ok(out)
+    }
+
+    /// A request as seen by one party; anyone else gets "not found".
+    pub fn request_for(
+        &self,
+        id: &RequestId,
+        party: Party<'_>,
+    ) -> Result<AccessRequest, VaultError> {
+        let r: Option<AccessRequest> = self.store().read()?.get_json(REQUESTS, id.as_str())?;
+        r.filter(|r| party.owns(&r.customer_id, &r.org_id))
+            .ok_or_else(|| VaultError::not_found("request_not_found", format!("no request {id}")))
+    }
+
+    pub async fn decline(
+        &self,
+        customer: CustomerId,
+        id: RequestId,
+    ) -> Result<Appended, VaultError> {
+        let now = Self::now();
+        let nonce = random_nonce();
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let mut r = load_request(tx, &id, &customer)?;
+                r.ensure_pending()?;
+                r.status = RequestStatus::Declined;
+                r.decided_at = Some(now);
+                tx.put_json(REQUESTS, id.as_str(), &r)?;
+                Ok(tx.append(
+                    &Event::RequestDeclined {
+                        customer_id: customer,
+                        org_id: r.org_id,
+                        request_id: id,
+                        at: now,
+                    },
+                    nonce,
+                )?)
+            })
+            .await
+    }
+
+    /// Turns a pending request into a grant. The signature must verify under the customer's
+    /// Ed25519 key (the vault cannot forge consent), and every granted label that has an
+    /// envelope must come with its current data key wrapped to the organization.
+    pub async fn approve(
+        &self,
+        customer: CustomerId,
+        id: RequestId,
+        a: Approval,
+    ) -> Result<(Grant, Appended), VaultError> {
+        for w in &a.wraps {
+            check_wrap(&w.wrap)?;
+        }
+        let now = Self::now();
+        let nonce = random_nonce();
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let mut request = load_request(tx, &id, &customer)?;
+                request.ensure_pending()?;
+                a.terms.check_against(&request, now)?;
+                let c: CustomerRecord =
+                    tx.get_json(CUSTOMERS, customer.as_str())?.ok_or_else(|| {
+                        VaultError::unauthorized(
+                            "unknown_customer",
+                            "this account no longer exists",
+                        )
+                    })?;
+                sign::verify_grant(&c.ed25519_public, &a.terms, &a.signature)?;
+                let gid = a.terms.grant_id.clone();
+                if tx.get_json::<_, Grant>(GRANTS, gid.as_str())?.is_some() {
+                    return Err(VaultError::conflict(
+                        "grant_exists",
+                        format!("grant {gid} already exists"),
+                    ));
+                }
+                check_approval_wraps(tx, &customer, &a)?;
+                let appended = tx.append(
+                    &Event::GrantCreated {
+                        customer_id: customer.clone(),
+                        org_id: a.terms.org_id.clone(),
+                        grant_id: gid.clone(),
+                        request_id: id.clone(),
+                        labels: a.terms.labels.clone(),
+                        purposes: a.terms.purposes.clone(),
+                        not_after: a.terms.not_after,
+                        signature: crate::crypto::b64::encode(&a.signature),
+                        at: now,
+                    },
+                    nonce,
+                )?;
+                let grant = Grant {
+                    terms: a.terms,
+                    signature: a.signature,
+                    request_id: id.clone(),
+                    created_at: now,
+                    revoked_at: None,
+                    reads: 0,
+                    ledger_index: appended.index,
+                };
+                tx.put_json(GRANTS, gid.as_str(), &grant)?;
+                tx.put_index2(CUSTOMER_GRANTS, customer.as_str(), gid.as_str())?;
+                tx.put_index2(
+                    ORG_CUSTOMER_GRANTS,
+                    &pair_key(&grant.terms.org_id, &customer),
+                    gid.as_str(),
+                )?;
+                for w in a.wraps {
+                    let gw = GrantWrap {
+                        label: w.label.clone(),
+                        envelope_id: w.envelope_id,
+                        version: w.version,
+                        wrap: w.wrap,
+                    };
+                    tx.put_json(WRAPS, (gid.as_str(), w.label.as_str()), &gw)?;
+                }
+                request.status = RequestStatus::Approved;
+                request.decided_at = Some(now);
+                request.grant_id = Some(gid);
+                tx.put_json(REQUESTS, id.as_str(), &request)?;
+                Ok((grant, appended))
+            })
+            .await
+    }
+
+    /// Revokes a grant: in one transaction it is marked revoked, the org's wraps are destroyed,
+    /// the covered envelopes are marked for rotation, and the ledger records it.
+    pub async fn revoke(
+        &self,
+        customer: CustomerId,
+        gid: GrantId,
+    ) -> Result<(Grant, Appended), VaultError> {
+        let now = Self::now();
+        let nonce = random_nonce();
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let mut grant: Grant = tx
+                    .get_json::<_, Grant>(GRANTS, gid.as_str())?
+                    .filter(|g| g.terms.customer_id == customer)
+                    .ok_or_else(|| {
+                        VaultError::not_found("grant_not_found", format!("no grant {gid}"))
+                    })?;
+                if grant.revoked_at.is_some() {
+                    return Err(VaultError::conflict(
+                        "already_revoked",
+                        "this grant is already revoked",
+                    ));
+                }
+                grant.revoked_at = Some(now);
+                tx.put_json(GRANTS, gid.as_str(), &grant)?;
+                tx.remove_prefix(WRAPS, gid.as_str())?;
+                for label in &grant.terms.labels {
+                    let key = (customer.as_str(), label.as_str());
+                    if let Some(mut e) = tx.get_json::<_, EnvelopeRecord>(ENVELOPES, key)? {
+                        e.rotation_pending = true;
+                        tx.put_json(ENVELOPES, key, &e)?;
+                    }
+                }
+                let appended = tx.append(
+                    &Event::GrantRevoked {
+                        customer_id: customer.clone(),
+                        org_id: grant.terms.org_id.clone(),
+                        grant_id: gid.clone(),
+                        at: now,
+                    },
+                    nonce,
+                )?;
+                Ok((grant, appended))
+            })
+            .await
+    }
+
+    /// Grants of a customer (newest first).
+    pub fn customer_grants(&self, customer: &CustomerId) -> Result<Vec<Grant>, VaultError> {
+        let view = self.store().read()?;
+        let mut out = Vec::new();
+        for gid in view.index2(CUSTOMER_GRANTS, customer.as_str())? {
+            if let Some(g) = view.get_json::<_, Grant>(GRANTS, gid.as_str())? {
+                out.push(g);
+            }
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        Ok(out)
+    }
+
+    pub fn grant_for(&self, gid: &GrantId, party: Party<'_>) -> Result<Grant, VaultError> {
+        let g: Option<Grant> = self.store().read()?.get_json(GRANTS, gid.as_str())?;
+        g.filter(|g| party.owns(&g.terms.customer_id, &g.terms.org_id))
+            .ok_or_else(|| VaultError::not_found("grant_not_found", format!("no grant {gid}")))
+    }
+
+    /// The wraps still held for a grant (empty once revoked): for the customer to inspect.
+    pub fn grant_wraps(&self, gid: &GrantId) -> Result<Vec<GrantWrap>, VaultError> {
+        Ok(self.store().read()?.list_json2(WRAPS, gid.as_str())?)
+    }
+}
+
+/// Who is asking: a customer or an organization.
+#[derive(Clone, Copy)]
+pub enum Party<'a> {
+    Customer(&'a CustomerId),
+    Org(&'a OrgId),
+}
+
+impl Party<'_> {
+    fn owns(&self, customer: &CustomerId, org: &OrgId) -> bool {
+        match self {
+            Party::Customer(c) => *c == customer,
+            Party::Org(o) => *o == org,
+        }
+    }
+}
+
+fn load_request(
+    tx: &Tx<'_>,
+    id: &RequestId,
+    customer: &CustomerId,
+) -> Result<AccessRequest, VaultError> {
+    tx.get_json::<_, AccessRequest>(REQUESTS, id.as_str())?
+        .filter(|r| &r.customer_id == customer)
+        .ok_or_else(|| VaultError::not_found("request_not_found", format!("no request {id}")))
+}
+
+/// Exactly one wrap per granted label that has an envelope, naming its current version.
+fn check_approval_wraps(
+    tx: &Tx<'_>,
+    customer: &CustomerId,
+    a: &Approval,
+) -> Result<(), VaultError> {
+    for w in &a.wraps {
+        if !a.terms.labels.contains(&w.label) {
+            return Err(VaultError::bad(
+                "unexpected_wrap",
+                format!("`{}` is not granted", w.label),
+            ));
+        }
+        if a.wraps.iter().filter(|x| x.label == w.label).count() > 1 {
+            return Err(VaultError::bad(
+                "duplicate_wrap",
+                format!("two wraps for `{}`", w.label),
+            ));
+        }
+    }
+    for label in &a.terms.labels {
+        let env: Option<EnvelopeRecord> =
+            tx.get_json(ENVELOPES, (customer.as_str(), label.as_str()))?;
+        let wrap = a.wraps.iter().find(|w| &w.label == label);
+        match (env, wrap) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(VaultError::bad(
+                    "unexpected_wrap",
+                    format!("there is no `{label}` envelope to wrap"),
+                ));
+            }
+            (Some(_), None) => {
+                return Err(VaultError::bad(
+                    "wrap_missing",
+                    format!("wrap the `{label}` data key for the organization"),
+                ));
+            }
+            (Some(e), Some(w)) => {
+                if e.envelope_id != w.envelope_id || e.version != w.version {
+                    return Err(VaultError::conflict(
+                        "version_conflict",
+                        format!(
+                            "`{label}` is now {} version {}; reload and approve again",
+                            e.envelope_id, e.version
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

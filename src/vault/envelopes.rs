@@ -1,0 +1,267 @@
+//! Envelopes: ciphertext written by the customer's device, one per label, versioned.
+
+use super::{Vault, VaultError, random_nonce};
+use crate::crypto::wrap::Wrap;
+use crate::domain::catalog::Label;
+use crate::domain::grant::{Grant, GrantState};
+use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
+use crate::domain::time::Timestamp;
+use crate::ledger::Event;
+use crate::store::ledger_tx::Appended;
+use crate::store::records::{EnvelopeRecord, GrantWrap};
+use crate::store::tables::{CUSTOMER_GRANTS, ENVELOPES, GRANTS, WRAPS};
+use crate::store::{Reads, Tx};
+use std::collections::BTreeSet;
+
+/// HPKE X25519 `enc` length (RFC 9180 §7.1: Nenc = 32).
+pub const WRAP_ENC_LEN: usize = 32;
+/// A wrapped 32-byte data key plus the 16-byte ChaCha20-Poly1305 tag.
+pub const WRAP_CT_LEN: usize = 48;
+const POLY1305_TAG: usize = 16;
+const MAX_CONTENT_TYPE: usize = 127;
+
+pub struct EnvelopeWrite {
+    pub envelope_id: EnvelopeId,
+    pub version: u64,
+    pub content_type: String,
+    pub nonce: [u8; 24],
+    pub ciphertext: Vec<u8>,
+    pub owner_wrap: Wrap,
+    /// The new data key wrapped for every active grant that covers the label.
+    pub grant_wraps: Vec<(GrantId, Wrap)>,
+    /// True when this write re-encrypts under a new data key after a revocation.
+    pub rotate: bool,
+}
+
+pub fn check_wrap(w: &Wrap) -> Result<(), VaultError> {
+    if w.enc.len() != WRAP_ENC_LEN || w.ct.len() != WRAP_CT_LEN {
+        return Err(VaultError::bad(
+            "bad_wrap",
+            format!("a wrap has a {WRAP_ENC_LEN}-byte `enc` and a {WRAP_CT_LEN}-byte `ct`"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_content_type(ct: &str) -> Result<(), VaultError> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    let ok = ct.len() <= MAX_CONTENT_TYPE
+        && ct
+            .split_once('/')
+            .is_some_and(|(t, s)| token(t) && token(s));
+    if ok {
+        Ok(())
+    } else {
+        Err(VaultError::bad(
+            "bad_content_type",
+            "content_type must be a media type like text/plain",
+        ))
+    }
+}
+
+/// Grants of `customer` that are active now and cover `label`.
+pub(crate) fn active_grants_for<R: Reads>(
+    r: &R,
+    customer: &CustomerId,
+    label: &Label,
+    now: Timestamp,
+) -> Result<Vec<Grant>, VaultError> {
+    let mut out = Vec::new();
+    for gid in r.index2(CUSTOMER_GRANTS, customer.as_str())? {
+        if let Some(g) = r.get_json::<_, Grant>(GRANTS, gid.as_str())?
+            && g.state(now) == GrantState::Active
+            && g.covers_label(label)
+        {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+impl Vault {
+    /// Creates version 1 of a label's envelope, or its next version (optimistic concurrency:
+    /// `version` must be the stored version + 1, so two devices cannot silently overwrite).
+    pub async fn put_envelope(
+        &self,
+        customer: CustomerId,
+        label: Label,
+        w: EnvelopeWrite,
+    ) -> Result<(EnvelopeRecord, Appended), VaultError> {
+        if w.ciphertext.len() > self.limits().max_envelope_bytes {
+            return Err(VaultError::TooLarge {
+                message: format!(
+                    "an envelope holds at most {} bytes",
+                    self.limits().max_envelope_bytes
+                ),
+            });
+        }
+        if w.ciphertext.len() < POLY1305_TAG {
+            return Err(VaultError::bad(
+                "bad_ciphertext",
+                "the ciphertext is shorter than its tag",
+            ));
+        }
+        check_content_type(&w.content_type)?;
+        check_wrap(&w.owner_wrap)?;
+        let mut provided = BTreeSet::new();
+        for (gid, wrap) in &w.grant_wraps {
+            check_wrap(wrap)?;
+            if !provided.insert(gid.clone()) {
+                return Err(VaultError::bad(
+                    "duplicate_grant_wrap",
+                    format!("two wraps for grant {gid}"),
+                ));
+            }
+        }
+        let now = Self::now();
+        let nonce = random_nonce();
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let key = (customer.as_str(), label.as_str());
+                let existing: Option<EnvelopeRecord> = tx.get_json(ENVELOPES, key)?;
+                let expected = existing.as_ref().map_or(1, |e| e.version + 1);
+                if w.version != expected {
+                    return Err(VaultError::conflict(
+                        "version_conflict",
+                        format!("expected version {expected}; reload the envelope and try again"),
+                    ));
+                }
+                if let Some(e) = &existing
+                    && e.envelope_id != w.envelope_id
+                {
+                    return Err(VaultError::conflict(
+                        "envelope_id_mismatch",
+                        format!("the `{label}` envelope is {}", e.envelope_id),
+                    ));
+                }
+                let required: BTreeSet<GrantId> = active_grants_for(tx, &customer, &label, now)?
+                    .into_iter()
+                    .map(|g| g.terms.grant_id)
+                    .collect();
+                if let Some(extra) = provided.difference(&required).next() {
+                    return Err(VaultError::bad(
+                        "unexpected_grant_wrap",
+                        format!("grant {extra} is not an active grant covering `{label}`"),
+                    ));
+                }
+                let missing: Vec<String> = required
+                    .difference(&provided)
+                    .map(|g| g.to_string())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(VaultError::conflict(
+                        "grant_wraps_missing",
+                        format!(
+                            "wrap the new data key for the active grants: {}",
+                            missing.join(", ")
+                        ),
+                    ));
+                }
+                let record = EnvelopeRecord {
+                    customer_id: customer.clone(),
+                    envelope_id: w.envelope_id.clone(),
+                    label: label.clone(),
+                    version: w.version,
+                    content_type: w.content_type,
+                    nonce: w.nonce,
+                    ciphertext: w.ciphertext,
+                    owner_wrap: w.owner_wrap,
+                    rotation_pending: false,
+                    created_at: existing.as_ref().map_or(now, |e| e.created_at),
+                    updated_at: now,
+                };
+                tx.put_json(ENVELOPES, key, &record)?;
+                for (gid, wrap) in w.grant_wraps {
+                    let gw = GrantWrap {
+                        label: label.clone(),
+                        envelope_id: record.envelope_id.clone(),
+                        version: record.version,
+                        wrap,
+                    };
+                    tx.put_json(WRAPS, (gid.as_str(), label.as_str()), &gw)?;
+                }
+                let event = if w.rotate {
+                    Event::KeyRotated {
+                        customer_id: customer.clone(),
+                        envelope_id: record.envelope_id.clone(),
+                        label: label.clone(),
+                        version: record.version,
+                        at: now,
+                    }
+                } else {
+                    Event::EnvelopeWritten {
+                        customer_id: customer.clone(),
+                        envelope_id: record.envelope_id.clone(),
+                        label: label.clone(),
+                        version: record.version,
+                        at: now,
+                    }
+                };
+                let appended = tx.append(&event, nonce)?;
+                Ok((record, appended))
+            })
+            .await
+    }
+
+    pub fn envelopes(&self, customer: &CustomerId) -> Result<Vec<EnvelopeRecord>, VaultError> {
+        Ok(self
+            .store()
+            .read()?
+            .list_json2(ENVELOPES, customer.as_str())?)
+    }
+
+    pub fn envelope(
+        &self,
+        customer: &CustomerId,
+        label: &Label,
+    ) -> Result<EnvelopeRecord, VaultError> {
+        self.store()
+            .read()?
+            .get_json(ENVELOPES, (customer.as_str(), label.as_str()))?
+            .ok_or_else(|| {
+                VaultError::not_found("envelope_not_found", format!("no `{label}` envelope"))
+            })
+    }
+
+    /// Crypto-erase: the ciphertext and every wrap of the label are destroyed; the ledger keeps
+    /// only its commitments.
+    pub async fn erase_envelope(
+        &self,
+        customer: CustomerId,
+        label: Label,
+    ) -> Result<Appended, VaultError> {
+        let now = Self::now();
+        let nonce = random_nonce();
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let key = (customer.as_str(), label.as_str());
+                let Some(existing) = tx.get_json::<_, EnvelopeRecord>(ENVELOPES, key)? else {
+                    return Err(VaultError::not_found(
+                        "envelope_not_found",
+                        format!("no `{label}` envelope"),
+                    ));
+                };
+                let grants = tx.index2(CUSTOMER_GRANTS, customer.as_str())?;
+                tx.remove_json(ENVELOPES, key)?;
+                for gid in &grants {
+                    tx.remove_json(WRAPS, (gid.as_str(), label.as_str()))?;
+                }
+                Ok(tx.append(
+                    &Event::EnvelopeErased {
+                        customer_id: customer.clone(),
+                        envelope_id: existing.envelope_id,
+                        label: label.clone(),
+                        at: now,
+                    },
+                    nonce,
+                )?)
+            })
+            .await
+    }
+}
