@@ -116,9 +116,8 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
         OrgCommand::Show => show(&OrgKeys::load(&a.key)?),
         OrgCommand::Token => {
             let c = OrgClient::connect(&a.server, OrgKeys::load(&a.key)?)?;
-            let _ = &c;
             eprintln!("authenticated as {}", c.keys.org_id);
-            Ok(())
+            print_json(&json!({ "access_token": c.api.token() }))
         }
         OrgCommand::Request {
             customer,

@@ -64,6 +64,10 @@ impl Api {
         self
     }
 
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     pub fn set_token(&mut self, token: String) {
         self.token = Some(token);
     }

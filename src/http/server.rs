@@ -54,6 +54,8 @@ async fn method_not_allowed() -> ApiError {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The vault behind the server (for in-process callers such as tests).
+    pub vault: Vault,
     pub public_url: String,
     pub serve: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
@@ -128,23 +130,28 @@ pub async fn start(
         register_demo_org(&vault, &config).await?;
     }
     let state = AppState {
-        vault,
+        vault: vault.clone(),
         tokens: Arc::new(tokens),
         admin_public: keys.admin_public,
         token_endpoint: format!("{public_url}/v1/oauth/token").into(),
     };
     let app = app(state, &config.web_dir);
     tracing::info!(%addr, %public_url, data = %config.data_dir.display(), "assent listening");
+    let store = vault.store().clone();
     let serve = tokio::spawn(async move {
-        axum::serve(
+        let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        // In-flight requests are done; commit what is queued and release the database.
+        store.writer().shutdown().await;
+        served
     });
     Ok(Running {
         addr,
+        vault,
         public_url,
         serve,
     })

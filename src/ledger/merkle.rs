@@ -169,10 +169,10 @@ pub fn consistency_proof<R: NodeReader>(
         return Ok(Vec::new());
     }
     // SUBPROOF(from - lo, D[lo:hi], whole), unrolled. Invariant: lo < from <= hi, and lo is a
-    // multiple of split(hi - lo) whenever hi - lo > 1.
+    // multiple of split(hi - lo) whenever hi - lo > 1. Each step shrinks hi - lo.
     let (mut lo, mut hi, mut whole) = (0u64, to, true);
     let mut proof = Vec::new();
-    while from < hi {
+    while lo < from && from < hi {
         let mid = lo + split(hi - lo);
         if from <= mid {
             proof.push(subtree_root(reader, mid, hi)?);
@@ -297,6 +297,9 @@ pub fn verify_consistency(
 fn check_sizes(from: u64, to: u64) -> Result<(), LedgerError> {
     if from > to {
         return Err(LedgerError::BadSizes { from, to });
+    }
+    if from == 0 {
+        return Err(LedgerError::EmptyTreeConsistency);
     }
     Ok(())
 }

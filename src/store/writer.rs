@@ -5,7 +5,7 @@
 use super::{StoreError, Tx};
 use crate::ledger::merkle::Frontier;
 use redb::{Database, Durability};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most use cases committed in one transaction.
@@ -17,19 +17,39 @@ type Finish = Box<dyn FnOnce(Option<String>) + Send>;
 /// outcome (`None` = durable, `Some(reason)` = not committed) is known.
 type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Finish) + Send>;
 
+enum Msg {
+    Job(Job),
+    /// Commit what is queued, then stop (graceful shutdown).
+    Stop,
+}
+
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Msg>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl Writer {
     pub(crate) fn start(db: Arc<Database>, frontier: Frontier) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel(QUEUE);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("assent-writer".into())
             .spawn(move || run(db, frontier, rx))
             .map_err(|e| StoreError::Io(e.to_string()))?;
-        Ok(Self { tx })
+        Ok(Self {
+            tx,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// Commits everything already queued, stops the writer and waits for it to release the
+    /// database. Later writes fail with [`StoreError::WriterGone`].
+    pub async fn shutdown(&self) {
+        let _ = self.tx.send(Msg::Stop).await;
+        let handle = self.thread.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
     }
 
     /// Runs `op` in the next batch; returns its result once that batch is durable.
@@ -55,7 +75,7 @@ impl Writer {
             (failed, finish)
         });
         self.tx
-            .send(job)
+            .send(Msg::Job(job))
             .await
             .map_err(|_| E::from(StoreError::WriterGone))?;
         answer
@@ -64,18 +84,36 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Job>) {
+fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Msg>) {
+    let mut stopping = false;
     while let Some(first) = rx.blocking_recv() {
-        let mut jobs = vec![first];
+        let mut jobs = Vec::new();
+        match first {
+            Msg::Job(j) => jobs.push(j),
+            Msg::Stop => stopping = true,
+        }
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => jobs.push(job),
+                Ok(Msg::Job(job)) => jobs.push(job),
+                Ok(Msg::Stop) => stopping = true,
                 Err(_) => break,
             }
         }
-        commit_batch(&db, &mut frontier, jobs);
+        if !jobs.is_empty() {
+            commit_batch(&db, &mut frontier, jobs);
+        }
+        if stopping && rx.is_empty() {
+            rx.close();
+            // Anything that slipped in between is still committed before we go.
+            while let Ok(msg) = rx.try_recv() {
+                if let Msg::Job(j) = msg {
+                    commit_batch(&db, &mut frontier, vec![j]);
+                }
+            }
+            break;
+        }
     }
-    tracing::info!("writer stopped: queue closed");
+    tracing::info!("writer stopped; database released");
 }
 
 fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {

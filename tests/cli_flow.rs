@@ -1,0 +1,339 @@
+//! The whole flow with the real binaries: `assent serve` as a separate process with a real redb
+//! file, and the `assent` CLI for the operator, the customer and the organization. Afterwards
+//! the database file and the server's full debug log are searched for every plaintext, the
+//! passphrase and the customer's private keys: none may be there.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_assent");
+const PASS: &str = "tangerine-orbit-velvet-42";
+const EMAIL: &str = "carol.secret@example.org";
+const ADDRESS: &str = "77 Hidden Lane, Nowhere";
+const FILE_MARKER: &str = "FILE-PLAINTEXT-MARKER-9f2c";
+
+fn repo(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
+    let addr = dir.join("addr");
+    let child = Command::new(BIN)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .arg("--data")
+        .arg(dir.join("data"))
+        .arg("--keys")
+        .arg(repo("keys-example"))
+        .arg("--web")
+        .arg(repo("web"))
+        .arg("--addr-file")
+        .arg(&addr)
+        .env("ASSENT_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !addr.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    Server {
+        child,
+        url: std::fs::read_to_string(&addr).unwrap(),
+    }
+}
+
+/// Runs the CLI; returns stdout, panicking with stderr on failure.
+fn cli(dir: &Path, url: &str, args: &[&str]) -> String {
+    let (ok, out, err) = cli_status(dir, url, args);
+    assert!(ok, "assent {args:?} failed:\n{err}");
+    out
+}
+
+fn cli_status(dir: &Path, url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("ASSENT_SERVER", url)
+        .env("ASSENT_PASSPHRASE", PASS)
+        .env("ASSENT_PROFILE", dir.join("carol.json"))
+        .env("ASSENT_ORG_KEY", dir.join("shop.key"))
+        .env("ASSENT_ADMIN_KEY", repo("keys-example/admin.key"))
+        .env("ASSENT_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = serve(dir);
+    let url = server.url.clone();
+    let fast = [
+        "--kdf-memory-kib",
+        "19456",
+        "--kdf-iterations",
+        "2",
+        "--kdf-parallelism",
+        "1",
+    ];
+
+    // Customer signs up and stores three envelopes.
+    let mut signup = vec!["customer", "signup", "--handle", "carol"];
+    signup.extend(fast);
+    let me = json(&cli(dir, &url, &signup));
+    let cid = me["customer_id"].as_str().unwrap().to_owned();
+    cli(
+        dir,
+        &url,
+        &["customer", "put", "--label", "email", "--text", EMAIL],
+    );
+    cli(
+        dir,
+        &url,
+        &[
+            "customer",
+            "put",
+            "--label",
+            "postal_address",
+            "--text",
+            ADDRESS,
+        ],
+    );
+    let doc = dir.join("scan.txt");
+    std::fs::write(&doc, FILE_MARKER).unwrap();
+    cli(
+        dir,
+        &url,
+        &[
+            "customer",
+            "put",
+            "--label",
+            "document",
+            "--file",
+            doc.to_str().unwrap(),
+        ],
+    );
+    let list = json(&cli(dir, &url, &["customer", "list"]));
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(
+        cli(dir, &url, &["customer", "get", "--label", "email"]),
+        EMAIL
+    );
+
+    // An operator registers a new organization from the public half of its key file.
+    let shop = dir.join("shop.key");
+    cli(
+        dir,
+        &url,
+        &[
+            "org",
+            "keygen",
+            "--id",
+            "org_shop",
+            "--name",
+            "Corner Shop",
+            "--out",
+            shop.to_str().unwrap(),
+        ],
+    );
+    let public = json(&cli(dir, &url, &["org", "show"]));
+    let reg = json(&cli(
+        dir,
+        &url,
+        &[
+            "admin",
+            "org",
+            "add",
+            "--id",
+            "org_shop",
+            "--name",
+            "Corner Shop",
+            "--identity-key",
+            public["identity_key"].as_str().unwrap(),
+            "--encryption-key",
+            public["encryption_key"].as_str().unwrap(),
+            "--key-signature",
+            public["key_signature"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(reg["fingerprint"], public["fingerprint"]);
+
+    // The organization asks; the customer approves; the organization reads.
+    let req = json(&cli(
+        dir,
+        &url,
+        &[
+            "org",
+            "request",
+            "--customer",
+            "carol",
+            "--labels",
+            "email,postal_address",
+            "--purposes",
+            "dpv:DeliveryOfGoods",
+            "--duration",
+            "7d",
+            "--justification",
+            "to deliver your order",
+        ],
+    ));
+    let rid = req["request_id"].as_str().unwrap().to_owned();
+    let pending = json(&cli(dir, &url, &["customer", "requests"]));
+    assert_eq!(pending[0]["org"]["name"], "Corner Shop");
+    let approved = json(&cli(
+        dir,
+        &url,
+        &["customer", "approve", &rid, "--max-reads", "5"],
+    ));
+    let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
+    let read = |label: &str| {
+        cli_status(
+            dir,
+            &url,
+            &[
+                "org",
+                "read",
+                "--customer",
+                &cid,
+                "--label",
+                label,
+                "--purpose",
+                "dpv:DeliveryOfGoods",
+            ],
+        )
+    };
+    let (ok, out, _) = read("postal_address");
+    assert!(ok);
+    assert_eq!(out, ADDRESS);
+    let (ok, _, err) = read("document");
+    assert!(!ok && err.contains("label_not_granted"), "{err}");
+
+    // Revoke: the very next read is refused; the envelope gets a new data key.
+    cli(dir, &url, &["customer", "revoke", &gid]);
+    let (ok, _, err) = read("email");
+    assert!(
+        !ok && err.contains("403") && err.contains("grant_revoked"),
+        "{err}"
+    );
+    let list = json(&cli(dir, &url, &["customer", "list"]));
+    let email = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["label"] == "email")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            email["version"].as_u64(),
+            email["rotation_pending"].as_bool()
+        ),
+        (Some(2), Some(false))
+    );
+    assert_eq!(
+        json(&cli(dir, &url, &["customer", "rotate"]))["rotated"],
+        serde_json::json!([])
+    );
+
+    // Erase destroys the document; the ledger tells the whole story.
+    cli(dir, &url, &["customer", "erase", "--label", "document"]);
+    let (ok, _, _) = cli_status(dir, &url, &["customer", "get", "--label", "document"]);
+    assert!(!ok);
+    let ledger = json(&cli(dir, &url, &["customer", "ledger"]));
+    let types: Vec<&str> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "customer_registered",
+            "envelope_written",
+            "envelope_written",
+            "envelope_written",
+            "request_created",
+            "grant_created",
+            "read",
+            "grant_revoked",
+            "key_rotated",
+            "key_rotated",
+            "envelope_erased"
+        ]
+    );
+    let org_ledger = json(&cli(dir, &url, &["org", "ledger"]));
+    assert!(
+        org_ledger["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["type"] == "read")
+    );
+
+    // Stop the server cleanly, then search everything it stored and logged.
+    drop(server);
+    let db = std::fs::read(dir.join("data/assent.redb")).unwrap();
+    let log = std::fs::read(dir.join("server.log")).unwrap();
+    assert!(
+        contains(&log, cid.as_bytes()),
+        "the log is real: it names the read path"
+    );
+    let profile: assent::client::profile::Profile =
+        serde_json::from_slice(&std::fs::read(dir.join("carol.json")).unwrap()).unwrap();
+    let keys = assent::crypto::bundle::derive_keys(PASS.as_bytes(), &profile.bundle.kdf).unwrap();
+    let secrets = assent::crypto::bundle::open_bundle(&keys.kek, &profile.bundle).unwrap();
+    let x = secrets.x25519.to_bytes();
+    let ed = secrets.ed25519.to_bytes();
+    let secret_strings: Vec<Vec<u8>> = vec![
+        EMAIL.into(),
+        ADDRESS.into(),
+        FILE_MARKER.into(),
+        PASS.into(),
+        x.to_vec(),
+        ed.to_vec(),
+        assent::crypto::b64::encode(&x[..]).into(),
+        assent::crypto::b64::encode(&ed).into(),
+        keys.kek.to_vec(),
+        assent::crypto::b64::encode(&keys.kek[..]).into(),
+        assent::crypto::b64::encode(&keys.auth[..]).into(),
+    ];
+    for (i, s) in secret_strings.iter().enumerate() {
+        assert!(!contains(&db, s), "secret #{i} found in the database file");
+        assert!(!contains(&log, s), "secret #{i} found in the server log");
+    }
+}

@@ -1,0 +1,257 @@
+//! Test harness: a real server (the library's `http::server::start`) on 127.0.0.1:0 with a
+//! real redb file in a temp dir, the demo keys from keys-example/, and blocking clients.
+#![allow(dead_code)]
+
+use assent::client::customer::{self, Device, KdfCost};
+use assent::client::org::OrgClient;
+use assent::client::profile::Profile;
+use assent::config::{OrgKeys, ServeConfig};
+use assent::crypto::keys::{X25519Secret, generate_signing_key};
+use assent::vault::Vault;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+pub fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+pub struct TestVault {
+    pub url: String,
+    pub vault: Vault,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TestVault {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub fn install_crypto() {
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
+
+/// Starts a vault in demo mode (demo org registered) on a free port.
+pub fn start() -> TestVault {
+    start_with(|_| {})
+}
+
+pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServeConfig {
+        data_dir: dir.path().join("data"),
+        keys_dir: repo("keys-example"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        demo: true,
+        max_envelope_bytes: 1 << 20,
+        web_dir: repo("web"),
+    };
+    adjust(&mut config);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let running = assent::http::server::start(config, async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .unwrap();
+            ready_tx
+                .send((running.public_url.clone(), running.vault.clone()))
+                .unwrap();
+            let _ = running.serve.await;
+        });
+    });
+    let (url, vault) = ready_rx.recv().unwrap();
+    TestVault {
+        url,
+        vault,
+        dir,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+static HANDLES: AtomicU32 = AtomicU32::new(0);
+
+/// A unique handle per call within a test binary.
+pub fn handle(prefix: &str) -> String {
+    format!("{prefix}{}", HANDLES.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The cheapest KDF cost the bundle format accepts, to keep tests fast.
+pub const FAST: KdfCost = KdfCost {
+    m_kib: 19456,
+    t: 2,
+    p: 1,
+};
+
+/// Signs a customer up and unlocks their device.
+pub fn customer(tv: &TestVault, handle: &str) -> (Profile, Device) {
+    let profile = customer::sign_up(&tv.url, handle, PASSPHRASE.as_bytes(), &FAST).unwrap();
+    let device = customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    (profile, device)
+}
+
+pub fn demo_org_keys() -> OrgKeys {
+    OrgKeys::load(&repo("keys-example/demo-org.key")).unwrap()
+}
+
+/// The demo organization, authenticated.
+pub fn demo_org(tv: &TestVault) -> OrgClient {
+    OrgClient::connect(&tv.url, demo_org_keys()).unwrap()
+}
+
+/// Registers a fresh organization through the admin API and authenticates it.
+pub fn new_org(tv: &TestVault, id: &str) -> OrgClient {
+    let keys = OrgKeys {
+        demo: false,
+        org_id: id.into(),
+        name: format!("Org {id}"),
+        identity: generate_signing_key(),
+        encryption: X25519Secret::generate(),
+    };
+    let x = keys.encryption.public();
+    let body = serde_json::json!({
+        "org_id": id,
+        "name": keys.name,
+        "ed25519_public": assent::crypto::b64::encode(&keys.identity.verifying_key().to_bytes()),
+        "x25519_public": assent::crypto::b64::encode(&x),
+        "key_signature": assent::crypto::b64::encode(&assent::crypto::sign::sign_org_key(&keys.identity, &x)),
+    });
+    let (status, answer) = call(
+        tv,
+        "POST",
+        "/v1/admin/orgs",
+        Some(&admin_token()),
+        Some(&body),
+    );
+    assert_eq!(status, 201, "{answer}");
+    OrgClient::connect(&tv.url, keys).unwrap()
+}
+
+pub fn admin_token() -> String {
+    let key = assent::config::load_admin_key(&repo("keys-example/admin.key")).unwrap();
+    assent::tokens::mint_admin(&key, Vault::now().unix()).unwrap()
+}
+
+/// A raw JSON call: (status, body).
+pub fn call(
+    tv: &TestVault,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let client = reqwest::blocking::Client::new();
+    let mut req = client.request(method.parse().unwrap(), format!("{}{path}", tv.url));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let res = req.send().unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// A raw call with an arbitrary body and content type.
+pub fn call_raw(
+    tv: &TestVault,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let client = reqwest::blocking::Client::new();
+    let mut req = client
+        .request(method.parse().unwrap(), format!("{}{path}", tv.url))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Asserts an error response: the status, a JSON body with `error` = `code` and a message.
+pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(got.0, status, "body: {}", got.1);
+    assert_eq!(got.1["error"], code, "body: {}", got.1);
+    assert!(
+        got.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "body: {}",
+        got.1
+    );
+}
+
+/// Signs up a customer with `email` stored, has the demo org request it, approves, and returns
+/// (device, org, grant id).
+pub fn granted(
+    tv: &TestVault,
+    handle: &str,
+    max_reads: Option<u32>,
+) -> (Device, OrgClient, String) {
+    let (_, device) = customer(tv, handle);
+    device
+        .put(
+            &"email".parse_label(),
+            "text/plain",
+            b"alice@example.com",
+            false,
+        )
+        .unwrap();
+    let org = demo_org(tv);
+    let req = org
+        .request(
+            handle,
+            &["email".into()],
+            &["dpv:IdentityVerification".into()],
+            86_400,
+            "to verify you",
+        )
+        .unwrap();
+    let rid = assent::domain::ids::RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
+    let approved = device.approve(&rid, None, None, max_reads).unwrap();
+    let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
+    (device, org, gid)
+}
+
+pub trait ParseLabel {
+    fn parse_label(&self) -> assent::domain::catalog::Label;
+}
+
+impl ParseLabel for str {
+    fn parse_label(&self) -> assent::domain::catalog::Label {
+        assent::domain::catalog::Label::parse(self).unwrap()
+    }
+}

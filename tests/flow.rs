@@ -1,0 +1,374 @@
+//! The vault core end to end, through the same client code the CLI uses, against a real server
+//! on 127.0.0.1:0 with a real redb file.
+
+mod common;
+
+use assent::domain::catalog::Label;
+use assent::domain::ids::{GrantId, RequestId};
+use common::*;
+use serde_json::Value;
+
+const IDV: &str = "dpv:IdentityVerification";
+
+fn l(s: &str) -> Label {
+    Label::parse(s).unwrap()
+}
+
+fn rid(v: &Value) -> RequestId {
+    RequestId::parse(v["request_id"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn customer_stores_lists_and_reads_back_envelopes() {
+    let tv = start();
+    let (profile, d) = customer(&tv, &handle("store"));
+    d.put(&l("email"), "text/plain", b"alice@example.com", false)
+        .unwrap();
+    d.put(
+        &l("postal_address"),
+        "text/plain",
+        b"1 Main St\nSpringfield",
+        false,
+    )
+    .unwrap();
+    let file: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    d.put(&l("document"), "application/pdf", &file, false)
+        .unwrap();
+
+    let list = d.envelopes().unwrap();
+    let labels: Vec<&str> = list.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(labels, ["document", "email", "postal_address"]);
+    assert!(list.iter().all(|e| e.version == 1 && !e.rotation_pending));
+    assert_eq!(&d.get(&l("document")).unwrap().1[..], &file[..]);
+    assert_eq!(&d.get(&l("email")).unwrap().1[..], b"alice@example.com");
+
+    // A second device unlocks with the same passphrase and reads the same data.
+    let other = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    assert_eq!(
+        &other.get(&l("postal_address")).unwrap().1[..],
+        b"1 Main St\nSpringfield"
+    );
+    // A new version replaces the old one.
+    other
+        .put(&l("email"), "text/plain", b"alice@new.example", false)
+        .unwrap();
+    let (e, plain) = d.get(&l("email")).unwrap();
+    assert_eq!((e.version, &plain[..]), (2, &b"alice@new.example"[..]));
+    // The wrong passphrase opens nothing.
+    let err = assent::client::customer::unlock(&profile, b"wrong passphrase")
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), Some("bad_credentials"));
+}
+
+#[test]
+fn org_requests_customer_approves_org_reads_within_the_grant_only() {
+    let tv = start();
+    let h = handle("flow");
+    let (_, d) = customer(&tv, &h);
+    d.put(&l("email"), "text/plain", b"alice@example.com", false)
+        .unwrap();
+    d.put(&l("postal_address"), "text/plain", b"1 Main St", false)
+        .unwrap();
+    let org = demo_org(&tv);
+    let req = org
+        .request(
+            &h,
+            &["email".into(), "postal_address".into()],
+            &[IDV.into()],
+            30 * 86_400,
+            "to open your account",
+        )
+        .unwrap();
+    assert_eq!(req["status"], "pending");
+    let pending = d.requests().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].org.name, "Acme Bank (demo)");
+
+    // Approve narrower than asked: email only, two reads.
+    let approved = d
+        .approve(&rid(&req), Some(vec![l("email")]), None, Some(2))
+        .unwrap();
+    let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
+    assert_eq!(approved["grant"]["labels"], serde_json::json!(["email"]));
+
+    let cid = d.customer_id.as_str().to_owned();
+    let (r, plain) = org.read(&cid, "email", IDV).unwrap();
+    assert_eq!(&plain[..], b"alice@example.com");
+    assert_eq!(r.grant_id.as_str(), gid);
+
+    let refused = |label: &str, purpose: &str| {
+        org.read(&cid, label, purpose)
+            .err()
+            .unwrap()
+            .code()
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        refused("postal_address", IDV).as_deref(),
+        Some("label_not_granted")
+    );
+    assert_eq!(
+        refused("email", "dpv:Marketing").as_deref(),
+        Some("purpose_not_granted")
+    );
+    org.read(&cid, "email", IDV).unwrap();
+    assert_eq!(refused("email", IDV).as_deref(), Some("quota_exhausted"));
+
+    // The read is on the customer's ledger at the index the org was given.
+    let ledger = d.ledger().unwrap();
+    let entry = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["index"] == r.ledger.index)
+        .unwrap();
+    assert_eq!(entry["event"]["type"], "read");
+    assert_eq!(entry["event"]["purpose"], IDV);
+    assert_eq!(entry["leaf"], assent::crypto::b64::encode(&r.ledger.leaf));
+    // The org sees its request approved.
+    let mine = org.requests().unwrap();
+    assert_eq!(mine[0]["status"], "approved");
+    assert_eq!(mine[0]["grant_id"], gid);
+}
+
+#[test]
+fn revoke_stops_the_next_read_destroys_wraps_and_rotation_locks_old_keys_out() {
+    let tv = start();
+    let h = handle("revoke");
+    let (d, org, gid) = granted(&tv, &h, None);
+    // A second org keeps its grant through the rotation.
+    let other = new_org(&tv, "org_keeper");
+    let req = other
+        .request(&h, &["email".into()], &[IDV.into()], 86_400, "keep going")
+        .unwrap();
+    d.approve(&rid(&req), None, None, None).unwrap();
+
+    let cid = d.customer_id.as_str().to_owned();
+    let (before, _) = org.read(&cid, "email", IDV).unwrap();
+
+    let revoked = d.revoke(&GrantId::parse(&gid).unwrap()).unwrap();
+    assert_eq!(revoked["grant"]["state"], "revoked");
+    assert!(
+        revoked["note"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be recalled")
+    );
+    assert_eq!(
+        org.read(&cid, "email", IDV).err().unwrap().code(),
+        Some("grant_revoked")
+    );
+    let detail: Value = d.api.get(&format!("/v1/me/grants/{gid}")).unwrap();
+    assert_eq!(detail["wrapped_labels"], serde_json::json!([]));
+    assert!(
+        tv.vault
+            .grant_wraps(&GrantId::parse(&gid).unwrap())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(d.envelopes().unwrap()[0].rotation_pending);
+
+    // The device rotates: new data key, version 2, re-wrapped for the remaining grant only.
+    assert_eq!(d.rotate_pending().unwrap(), vec![l("email")]);
+    let e = &d.envelopes().unwrap()[0];
+    assert_eq!((e.version, e.rotation_pending), (2, false));
+    let (after, plain) = other.read(&cid, "email", IDV).unwrap();
+    assert_eq!((after.version, &plain[..]), (2, &b"alice@example.com"[..]));
+    // The revoked org's old wrapped key does not open the new version.
+    let mut stale = before;
+    stale.version = after.version;
+    stale.nonce = after.nonce;
+    stale.ciphertext = after.ciphertext.clone();
+    assert!(stale.open(&demo_org_keys()).is_err());
+    // Revoking twice is a clear conflict.
+    let again = d.revoke(&GrantId::parse(&gid).unwrap()).err().unwrap();
+    assert_eq!(again.code(), Some("already_revoked"));
+    let types: Vec<String> = d.ledger().unwrap()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        types
+            .windows(2)
+            .any(|w| w == ["grant_revoked", "key_rotated"]),
+        "{types:?}"
+    );
+}
+
+#[test]
+fn a_grant_expires_without_any_action() {
+    let tv = start();
+    let h = handle("expiry");
+    let (_, d) = customer(&tv, &h);
+    d.put(&l("email"), "text/plain", b"alice@example.com", false)
+        .unwrap();
+    let org = demo_org(&tv);
+    let req = org
+        .request(&h, &["email".into()], &[IDV.into()], 3600, "briefly")
+        .unwrap();
+    d.approve(&rid(&req), None, Some(2), None).unwrap();
+    let cid = d.customer_id.as_str().to_owned();
+    org.read(&cid, "email", IDV).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    assert_eq!(
+        org.read(&cid, "email", IDV).err().unwrap().code(),
+        Some("grant_expired")
+    );
+}
+
+#[test]
+fn decline_is_final_and_recorded() {
+    let tv = start();
+    let h = handle("decline");
+    let (_, d) = customer(&tv, &h);
+    let org = demo_org(&tv);
+    let req = org
+        .request(&h, &["email".into()], &[IDV.into()], 3600, "please")
+        .unwrap();
+    d.decline(&rid(&req)).unwrap();
+    // The device refuses; the server would too, before even checking a signature.
+    assert!(d.approve(&rid(&req), None, None, None).is_err());
+    let body = serde_json::json!({
+        "grant": {
+            "grant_id": "grt_late", "customer_id": d.customer_id, "org_id": "org_demo_acme",
+            "labels": ["email"], "purposes": [IDV], "not_after": "2099-01-01T00:00:00Z",
+        },
+        "signature": assent::crypto::b64::encode(&[0u8; 64]),
+    });
+    let path = format!("/v1/me/requests/{}/approve", rid(&req));
+    assert_error(
+        &call(&tv, "POST", &path, d.api.token(), Some(&body)),
+        409,
+        "request_decided",
+    );
+    assert_eq!(org.requests().unwrap()[0]["status"], "declined");
+    let last = d.ledger().unwrap()["entries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last["event"]["type"], "request_declined");
+    // An org with no grant reads nothing.
+    let cid = d.customer_id.as_str().to_owned();
+    assert_eq!(
+        org.read(&cid, "email", IDV).err().unwrap().code(),
+        Some("no_grant")
+    );
+}
+
+#[test]
+fn updates_are_rewrapped_for_active_grants_and_erase_destroys_everything() {
+    let tv = start();
+    let (d, org, gid) = granted(&tv, &handle("erase"), None);
+    let cid = d.customer_id.as_str().to_owned();
+    d.put(&l("email"), "text/plain", b"alice@moved.example", false)
+        .unwrap();
+    let (r, plain) = org.read(&cid, "email", IDV).unwrap();
+    assert_eq!((r.version, &plain[..]), (2, &b"alice@moved.example"[..]));
+
+    d.erase(&l("email")).unwrap();
+    assert_eq!(
+        org.read(&cid, "email", IDV).err().unwrap().code(),
+        Some("envelope_not_found")
+    );
+    assert!(d.envelopes().unwrap().is_empty());
+    assert!(
+        tv.vault
+            .grant_wraps(&GrantId::parse(&gid).unwrap())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(tv.vault.envelope(&d.customer_id, &l("email")).is_err());
+    let last = d.ledger().unwrap()["entries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last["event"]["type"], "envelope_erased");
+}
+
+#[test]
+fn every_act_is_on_the_ledger_and_each_party_sees_only_its_own() {
+    let tv = start();
+    let size0 = tv.vault.ledger_size().unwrap(); // the demo org's registration
+    let (d, org, _) = granted(&tv, &handle("ledger"), None);
+    let (_, stranger) = customer(&tv, &handle("stranger"));
+    org.read(d.customer_id.as_str(), "email", IDV).unwrap();
+
+    let mine = d.ledger().unwrap();
+    let entries = mine["entries"].as_array().unwrap();
+    let types: Vec<&str> = entries
+        .iter()
+        .map(|e| e["event"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "customer_registered",
+            "envelope_written",
+            "request_created",
+            "grant_created",
+            "read"
+        ]
+    );
+    // Each leaf is recomputed from its nonce and the JCS of its event.
+    for e in entries {
+        let event: assent::ledger::Event = serde_json::from_value(e["event"].clone()).unwrap();
+        let nonce: [u8; 32] =
+            assent::crypto::b64::decode_array(e["nonce"].as_str().unwrap(), "nonce").unwrap();
+        let leaf = assent::ledger::leaf_commitment(&nonce, &event.canonical().unwrap());
+        assert_eq!(e["leaf"], assent::crypto::b64::encode(&leaf));
+        assert_eq!(e["event"]["customer_id"], d.customer_id.as_str());
+    }
+    let theirs = stranger.ledger().unwrap();
+    assert_eq!(theirs["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(tv.vault.ledger_size().unwrap(), size0 + 6);
+    let org_view = org.ledger().unwrap();
+    assert!(
+        org_view["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"]["org_id"] == "org_demo_acme")
+    );
+}
+
+#[test]
+fn acknowledged_acts_survive_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().to_owned();
+    let (profile, gid, size) = {
+        let tv = start_with(|c| c.data_dir = path.clone());
+        let h = handle("restart");
+        let (d, org, gid) = granted(&tv, &h, None);
+        org.read(d.customer_id.as_str(), "email", IDV).unwrap();
+        let profile = assent::client::profile::Profile {
+            kind: "assent/customer-profile".into(),
+            server: String::new(),
+            handle: h,
+            customer_id: d.customer_id.to_string(),
+            bundle: tv.vault.customer(&d.customer_id).unwrap().bundle,
+            x25519_public: tv.vault.customer(&d.customer_id).unwrap().x25519_public,
+            ed25519_public: tv.vault.customer(&d.customer_id).unwrap().ed25519_public,
+        };
+        (profile, gid, tv.vault.ledger_size().unwrap())
+    };
+    let tv = start_with(|c| c.data_dir = path.clone());
+    assert_eq!(tv.vault.ledger_size().unwrap(), size);
+    let mut profile = profile;
+    profile.server = tv.url.clone();
+    let d = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    assert_eq!(&d.get(&l("email")).unwrap().1[..], b"alice@example.com");
+    let org = demo_org(&tv);
+    let (r, _) = org.read(d.customer_id.as_str(), "email", IDV).unwrap();
+    assert_eq!(
+        r.ledger.index, size,
+        "appends continue where the tree ended"
+    );
+    assert_eq!(r.grant_id.as_str(), gid);
+}
