@@ -1,7 +1,7 @@
 # The two commands of the quick start: `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint build clean
+.PHONY: run test lint build clean bench
 
 ## Build and start the vault on http://127.0.0.1:8080 with demo keys and ./data.
 run:
@@ -20,3 +20,7 @@ build:
 
 clean:
 	$(CARGO) clean
+
+## Benchmarks (not tests): ledger proofs at 1M entries (LEDGER_SIZES=1000000,10000000 for more).
+bench:
+	$(CARGO) bench --bench ledger_proofs

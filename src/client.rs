@@ -5,6 +5,7 @@ pub mod api;
 pub mod customer;
 pub mod org;
 pub mod profile;
+pub mod verify;
 
 pub use api::{Api, ClientError};
 

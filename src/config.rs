@@ -177,4 +177,6 @@ pub struct ServeConfig {
     pub max_envelope_bytes: usize,
     /// Directory of the dashboard's static files.
     pub web_dir: PathBuf,
+    /// Jurisdiction named in consent receipts.
+    pub jurisdiction: String,
 }

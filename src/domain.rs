@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod error;
 pub mod grant;
 pub mod ids;
+pub mod receipts;
 pub mod request;
 pub mod time;
 

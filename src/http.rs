@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod org;
 pub mod requests;
 pub mod server;
+pub mod transparency;
 
 use crate::tokens::TokenIssuer;
 use crate::vault::Vault;
@@ -28,6 +29,10 @@ pub struct AppState {
     pub admin_public: [u8; 32],
     /// Audience every client assertion must name: `<public url>/v1/oauth/token`.
     pub token_endpoint: Arc<str>,
+    /// The vault's public base URL (receipts link to it).
+    pub public_url: Arc<str>,
+    /// Jurisdiction stated in consent receipts (e.g. `EU`).
+    pub jurisdiction: Arc<str>,
 }
 
 /// Bodies are bounded before parsing: an envelope's ciphertext limit in base64 plus room for
@@ -61,6 +66,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/grants/{id}", get(grants::get_mine))
         .route("/v1/me/grants/{id}/revoke", post(grants::revoke))
         .route("/v1/me/ledger", get(ledger::mine))
+        // the public ledger: checkpoints, key, proofs
+        .route("/v1/ledger/checkpoint", get(transparency::checkpoint))
+        .route("/v1/ledger/key", get(transparency::key))
+        .route("/v1/ledger/proof/inclusion", get(transparency::inclusion))
+        .route(
+            "/v1/ledger/proof/consistency",
+            get(transparency::consistency),
+        )
+        .route("/v1/me/grants/{id}/receipt", get(grants::receipt))
         // organizations
         .route("/v1/orgs/{id}", get(org::public_info))
         .route("/v1/oauth/token", post(org::token))

@@ -1,8 +1,11 @@
 //! The consent ledger: events, their leaf commitments and the RFC 9162 Merkle tree. Pure.
 
+pub mod checkpoint;
 pub mod error;
 pub mod event;
 pub mod merkle;
+pub mod note;
+pub mod receipt;
 
 pub use error::LedgerError;
 pub use event::{Event, leaf_commitment};

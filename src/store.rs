@@ -2,6 +2,7 @@
 //! writer that owns every write transaction.
 
 pub mod access;
+pub mod audit;
 pub mod error;
 pub mod ledger_tx;
 pub mod records;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod history;
 pub mod orgs;
 pub mod reads;
+pub mod transparency;
 
 pub use error::VaultError;
 
@@ -40,14 +41,22 @@ pub struct Vault {
     limits: Limits,
     /// Keys the fake KDF salt of unknown handles, so a probe cannot tell them from real ones.
     decoy_key: std::sync::Arc<Zeroizing<[u8; 32]>>,
+    /// Signs checkpoints and receipts.
+    signer: std::sync::Arc<transparency::LedgerSigner>,
 }
 
 impl Vault {
-    pub fn new(store: Store, limits: Limits, decoy_key: Zeroizing<[u8; 32]>) -> Self {
+    pub fn new(
+        store: Store,
+        limits: Limits,
+        decoy_key: Zeroizing<[u8; 32]>,
+        signer: transparency::LedgerSigner,
+    ) -> Self {
         Self {
             store,
             limits,
             decoy_key: std::sync::Arc::new(decoy_key),
+            signer: std::sync::Arc::new(signer),
         }
     }
 

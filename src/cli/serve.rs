@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Directory of the dashboard's static files.
     #[arg(long, env = "ASSENT_WEB", default_value = "web")]
     pub web: PathBuf,
+    /// Jurisdiction named in consent receipts.
+    #[arg(long, env = "ASSENT_JURISDICTION", default_value = "EU")]
+    pub jurisdiction: String,
     /// Write the bound address to this file once listening (for scripts and tests).
     #[arg(long)]
     pub addr_file: Option<PathBuf>,
@@ -43,6 +46,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         demo: a.demo,
         max_envelope_bytes: a.max_envelope_bytes,
         web_dir: a.web,
+        jurisdiction: a.jurisdiction,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -34,6 +34,7 @@ const BUNDLE_AAD: &[u8] = b"assent/v1/bundle";
 
 /// Argon2id parameters, stored with the bundle.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct KdfParams {
     pub alg: String,
     pub m_kib: u32,
@@ -155,6 +156,7 @@ impl std::fmt::Debug for CustomerSecrets {
 
 /// The serialized bundle: `{"v":1,"kdf":{…},"nonce":…,"ct":…}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct SealedBundle {
     pub v: u8,
     pub kdf: KdfParams,

@@ -57,6 +57,19 @@ pub fn verifying_key(bytes: &[u8; 32]) -> Result<VerifyingKey, CryptoError> {
     VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::BadKey)
 }
 
+/// Refuses an X25519 public key that is low-order (RFC 7748 §6.1: the shared secret with any
+/// peer would be all zeros), so nothing can be wrapped to a key no one can open.
+pub fn check_x25519_public(bytes: &[u8; 32]) -> Result<(), CryptoError> {
+    let probe = X25519Secret::generate();
+    let shared = x25519_dalek::StaticSecret::from(*probe.to_bytes())
+        .diffie_hellman(&x25519_dalek::PublicKey::from(*bytes));
+    if shared.was_contributory() {
+        Ok(())
+    } else {
+        Err(CryptoError::BadKey)
+    }
+}
+
 /// `N` random bytes from the thread CSPRNG (nonces, salts; for secrets the caller
 /// must wrap the result in `Zeroizing`).
 pub fn random_array<const N: usize>() -> [u8; N] {

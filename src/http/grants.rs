@@ -117,3 +117,54 @@ pub async fn revoke(
         note: "The organization can no longer read this data. Data it already read cannot be recalled.",
     }))
 }
+
+#[derive(Serialize)]
+pub struct SignedDocument {
+    pub receipt: serde_json::Value,
+    /// Ed25519 by the vault over `assent/v1/consent-receipt\n` ‖ JCS(receipt), base64url.
+    pub signature: String,
+}
+
+#[derive(Serialize)]
+pub struct Receipts {
+    /// Kantara Initiative Consent Receipt v1.1.
+    pub kantara: SignedDocument,
+    /// ISO/IEC TS 27560 consent record (DPV JSON-LD profile).
+    pub iso27560: SignedDocument,
+    /// The vault's verifier key (C2SP signed-note form) that made the signatures.
+    pub vault_key: String,
+}
+
+/// Both receipts for one of the customer's grants, signed by the vault and naming the grant's
+/// ledger entry.
+pub async fn receipt(
+    State(s): State<AppState>,
+    CustomerAuth(me): CustomerAuth,
+    Path(raw): Path<String>,
+) -> Result<Json<Receipts>, ApiError> {
+    let id = grant_id(&raw)?;
+    let g = s.vault.grant_for(&id, Party::Customer(&me))?;
+    let org = s.vault.org(&g.terms.org_id)?;
+    let leaf = crate::crypto::b64::encode(&s.vault.leaf_at(g.ledger_index)?);
+    let org_url = format!("{}/v1/orgs/{}", s.public_url, org.org_id);
+    let ctx = crate::domain::receipts::ReceiptContext {
+        org_name: &org.name,
+        jurisdiction: &s.jurisdiction,
+        org_url: &org_url,
+        vault_url: &s.public_url,
+        ledger_leaf: &leaf,
+        now: Vault::now(),
+    };
+    let sign = |doc: serde_json::Value| -> Result<SignedDocument, ApiError> {
+        let sig = s.vault.sign_document(&doc)?;
+        Ok(SignedDocument {
+            receipt: doc,
+            signature: crate::crypto::b64::encode(&sig),
+        })
+    };
+    Ok(Json(Receipts {
+        kantara: sign(crate::domain::receipts::kantara(&g, &ctx))?,
+        iso27560: sign(crate::domain::receipts::iso27560(&g, &ctx))?,
+        vault_key: s.vault.signer().verifier_key(),
+    }))
+}

@@ -115,9 +115,11 @@ pub async fn token(
         tracing::info!(org = %org_id, reason = %e, "client assertion refused");
         invalid_client()
     })?;
+    // Remember the jti as long as the assertion could still be accepted (exp + leeway).
+    let remember_until = claims.exp.saturating_add(tokens::LEEWAY_SECS as i64);
     if !s
         .vault
-        .use_assertion_jti(&org_id, &claims.jti, claims.exp)
+        .use_assertion_jti(&org_id, &claims.jti, remember_until)
         .await?
     {
         return Err(ApiError::Unauthorized(

@@ -8,6 +8,7 @@ use crate::domain::ids::OrgId;
 use crate::store::Store;
 use crate::tokens::TokenIssuer;
 use crate::vault::orgs::NewOrg;
+use crate::vault::transparency::LedgerSigner;
 use crate::vault::{Limits, Vault};
 use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
@@ -71,8 +72,13 @@ fn header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<Hea
 pub fn app(state: AppState, web_dir: &std::path::Path) -> Router {
     let api = router(state)
         .method_not_allowed_fallback(method_not_allowed)
+        .route("/v1", axum::routing::any(not_found))
+        .route("/v1/", axum::routing::any(not_found))
         .route("/v1/{*rest}", axum::routing::any(not_found));
-    api.fallback_service(ServeDir::new(web_dir).not_found_service(not_found.into_service()))
+    let files = ServeDir::new(web_dir)
+        .call_fallback_on_method_not_allowed(true)
+        .not_found_service(not_found.into_service());
+    api.fallback_service(files)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -105,12 +111,18 @@ pub async fn start(
     }
     let store = Store::open(&config.data_dir)?;
     let decoy = derive_decoy_key(&keys)?;
+    let signer = LedgerSigner {
+        origin: keys.name.clone(),
+        name: keys.name.clone(),
+        key: keys.signing.clone(),
+    };
     let vault = Vault::new(
         store,
         Limits {
             max_envelope_bytes: config.max_envelope_bytes,
         },
         decoy,
+        signer,
     );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -134,6 +146,8 @@ pub async fn start(
         tokens: Arc::new(tokens),
         admin_public: keys.admin_public,
         token_endpoint: format!("{public_url}/v1/oauth/token").into(),
+        public_url: public_url.clone().into(),
+        jurisdiction: config.jurisdiction.clone().into(),
     };
     let app = app(state, &config.web_dir);
     tracing::info!(%addr, %public_url, data = %config.data_dir.display(), "assent listening");

@@ -57,4 +57,16 @@ pub enum LedgerError {
     /// An event could not be put in canonical (RFC 8785) form.
     #[error("event encoding: {0}")]
     Encoding(String),
+    /// A signed note, verifier key or signer name is malformed (c2sp.org/signed-note).
+    #[error("malformed signed note: {0}")]
+    BadNote(String),
+    /// A signature from a known key does not verify (RFC 8032 strict verification).
+    #[error("signature does not verify")]
+    BadSignature,
+    /// No signature in a note is from a known key, so the note must be rejected.
+    #[error("note carries no signature from a known key")]
+    UnknownKey,
+    /// A checkpoint body is malformed or names another origin (c2sp.org/tlog-checkpoint).
+    #[error("bad checkpoint: {0}")]
+    BadCheckpoint(String),
 }

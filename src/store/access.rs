@@ -49,6 +49,8 @@ pub trait Reads {
     ) -> Result<Option<Vec<u8>>, StoreError>;
     fn meta(&self, key: &str) -> Result<u64, StoreError>;
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
+    /// The newest signed checkpoint: (tree size, note).
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
 
     fn ledger_size(&self) -> Result<u64, StoreError> {
         self.meta("ledger_size")
@@ -162,6 +164,17 @@ macro_rules! impl_reads {
                 use redb::ReadableTable;
                 let table = self.open($crate::store::tables::META)?;
                 Ok(table.get(key)?.map_or(0, |v| v.value()))
+            }
+
+            fn latest_checkpoint(
+                &self,
+            ) -> Result<Option<(u64, String)>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open($crate::store::tables::CHECKPOINTS)?;
+                Ok(table
+                    .last()?
+                    .map(|(k, v)| (k.value(), v.value().to_owned())))
             }
 
             fn node(

@@ -120,6 +120,13 @@ impl<'a> Tx<'a> {
         Ok(true)
     }
 
+    /// Stores a signed checkpoint for tree size `size`.
+    pub fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
+        self.writes += 1;
+        self.open(tables::CHECKPOINTS)?.insert(size, note)?;
+        Ok(())
+    }
+
     /// Appends `event` to the ledger in this transaction: its nonce and canonical bytes, the new
     /// RFC 9162 tree nodes it completes, and the per-party indexes.
     pub fn append(&mut self, event: &Event, nonce: [u8; 32]) -> Result<Appended, StoreError> {
@@ -188,6 +195,7 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
     txn.open_table(CUSTOMER_EVENTS)?;
     txn.open_table(ORG_EVENTS)?;
     txn.open_table(tables::USED_JTIS)?;
+    txn.open_table(tables::CHECKPOINTS)?;
     txn.commit()?;
     Ok(())
 }

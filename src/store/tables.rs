@@ -42,6 +42,8 @@ pub const CUSTOMER_EVENTS: TableDefinition<(&str, u64), ()> =
 pub const ORG_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("org_events");
 /// org_id ‖ "\n" ‖ jti → expiry (unix seconds) of client assertions already used (RFC 7523 §3).
 pub const USED_JTIS: TableDefinition<&str, i64> = TableDefinition::new("used_jtis");
+/// tree size → C2SP signed checkpoint note (text) for that size. Kept forever.
+pub const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
 
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -64,4 +66,5 @@ pub const ALL: &[&str] = &[
     "customer_events",
     "org_events",
     "used_jtis",
+    "checkpoints",
 ];

@@ -11,6 +11,9 @@ use crate::store::{Reads, Tx};
 use hmac::{KeyInit, Mac};
 use zeroize::Zeroizing;
 
+/// X25519 secret ‖ Ed25519 seed (64 bytes) plus the Poly1305 tag.
+const SEALED_SECRETS_LEN: usize = 64 + 16;
+
 pub struct Signup {
     pub handle: Handle,
     pub auth: Zeroizing<[u8; 32]>,
@@ -45,6 +48,23 @@ impl Vault {
     /// login proof `auth`, of which it keeps only an Argon2id hash.
     pub async fn sign_up(&self, s: Signup) -> Result<CustomerRecord, VaultError> {
         s.bundle.kdf.validate()?;
+        // The server cannot open the bundle, but it can refuse one no device could open.
+        if s.bundle.v != crate::crypto::bundle::BUNDLE_VERSION {
+            return Err(VaultError::bad(
+                "bad_bundle",
+                "unsupported key bundle version",
+            ));
+        }
+        if s.bundle.ct.len() != SEALED_SECRETS_LEN {
+            return Err(VaultError::bad(
+                "bad_bundle",
+                "the sealed key bundle has the wrong length",
+            ));
+        }
+        crate::crypto::keys::verifying_key(&s.ed25519_public)
+            .map_err(|_| VaultError::bad("bad_key", "ed25519_public is not a valid Ed25519 key"))?;
+        crate::crypto::keys::check_x25519_public(&s.x25519_public)
+            .map_err(|_| VaultError::bad("bad_key", "x25519_public is a low-order point"))?;
         let auth = s.auth.clone();
         let auth_phc = tokio::task::spawn_blocking(move || password::hash_auth(&auth[..]))
             .await

@@ -73,6 +73,7 @@ impl From<CryptoError> for VaultError {
             CryptoError::BadSignature => {
                 Self::bad("bad_signature", "the signature does not verify")
             }
+            CryptoError::WeakKdfParams(m) => Self::bad("weak_kdf_params", m),
             other => Self::bad("bad_crypto_input", other.to_string()),
         }
     }

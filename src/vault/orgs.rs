@@ -28,7 +28,10 @@ impl Vault {
                 "an organization name is 1–120 characters of text",
             ));
         }
-        crate::crypto::keys::verifying_key(&o.ed25519_public)?;
+        crate::crypto::keys::verifying_key(&o.ed25519_public)
+            .map_err(|_| VaultError::bad("bad_key", "ed25519_public is not a valid Ed25519 key"))?;
+        crate::crypto::keys::check_x25519_public(&o.x25519_public)
+            .map_err(|_| VaultError::bad("bad_key", "x25519_public is a low-order point"))?;
         sign::verify_org_key(&o.ed25519_public, &o.x25519_public, &o.key_signature)?;
         let now = Self::now();
         let record = OrgRecord {

@@ -57,6 +57,7 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
         demo: true,
         max_envelope_bytes: 1 << 20,
         web_dir: repo("web"),
+        jurisdiction: "EU".into(),
     };
     adjust(&mut config);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -1,0 +1,146 @@
+//! Signed checkpoints (C2SP tlog-checkpoint), proofs (RFC 9162 §2.1.3–2.1.4) and receipts.
+
+use super::{Vault, VaultError};
+use crate::crypto::keys::SigningKey;
+use crate::ledger::checkpoint::Checkpoint;
+use crate::ledger::merkle::{self, Hash};
+use crate::ledger::note;
+use crate::ledger::receipt::{AccessReceipt, sign_receipt};
+use crate::store::{Reads, Tx};
+
+/// The vault's ledger identity: the checkpoint origin, the key name in signed notes, and the key.
+pub struct LedgerSigner {
+    pub origin: String,
+    pub name: String,
+    pub key: SigningKey,
+}
+
+impl LedgerSigner {
+    /// `name+hexkeyid+base64(0x01‖pub)`, the C2SP signed-note verifier key.
+    pub fn verifier_key(&self) -> String {
+        note::verifier_key(&self.name, &self.key.verifying_key().to_bytes())
+    }
+
+    pub fn public(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+}
+
+fn ledger_err(e: crate::ledger::LedgerError) -> VaultError {
+    VaultError::Store(e.into())
+}
+
+impl Vault {
+    pub fn signer(&self) -> &LedgerSigner {
+        &self.signer
+    }
+
+    /// The newest stored checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, VaultError> {
+        Ok(self.store().read()?.latest_checkpoint()?)
+    }
+
+    /// Signs and stores a checkpoint of the current tree unless the newest one already covers
+    /// it; returns the newest (size, note). Safe to call concurrently: a checkpoint for a size is
+    /// the same statement whoever signs it, and only a newer size is ever stored.
+    pub async fn checkpoint_now(&self) -> Result<(u64, String), VaultError> {
+        let (size, root, latest) = {
+            let view = self.store().read()?;
+            let size = view.ledger_size()?;
+            let root = merkle::root(&view, size).map_err(ledger_err)?;
+            (size, root, view.latest_checkpoint()?)
+        };
+        if let Some((s, note)) = latest.filter(|(s, _)| *s >= size) {
+            return Ok((s, note));
+        }
+        let signed = Checkpoint {
+            origin: self.signer.origin.clone(),
+            size,
+            root,
+        }
+        .sign(&self.signer.name, &self.signer.key)
+        .map_err(ledger_err)?;
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| match tx.latest_checkpoint()? {
+                Some((s, n)) if s >= size => Ok((s, n)),
+                _ => {
+                    tx.put_checkpoint(size, &signed)?;
+                    Ok((size, signed))
+                }
+            })
+            .await
+    }
+
+    /// RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, VaultError> {
+        let view = self.store().read()?;
+        check_size(size, view.ledger_size()?)?;
+        if index >= size {
+            return Err(VaultError::bad(
+                "bad_index",
+                format!("index must be below size {size}"),
+            ));
+        }
+        merkle::inclusion_proof(&view, index, size).map_err(ledger_err)
+    }
+
+    /// RFC 9162 §2.1.4.1 consistency proof between tree sizes `from` and `to`.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, VaultError> {
+        let view = self.store().read()?;
+        check_size(to, view.ledger_size()?)?;
+        if from == 0 || from > to {
+            return Err(VaultError::bad("bad_sizes", "need 0 < from ≤ to"));
+        }
+        merkle::consistency_proof(&view, from, to).map_err(ledger_err)
+    }
+
+    /// The vault's signature over (index, leaf, time) of an organization read.
+    pub fn access_receipt(
+        &self,
+        index: u64,
+        leaf: [u8; 32],
+        time: String,
+    ) -> (AccessReceipt, [u8; 64]) {
+        let r = AccessReceipt { index, leaf, time };
+        let sig = sign_receipt(&self.signer.key, &r);
+        (r, sig)
+    }
+}
+
+impl Vault {
+    /// The leaf commitment stored at `index`.
+    pub fn leaf_at(&self, index: u64) -> Result<[u8; 32], VaultError> {
+        let stored = self
+            .store()
+            .read()?
+            .get_bytes_u64(crate::store::tables::LEDGER_EVENTS, index)?
+            .ok_or_else(|| VaultError::not_found("no_entry", format!("no ledger entry {index}")))?;
+        let (nonce, canonical) = stored
+            .split_first_chunk::<32>()
+            .ok_or_else(|| VaultError::Internal(format!("ledger event {index} truncated")))?;
+        Ok(crate::ledger::leaf_commitment(nonce, canonical))
+    }
+
+    /// Signs a document (a consent receipt): Ed25519 over `assent/v1/consent-receipt\n` ‖ JCS.
+    pub fn sign_document(&self, doc: &serde_json::Value) -> Result<[u8; 64], VaultError> {
+        use ed25519_dalek::Signer;
+        let jcs = crate::crypto::sign::jcs(doc)?;
+        let mut msg = DOCUMENT_PREFIX.as_bytes().to_vec();
+        msg.extend_from_slice(&jcs);
+        Ok(self.signer.key.sign(&msg).to_bytes())
+    }
+}
+
+/// Domain separation for signed consent receipts.
+pub const DOCUMENT_PREFIX: &str = "assent/v1/consent-receipt\n";
+
+fn check_size(size: u64, current: u64) -> Result<(), VaultError> {
+    if size == 0 || size > current {
+        return Err(VaultError::bad(
+            "bad_size",
+            format!("size must be between 1 and the tree size {current}"),
+        ));
+    }
+    Ok(())
+}

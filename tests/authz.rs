@@ -1,0 +1,1134 @@
+//! Authorization: every authenticated endpoint refuses a missing, malformed, expired,
+//! mis-addressed, mis-signed or mis-typed token without touching the store; one tenant can
+//! neither see nor act on another's data; a revoked grant stops reads; the token endpoint
+//! refuses bad client assertions.
+
+mod common;
+
+use assent::crypto::b64;
+use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
+use assent::crypto::keys::{SigningKey, X25519Secret, generate_signing_key, random_array};
+use assent::crypto::sign::{sign_grant, sign_org_key};
+use assent::domain::catalog::{Label, Purpose};
+use assent::domain::grant::GrantTerms;
+use assent::domain::ids::{CustomerId, GrantId, OrgId};
+use assent::vault::Vault;
+use common::{ParseLabel, TestVault, assert_error, call, call_raw};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+const PURPOSE: &str = "dpv:IdentityVerification";
+const DEMO_ORG: &str = "org_demo_acme";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: time, ledger, hand-made tokens
+// ---------------------------------------------------------------------------------------------
+
+fn now() -> i64 {
+    Vault::now().unix()
+}
+
+fn ledger(tv: &TestVault) -> u64 {
+    tv.vault.ledger_size().unwrap()
+}
+
+fn vault_key() -> SigningKey {
+    assent::config::VaultKeys::load(&common::repo("keys-example"))
+        .unwrap()
+        .signing
+}
+
+fn admin_key() -> SigningKey {
+    assent::config::load_admin_key(&common::repo("keys-example/admin.key")).unwrap()
+}
+
+fn jti() -> String {
+    b64::encode(&random_array::<16>())
+}
+
+/// A JWT signed with an Ed25519 key, with the given `typ` header.
+fn ed_token(key: &SigningKey, typ: Option<&str>, claims: &Value) -> String {
+    common::install_crypto();
+    let der = key.to_pkcs8_der().unwrap();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap()
+}
+
+/// The same claims under HS256 with `secret` (an algorithm-confusion attempt).
+fn hs256_token(secret: &[u8], claims: &Value) -> String {
+    common::install_crypto();
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+/// The same claims with `alg: none` and an empty signature.
+fn unsigned_token(claims: &Value) -> String {
+    let header = json!({ "alg": "none", "typ": "at+jwt" });
+    format!(
+        "{}.{}.",
+        b64::encode(header.to_string().as_bytes()),
+        b64::encode(claims.to_string().as_bytes())
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Aud {
+    Customer,
+    Org,
+    Admin,
+}
+
+/// Who a hand-made access token claims to be, and the key that legitimately signs it.
+struct Identity {
+    aud: &'static str,
+    iss: String,
+    sub: String,
+    key: SigningKey,
+}
+
+impl Identity {
+    fn claims(&self, iat: i64, exp: i64) -> Value {
+        json!({
+            "iss": self.iss, "sub": self.sub, "aud": self.aud,
+            "iat": iat, "nbf": iat, "exp": exp, "jti": jti(),
+        })
+    }
+
+    fn fresh_claims(&self) -> Value {
+        let n = now();
+        self.claims(n, n + 120)
+    }
+
+    /// Minted exactly as the vault (or the admin CLI) does: the baseline every variant breaks.
+    fn valid(&self) -> String {
+        ed_token(&self.key, Some("at+jwt"), &self.fresh_claims())
+    }
+
+    /// Expired an hour ago (well past the 30 s leeway), otherwise valid.
+    fn expired(&self) -> String {
+        let n = now();
+        ed_token(&self.key, Some("at+jwt"), &self.claims(n - 3900, n - 3600))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: customers, requests, bodies
+// ---------------------------------------------------------------------------------------------
+
+/// A customer made by hand the way the device does it, so the test holds the signing key.
+struct Customer {
+    id: String,
+    token: String,
+    secrets: CustomerSecrets,
+}
+
+fn signed_up(tv: &TestVault, handle: &str) -> Customer {
+    let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
+    let keys = derive_keys(common::PASSPHRASE.as_bytes(), &kdf).unwrap();
+    let secrets = CustomerSecrets::generate();
+    let bundle = seal_bundle(&keys.kek, kdf, &secrets).unwrap();
+    let auth = b64::encode(&keys.auth[..]);
+    let body = json!({
+        "handle": handle,
+        "auth": auth,
+        "bundle": bundle,
+        "x25519_public": b64::encode(&secrets.x25519_public()),
+        "ed25519_public": b64::encode(&secrets.ed25519_public()),
+    });
+    let (status, created) = call(tv, "POST", "/v1/customers", None, Some(&body));
+    assert_eq!(status, 201, "{created}");
+    let login = json!({ "handle": handle, "auth": auth });
+    let (status, session) = call(tv, "POST", "/v1/sessions", None, Some(&login));
+    assert_eq!(status, 200, "{session}");
+    Customer {
+        id: created["customer_id"].as_str().unwrap().to_owned(),
+        token: session["token"].as_str().unwrap().to_owned(),
+        secrets,
+    }
+}
+
+/// The demo org asks `customer_id` for `labels`; returns the request id.
+fn ask(tv: &TestVault, org_token: &str, customer_id: &str, labels: &[&str]) -> String {
+    let body = json!({
+        "customer_id": customer_id, "labels": labels, "purposes": [PURPOSE],
+        "duration_secs": 86_400, "justification": "to verify who you are",
+    });
+    let (status, answer) = call(tv, "POST", "/v1/org/requests", Some(org_token), Some(&body));
+    assert_eq!(status, 201, "{answer}");
+    answer["request_id"].as_str().unwrap().to_owned()
+}
+
+/// A signed approval of `labels` for the demo org (no envelopes, so no wraps): (grant id, body).
+fn approval(c: &Customer, labels: &[&str]) -> (String, Value) {
+    let terms = GrantTerms {
+        grant_id: GrantId::from_random(random_array()),
+        customer_id: CustomerId::parse(&c.id).unwrap(),
+        org_id: OrgId::parse(DEMO_ORG).unwrap(),
+        labels: labels.iter().map(|l| Label::parse(l).unwrap()).collect(),
+        purposes: vec![Purpose::parse(PURPOSE).unwrap()],
+        not_after: Vault::now().plus(3600),
+        max_reads: None,
+    };
+    let signature = sign_grant(&c.secrets.ed25519, &terms).unwrap();
+    let body = json!({ "grant": terms, "signature": b64::encode(&signature), "wraps": [] });
+    (terms.grant_id.to_string(), body)
+}
+
+/// A well-formed first version of an envelope (random bytes of the right lengths: the server
+/// cannot and does not check the cryptography).
+fn envelope_body() -> Value {
+    json!({
+        "envelope_id": format!("env_{}", hex(&random_array::<16>())),
+        "version": 1,
+        "content_type": "text/plain",
+        "nonce": b64::encode(&random_array::<24>()),
+        "ciphertext": b64::encode(&random_array::<40>()),
+        "owner_wrap": { "enc": b64::encode(&random_array::<32>()), "ct": b64::encode(&random_array::<48>()) },
+    })
+}
+
+/// A valid registration of a brand-new organization.
+fn org_registration(org_id: &str) -> Value {
+    let identity = generate_signing_key();
+    let x = X25519Secret::generate().public();
+    json!({
+        "org_id": org_id,
+        "name": format!("Org {org_id}"),
+        "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
+        "x25519_public": b64::encode(&x),
+        "key_signature": b64::encode(&sign_org_key(&identity, &x)),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn ids(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|v| v[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The endpoint table and a world where each entry would succeed with the right token
+// ---------------------------------------------------------------------------------------------
+
+struct Endpoint {
+    aud: Aud,
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    /// Status with the right token (checked by `the_table_succeeds_with_the_right_tokens`).
+    ok: u16,
+    /// Whether success appends to the ledger.
+    writes: bool,
+}
+
+struct World {
+    tv: TestVault,
+    /// Owner of the customer endpoints.
+    customer: Customer,
+    /// The demo org's access token, issued by the vault.
+    org_token: String,
+    /// A customer whose `email` the demo org may read.
+    reader_id: String,
+    approve_id: String,
+    decline_id: String,
+    grant_id: String,
+    approval: Value,
+    put_body: Value,
+    new_org: Value,
+}
+
+fn world() -> World {
+    let tv = common::start();
+    let customer = signed_up(&tv, &common::handle("walker"));
+    let org_token = common::demo_org(&tv).api.token().unwrap().to_owned();
+    let (reader, _, _) = common::granted(&tv, &common::handle("reader"), None);
+    let approve_id = ask(&tv, &org_token, &customer.id, &["email"]);
+    let decline_id = ask(&tv, &org_token, &customer.id, &["phone"]);
+    let (grant_id, approval) = approval(&customer, &["email"]);
+    World {
+        reader_id: reader.customer_id.to_string(),
+        tv,
+        customer,
+        org_token,
+        approve_id,
+        decline_id,
+        grant_id,
+        approval,
+        put_body: envelope_body(),
+        new_org: org_registration("org_walk_new"),
+    }
+}
+
+impl World {
+    fn identity(&self, aud: Aud) -> Identity {
+        match aud {
+            Aud::Customer => Identity {
+                aud: "assent:customer",
+                iss: self.tv.url.clone(),
+                sub: self.customer.id.clone(),
+                key: vault_key(),
+            },
+            Aud::Org => Identity {
+                aud: "assent:org",
+                iss: self.tv.url.clone(),
+                sub: DEMO_ORG.into(),
+                key: vault_key(),
+            },
+            Aud::Admin => Identity {
+                aud: "assent:admin",
+                iss: "assent-admin".into(),
+                sub: "operator".into(),
+                key: admin_key(),
+            },
+        }
+    }
+
+    /// Every authenticated route of `http::router`, in an order in which all succeed.
+    fn endpoints(&self) -> Vec<Endpoint> {
+        let ep = |aud, method, path: String, body: Option<&Value>, ok, writes| Endpoint {
+            aud,
+            method,
+            path,
+            body: body.cloned(),
+            ok,
+            writes,
+        };
+        let (c, o) = (Aud::Customer, Aud::Org);
+        let (rid, did, gid) = (&self.approve_id, &self.decline_id, &self.grant_id);
+        let new_request = json!({
+            "customer_id": self.customer.id, "labels": ["full_name"], "purposes": [PURPOSE],
+            "duration_secs": 3600, "justification": "to address you by name",
+        });
+        vec![
+            ep(c, "GET", "/v1/me".into(), None, 200, false),
+            ep(c, "GET", "/v1/me/envelopes".into(), None, 200, false),
+            ep(
+                c,
+                "PUT",
+                "/v1/me/envelopes/phone".into(),
+                Some(&self.put_body),
+                201,
+                true,
+            ),
+            ep(c, "GET", "/v1/me/envelopes/phone".into(), None, 200, false),
+            ep(
+                c,
+                "DELETE",
+                "/v1/me/envelopes/phone".into(),
+                None,
+                200,
+                true,
+            ),
+            ep(c, "GET", "/v1/me/requests".into(), None, 200, false),
+            ep(
+                c,
+                "POST",
+                format!("/v1/me/requests/{rid}/approve"),
+                Some(&self.approval),
+                201,
+                true,
+            ),
+            ep(
+                c,
+                "POST",
+                format!("/v1/me/requests/{did}/decline"),
+                Some(&json!({})),
+                200,
+                true,
+            ),
+            ep(c, "GET", "/v1/me/grants".into(), None, 200, false),
+            ep(c, "GET", format!("/v1/me/grants/{gid}"), None, 200, false),
+            ep(
+                c,
+                "POST",
+                format!("/v1/me/grants/{gid}/revoke"),
+                Some(&json!({})),
+                200,
+                true,
+            ),
+            ep(c, "GET", "/v1/me/ledger".into(), None, 200, false),
+            ep(
+                o,
+                "POST",
+                "/v1/org/requests".into(),
+                Some(&new_request),
+                201,
+                true,
+            ),
+            ep(o, "GET", "/v1/org/requests".into(), None, 200, false),
+            ep(
+                o,
+                "GET",
+                format!("/v1/org/requests/{rid}"),
+                None,
+                200,
+                false,
+            ),
+            ep(
+                o,
+                "GET",
+                format!(
+                    "/v1/org/customers/{}/envelopes/email?purpose={PURPOSE}",
+                    self.reader_id
+                ),
+                None,
+                200,
+                true,
+            ),
+            ep(o, "GET", "/v1/org/ledger".into(), None, 200, false),
+            ep(
+                Aud::Admin,
+                "POST",
+                "/v1/admin/orgs".into(),
+                Some(&self.new_org),
+                201,
+                true,
+            ),
+        ]
+    }
+
+    fn call(&self, ep: &Endpoint, token: Option<&str>) -> (u16, Value) {
+        call(&self.tv, ep.method, &ep.path, token, ep.body.as_ref())
+    }
+
+    /// Calls each endpoint that `only` selects with the tokens `tokens` gives for it and
+    /// expects 401 `code` every time; the ledger must not move.
+    fn refuse(
+        &self,
+        only: impl Fn(&Endpoint) -> bool,
+        tokens: impl Fn(&Endpoint) -> Vec<String>,
+        code: &str,
+    ) {
+        let before = ledger(&self.tv);
+        let table: Vec<Endpoint> = self.endpoints().into_iter().filter(|e| only(e)).collect();
+        assert!(!table.is_empty());
+        for ep in &table {
+            let tokens = tokens(ep);
+            assert!(!tokens.is_empty());
+            for token in tokens {
+                let got = self.call(ep, Some(&token));
+                refused(ep, &got, code);
+            }
+        }
+        assert_eq!(
+            ledger(&self.tv),
+            before,
+            "a refused call changed the ledger"
+        );
+    }
+}
+
+/// Asserts a 401 `code` JSON error, naming the endpoint on failure.
+fn refused(ep: &Endpoint, got: &(u16, Value), code: &str) {
+    assert!(
+        got.0 == 401 && got.1["error"] == code,
+        "{} {}: expected 401 {code}, got {} {}",
+        ep.method,
+        ep.path,
+        got.0,
+        got.1
+    );
+    assert_error(got, 401, code);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: the token endpoint
+// ---------------------------------------------------------------------------------------------
+
+fn token_endpoint(tv: &TestVault) -> String {
+    format!("{}/v1/oauth/token", tv.url)
+}
+
+fn token_request(tv: &TestVault, form: &[(&str, &str)]) -> (u16, Value) {
+    let body = serde_urlencoded::to_string(form).unwrap();
+    call_raw(
+        tv,
+        "POST",
+        "/v1/oauth/token",
+        None,
+        "application/x-www-form-urlencoded",
+        body.into_bytes(),
+    )
+}
+
+fn exchange(tv: &TestVault, assertion: &str) -> (u16, Value) {
+    token_request(
+        tv,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ],
+    )
+}
+
+fn demo_identity() -> SigningKey {
+    common::demo_org_keys().identity
+}
+
+/// A client assertion for the demo org, built with jsonwebtoken so any claim can be bent.
+fn demo_assertion(tv: &TestVault, iat: i64, exp: i64) -> String {
+    let claims = json!({
+        "iss": DEMO_ORG, "sub": DEMO_ORG, "aud": token_endpoint(tv),
+        "iat": iat, "nbf": iat, "exp": exp, "jti": jti(),
+    });
+    ed_token(&demo_identity(), Some("JWT"), &claims)
+}
+
+/// Asserts a refused token request left no trace in the ledger.
+fn refused_client(tv: &TestVault, assertion: &str) {
+    let before = ledger(tv);
+    assert_error(&exchange(tv, assertion), 401, "invalid_client");
+    assert_eq!(ledger(tv), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The walk: each endpoint with each kind of bad token
+// ---------------------------------------------------------------------------------------------
+
+/// The control for every walk below: the table is complete and correct, and hand-minted
+/// tokens of the right shape are accepted, so each refusal is due to the one thing broken.
+#[test]
+fn the_table_succeeds_with_the_right_tokens() {
+    let w = world();
+    let table = w.endpoints();
+    let mut before = ledger(&w.tv);
+    for ep in &table {
+        let token = w.identity(ep.aud).valid();
+        let got = w.call(ep, Some(&token));
+        assert_eq!(got.0, ep.ok, "{} {}: {}", ep.method, ep.path, got.1);
+        let after = ledger(&w.tv);
+        assert_eq!(
+            after,
+            before + u64::from(ep.writes),
+            "{} {}",
+            ep.method,
+            ep.path
+        );
+        before = after;
+    }
+    // The vault-issued tokens work too.
+    assert_eq!(
+        call(&w.tv, "GET", "/v1/me", Some(&w.customer.token), None).0,
+        200
+    );
+    assert_eq!(
+        call(&w.tv, "GET", "/v1/org/ledger", Some(&w.org_token), None).0,
+        200
+    );
+}
+
+#[test]
+fn no_token_is_refused_everywhere() {
+    let w = world();
+    let before = ledger(&w.tv);
+    for ep in &w.endpoints() {
+        refused(ep, &w.call(ep, None), "missing_token");
+    }
+    assert_eq!(ledger(&w.tv), before);
+    // A 401 names the scheme to use (RFC 6750 §3).
+    let res = reqwest::blocking::get(format!("{}/v1/me", w.tv.url)).unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+}
+
+#[test]
+fn malformed_tokens_are_refused_everywhere() {
+    let w = world();
+    let junk = |_: &Endpoint| {
+        vec![
+            "garbage".to_owned(),
+            "a.b.c".to_owned(),
+            format!("{}x", w.identity(Aud::Customer).valid()),
+        ]
+    };
+    w.refuse(|_| true, junk, "invalid_token");
+    // Not a bearer scheme at all.
+    let res = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/me", w.tv.url))
+        .header("authorization", format!("Basic {}", w.customer.token))
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.json::<Value>().unwrap()["error"], "invalid_token");
+}
+
+#[test]
+fn expired_tokens_are_refused_everywhere() {
+    let w = world();
+    w.refuse(
+        |_| true,
+        |ep| vec![w.identity(ep.aud).expired()],
+        "token_expired",
+    );
+}
+
+#[test]
+fn customer_token_is_refused_on_org_and_admin_endpoints() {
+    let w = world();
+    let customer = |_: &Endpoint| vec![w.customer.token.clone(), w.identity(Aud::Customer).valid()];
+    w.refuse(|ep| ep.aud != Aud::Customer, customer, "invalid_token");
+}
+
+#[test]
+fn org_token_is_refused_on_customer_and_admin_endpoints() {
+    let w = world();
+    let org = |_: &Endpoint| vec![w.org_token.clone(), w.identity(Aud::Org).valid()];
+    w.refuse(|ep| ep.aud != Aud::Org, org, "invalid_token");
+}
+
+#[test]
+fn admin_token_registers_orgs_but_is_refused_on_customer_and_org_endpoints() {
+    let w = world();
+    let before = ledger(&w.tv);
+    let registered = call(
+        &w.tv,
+        "POST",
+        "/v1/admin/orgs",
+        Some(&common::admin_token()),
+        Some(&org_registration("org_by_admin")),
+    );
+    assert_eq!(registered.0, 201, "{}", registered.1);
+    assert_eq!(registered.1["org_id"], "org_by_admin");
+    assert_eq!(ledger(&w.tv), before + 1);
+    let admin = |_: &Endpoint| vec![common::admin_token()];
+    w.refuse(|ep| ep.aud != Aud::Admin, admin, "invalid_token");
+}
+
+/// A token with the right claims for the endpoint but issued for another audience.
+#[test]
+fn token_with_another_audience_claim_is_refused() {
+    let w = world();
+    let relabelled = |ep: &Endpoint| {
+        let id = w.identity(ep.aud);
+        ["assent:customer", "assent:org", "assent:admin", "assent"]
+            .into_iter()
+            .filter(|aud| *aud != id.aud)
+            .map(|aud| {
+                let mut claims = id.fresh_claims();
+                claims["aud"] = json!(aud);
+                ed_token(&id.key, Some("at+jwt"), &claims)
+            })
+            .collect()
+    };
+    w.refuse(|_| true, relabelled, "invalid_token");
+}
+
+#[test]
+fn hs256_and_unsigned_tokens_are_refused_everywhere() {
+    let w = world();
+    let forged = |ep: &Endpoint| {
+        let id = w.identity(ep.aud);
+        let claims = id.fresh_claims();
+        let public = id.key.verifying_key().to_bytes();
+        vec![
+            hs256_token(b"any secret at all", &claims),
+            // Classic confusion: the verifier's own public key used as the HMAC secret.
+            hs256_token(&public, &claims),
+            unsigned_token(&claims),
+        ]
+    };
+    w.refuse(|_| true, forged, "invalid_token");
+}
+
+#[test]
+fn token_signed_by_another_key_is_refused_everywhere() {
+    let w = world();
+    let foreign = |ep: &Endpoint| {
+        let id = w.identity(ep.aud);
+        // A fresh key, and the real key of the *other* signer (vault ↔ admin).
+        let other = if ep.aud == Aud::Admin {
+            vault_key()
+        } else {
+            admin_key()
+        };
+        vec![
+            ed_token(&generate_signing_key(), Some("at+jwt"), &id.fresh_claims()),
+            ed_token(&other, Some("at+jwt"), &id.fresh_claims()),
+        ]
+    };
+    w.refuse(|_| true, foreign, "invalid_token");
+}
+
+#[test]
+fn token_with_wrong_typ_is_refused_everywhere() {
+    let w = world();
+    let mistyped = |ep: &Endpoint| {
+        let id = w.identity(ep.aud);
+        vec![
+            ed_token(&id.key, Some("JWT"), &id.fresh_claims()),
+            ed_token(&id.key, None, &id.fresh_claims()),
+        ]
+    };
+    w.refuse(|_| true, mistyped, "invalid_token");
+}
+
+/// Operator tokens may live at most 5 minutes even when correctly signed.
+#[test]
+fn long_lived_admin_token_is_refused() {
+    let w = world();
+    let long = |_: &Endpoint| {
+        let id = w.identity(Aud::Admin);
+        let n = now();
+        vec![ed_token(&id.key, Some("at+jwt"), &id.claims(n, n + 3600))]
+    };
+    w.refuse(|ep| ep.aud == Aud::Admin, long, "invalid_token");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-tenant isolation
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn customer_cannot_answer_another_customers_request() {
+    let tv = common::start();
+    let a = signed_up(&tv, &common::handle("alice"));
+    let b = signed_up(&tv, &common::handle("bob"));
+    let org = common::demo_org(&tv);
+    let rid = ask(&tv, org.api.token().unwrap(), &a.id, &["email"]);
+    let before = ledger(&tv);
+
+    // B sends a well-formed approval (signed with B's own key) and a decline for A's request.
+    let (_, b_approval) = approval(&b, &["email"]);
+    let got = call(
+        &tv,
+        "POST",
+        &format!("/v1/me/requests/{rid}/approve"),
+        Some(&b.token),
+        Some(&b_approval),
+    );
+    assert_error(&got, 404, "request_not_found");
+    let got = call(
+        &tv,
+        "POST",
+        &format!("/v1/me/requests/{rid}/decline"),
+        Some(&b.token),
+        Some(&json!({})),
+    );
+    assert_error(&got, 404, "request_not_found");
+    // ... and does not see it listed.
+    let (status, listed) = call(&tv, "GET", "/v1/me/requests", Some(&b.token), None);
+    assert_eq!(status, 200);
+    assert_eq!(listed, json!([]));
+    assert_eq!(ledger(&tv), before);
+
+    // A's request is untouched and A can still answer it.
+    let (_, mine) = call(&tv, "GET", "/v1/me/requests", Some(&a.token), None);
+    assert_eq!(ids(&mine, "request_id"), vec![rid.clone()]);
+    assert_eq!(mine[0]["status"], "pending");
+    let (_, a_approval) = approval(&a, &["email"]);
+    let got = call(
+        &tv,
+        "POST",
+        &format!("/v1/me/requests/{rid}/approve"),
+        Some(&a.token),
+        Some(&a_approval),
+    );
+    assert_eq!(got.0, 201, "{}", got.1);
+}
+
+#[test]
+fn customer_cannot_see_or_revoke_another_customers_grant() {
+    let tv = common::start();
+    let (a, _org, gid) = common::granted(&tv, &common::handle("alice"), None);
+    let (_, b) = common::customer(&tv, &common::handle("bob"));
+    let b_token = b.api.token().unwrap();
+    let before = ledger(&tv);
+
+    let got = call(
+        &tv,
+        "GET",
+        &format!("/v1/me/grants/{gid}"),
+        Some(b_token),
+        None,
+    );
+    assert_error(&got, 404, "grant_not_found");
+    let got = call(
+        &tv,
+        "POST",
+        &format!("/v1/me/grants/{gid}/revoke"),
+        Some(b_token),
+        Some(&json!({})),
+    );
+    assert_error(&got, 404, "grant_not_found");
+    let (status, listed) = call(&tv, "GET", "/v1/me/grants", Some(b_token), None);
+    assert_eq!(status, 200);
+    assert_eq!(listed, json!([]));
+    assert_eq!(ledger(&tv), before);
+
+    // A's grant is still active with its wrap.
+    let (status, grant) = call(
+        &tv,
+        "GET",
+        &format!("/v1/me/grants/{gid}"),
+        a.api.token(),
+        None,
+    );
+    assert_eq!(status, 200, "{grant}");
+    assert_eq!(grant["state"], "active");
+    assert_eq!(grant["wrapped_labels"], json!(["email"]));
+}
+
+#[test]
+fn customer_cannot_see_or_erase_another_customers_envelopes() {
+    let tv = common::start();
+    let (_, a) = common::customer(&tv, &common::handle("alice"));
+    let (_, b) = common::customer(&tv, &common::handle("bob"));
+    let b_token = b.api.token().unwrap();
+    b.put(&"x_note".parse_label(), "text/plain", b"bob's", false)
+        .unwrap();
+    let path = "/v1/me/envelopes/x_secret";
+
+    // What B gets for a label nobody has ...
+    let blind = call(&tv, "GET", path, Some(b_token), None);
+    assert_error(&blind, 404, "envelope_not_found");
+    // ... is exactly what B gets once A has that label.
+    a.put(
+        &"x_secret".parse_label(),
+        "text/plain",
+        b"alice's secret",
+        false,
+    )
+    .unwrap();
+    let (_, a_env) = call(&tv, "GET", path, a.api.token(), None);
+    let a_env_id = a_env["envelope_id"].as_str().unwrap().to_owned();
+    let before = ledger(&tv);
+    assert_eq!(call(&tv, "GET", path, Some(b_token), None), blind);
+
+    let (status, listed) = call(&tv, "GET", "/v1/me/envelopes", Some(b_token), None);
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["label"], "x_note");
+    assert!(!listed.to_string().contains(&a_env_id));
+
+    assert_error(
+        &call(&tv, "DELETE", path, Some(b_token), None),
+        404,
+        "envelope_not_found",
+    );
+    assert_eq!(ledger(&tv), before);
+    let (status, still) = call(&tv, "GET", path, a.api.token(), None);
+    assert_eq!(status, 200);
+    assert_eq!(still, a_env);
+}
+
+#[test]
+fn other_org_cannot_read_or_see_the_demo_orgs_data() {
+    let tv = common::start();
+    let handle = common::handle("alice");
+    let (a, demo, _gid) = common::granted(&tv, &handle, None);
+    let pending = demo
+        .request(
+            &handle,
+            &["phone".into()],
+            &[PURPOSE.into()],
+            3600,
+            "to call you",
+        )
+        .unwrap();
+    let rid = pending["request_id"].as_str().unwrap().to_owned();
+    let intruder = common::new_org(&tv, "org_intruder");
+    let token = intruder.api.token().unwrap();
+    let read = format!(
+        "/v1/org/customers/{}/envelopes/email?purpose={PURPOSE}",
+        a.customer_id
+    );
+    let before = ledger(&tv);
+
+    assert_error(&call(&tv, "GET", &read, Some(token), None), 403, "no_grant");
+    assert_error(
+        &call(
+            &tv,
+            "GET",
+            &format!("/v1/org/requests/{rid}"),
+            Some(token),
+            None,
+        ),
+        404,
+        "request_not_found",
+    );
+    let (status, listed) = call(&tv, "GET", "/v1/org/requests", Some(token), None);
+    assert_eq!(status, 200);
+    assert_eq!(listed, json!([]));
+    assert_eq!(ledger(&tv), before);
+
+    // Control: the demo org itself can do both (and its read is recorded).
+    let (status, body) = call(&tv, "GET", &read, demo.api.token(), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ledger(&tv), before + 1);
+    assert_eq!(
+        call(
+            &tv,
+            "GET",
+            &format!("/v1/org/requests/{rid}"),
+            demo.api.token(),
+            None
+        )
+        .0,
+        200
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn revoked_grant_stops_reads_and_cannot_be_revoked_twice() {
+    let tv = common::start();
+    let (device, org, gid) = common::granted(&tv, &common::handle("alice"), None);
+    let token = device.api.token();
+    let grant_path = format!("/v1/me/grants/{gid}");
+    let read = format!(
+        "/v1/org/customers/{}/envelopes/email?purpose={PURPOSE}",
+        device.customer_id
+    );
+
+    // Before: the org reads, the grant holds a wrap.
+    assert_eq!(call(&tv, "GET", &read, org.api.token(), None).0, 200);
+    let (_, grant) = call(&tv, "GET", &grant_path, token, None);
+    assert_eq!(grant["state"], "active");
+    assert_eq!(grant["wrapped_labels"], json!(["email"]));
+
+    let (status, revoked) = call(
+        &tv,
+        "POST",
+        &format!("{grant_path}/revoke"),
+        token,
+        Some(&json!({})),
+    );
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["grant"]["state"], "revoked");
+    let before = ledger(&tv);
+
+    assert_error(
+        &call(&tv, "GET", &read, org.api.token(), None),
+        403,
+        "grant_revoked",
+    );
+    let (status, grant) = call(&tv, "GET", &grant_path, token, None);
+    assert_eq!(status, 200);
+    assert_eq!(grant["state"], "revoked");
+    assert_eq!(grant["wrapped_labels"], json!([]));
+    assert_eq!(grant["reads"], 1);
+    let again = call(
+        &tv,
+        "POST",
+        &format!("{grant_path}/revoke"),
+        token,
+        Some(&json!({})),
+    );
+    assert_error(&again, 409, "already_revoked");
+    assert_eq!(ledger(&tv), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token endpoint (client credentials with private_key_jwt)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fresh_client_assertion_is_exchanged_for_a_working_org_token() {
+    let tv = common::start();
+    let lib =
+        assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
+            .unwrap();
+    let hand = demo_assertion(&tv, now(), now() + 240);
+    for assertion in [lib, hand] {
+        let (status, answer) = exchange(&tv, &assertion);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["token_type"], "Bearer");
+        let token = answer["access_token"].as_str().unwrap();
+        assert_eq!(
+            call(&tv, "GET", "/v1/org/requests", Some(token), None).0,
+            200
+        );
+    }
+}
+
+#[test]
+fn reused_client_assertion_is_refused() {
+    let tv = common::start();
+    let assertion =
+        assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
+            .unwrap();
+    assert_eq!(exchange(&tv, &assertion).0, 200);
+    refused_client(&tv, &assertion);
+}
+
+#[test]
+fn client_assertion_for_another_audience_is_refused() {
+    let tv = common::start();
+    let key = demo_identity();
+    for aud in [
+        "http://127.0.0.1:1/v1/oauth/token",
+        tv.url.as_str(),
+        &format!("{}/v1/oauth/token/", tv.url),
+    ] {
+        refused_client(
+            &tv,
+            &assent::tokens::client_assertion(&key, DEMO_ORG, aud, now()).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn client_assertion_signed_by_another_key_is_refused() {
+    let tv = common::start();
+    let other = generate_signing_key();
+    refused_client(
+        &tv,
+        &assent::tokens::client_assertion(&other, DEMO_ORG, &token_endpoint(&tv), now()).unwrap(),
+    );
+    // Signed by another registered org's key while claiming to be the demo org.
+    let intruder = common::new_org(&tv, "org_intruder");
+    let assertion = assent::tokens::client_assertion(
+        &intruder.keys.identity,
+        DEMO_ORG,
+        &token_endpoint(&tv),
+        now(),
+    )
+    .unwrap();
+    refused_client(&tv, &assertion);
+}
+
+#[test]
+fn client_assertion_for_unknown_org_is_refused() {
+    let tv = common::start();
+    let assertion = assent::tokens::client_assertion(
+        &demo_identity(),
+        "org_nobody",
+        &token_endpoint(&tv),
+        now(),
+    )
+    .unwrap();
+    refused_client(&tv, &assertion);
+}
+
+#[test]
+fn expired_client_assertion_is_refused() {
+    let tv = common::start();
+    // client_assertion sets exp = now + 120: ten minutes ago it expired 8 minutes ago.
+    let assertion = assent::tokens::client_assertion(
+        &demo_identity(),
+        DEMO_ORG,
+        &token_endpoint(&tv),
+        now() - 600,
+    )
+    .unwrap();
+    refused_client(&tv, &assertion);
+}
+
+#[test]
+fn client_assertion_expiring_more_than_5_minutes_ahead_is_refused() {
+    let tv = common::start();
+    let n = now();
+    refused_client(&tv, &demo_assertion(&tv, n, n + 600));
+    refused_client(&tv, &demo_assertion(&tv, n, n + 86_400));
+}
+
+#[test]
+fn malformed_client_assertions_are_refused() {
+    let tv = common::start();
+    let n = now();
+    let claims = json!({
+        "iss": DEMO_ORG, "sub": DEMO_ORG, "aud": token_endpoint(&tv),
+        "iat": n, "exp": n + 120, "jti": jti(),
+    });
+    refused_client(&tv, "garbage");
+    refused_client(&tv, &unsigned_token(&claims));
+    refused_client(
+        &tv,
+        &hs256_token(&demo_identity().verifying_key().to_bytes(), &claims),
+    );
+    // iss ≠ sub
+    let mut other_iss = claims.clone();
+    other_iss["iss"] = json!("org_other");
+    refused_client(&tv, &ed_token(&demo_identity(), Some("JWT"), &other_iss));
+}
+
+#[test]
+fn wrong_grant_type_is_refused() {
+    let tv = common::start();
+    let assertion =
+        assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
+            .unwrap();
+    let before = ledger(&tv);
+    for grant_type in ["password", "authorization_code", ""] {
+        let got = token_request(
+            &tv,
+            &[
+                ("grant_type", grant_type),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &assertion),
+            ],
+        );
+        assert_error(&got, 400, "unsupported_grant_type");
+    }
+    assert_eq!(ledger(&tv), before);
+    // The assertion was not spent by the refused requests.
+    assert_eq!(exchange(&tv, &assertion).0, 200);
+}
+
+#[test]
+fn missing_client_assertion_type_is_refused() {
+    let tv = common::start();
+    let assertion =
+        assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
+            .unwrap();
+    let before = ledger(&tv);
+    let got = token_request(
+        &tv,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion", &assertion),
+        ],
+    );
+    assert_error(&got, 400, "invalid_request");
+    let got = token_request(
+        &tv,
+        &[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+            ),
+            ("client_assertion", &assertion),
+        ],
+    );
+    assert_error(&got, 400, "invalid_request");
+    let got = token_request(
+        &tv,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+        ],
+    );
+    assert_error(&got, 400, "invalid_request");
+    assert_eq!(ledger(&tv), before);
+}
+
+/// RFC 7523 §3: a `jti` may be refused if already used. The replay table keeps a `jti` only
+/// until the assertion's `exp`, but assertions are accepted up to 30 s (LEEWAY_SECS) past
+/// `exp`, so inside that window the same assertion can be replayed any number of times.
+#[test]
+fn client_assertion_cannot_be_replayed_inside_the_expiry_leeway() {
+    let tv = common::start();
+    let n = now();
+    let assertion = demo_assertion(&tv, n - 100, n - 5);
+    assert_eq!(
+        exchange(&tv, &assertion).0,
+        200,
+        "accepted inside the leeway"
+    );
+    assert_error(&exchange(&tv, &assertion), 401, "invalid_client");
+}
