@@ -9,7 +9,7 @@ run:
 
 ## Every test: formatting, lints, unit, property, vector and integration tests.
 test: lint
-	$(CARGO) test --all-targets
+	$(CARGO) test
 
 lint:
 	$(CARGO) fmt --check
