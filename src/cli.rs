@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod customer;
 pub mod keygen;
+pub mod ledger;
 pub mod org;
 pub mod serve;
 
@@ -33,6 +34,8 @@ pub enum Command {
     Customer(customer::CustomerArgs),
     /// The organization client.
     Org(org::OrgArgs),
+    /// Verify a vault's ledger (anyone) or audit its database (operator, offline).
+    Ledger(ledger::LedgerArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Admin(a) => admin::run(a),
         Command::Customer(a) => customer::run(a),
         Command::Org(a) => org::run(a),
+        Command::Ledger(a) => ledger::run(a),
     }
 }
 

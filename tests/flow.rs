@@ -355,6 +355,8 @@ fn acknowledged_acts_survive_a_restart() {
             bundle: tv.vault.customer(&d.customer_id).unwrap().bundle,
             x25519_public: tv.vault.customer(&d.customer_id).unwrap().x25519_public,
             ed25519_public: tv.vault.customer(&d.customer_id).unwrap().ed25519_public,
+            vault_key: None,
+            last_checkpoint: None,
         };
         (profile, gid, tv.vault.ledger_size().unwrap())
     };

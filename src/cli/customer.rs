@@ -91,8 +91,24 @@ pub enum CustomerCommand {
         #[arg(long)]
         label: String,
     },
-    /// Your entries in the ledger.
-    Ledger,
+    /// Your entries in the ledger (`ledger verify` checks them against a signed checkpoint).
+    Ledger {
+        #[command(subcommand)]
+        action: Option<LedgerAction>,
+    },
+    /// Consent receipts (Kantara CR v1.1 and ISO/IEC TS 27560) for your grants, signed by the vault.
+    Receipts {
+        /// Only this grant.
+        #[arg(long)]
+        grant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LedgerAction {
+    /// Verify the checkpoint signature (pinned key), the inclusion of every one of your events,
+    /// and consistency with the last checkpoint you saw. Exits non-zero on any failure.
+    Verify,
 }
 
 fn passphrase(confirm: bool) -> Result<Zeroizing<String>, CliError> {
@@ -286,6 +302,86 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             let label = Label::parse(&label)?;
             print_json(&open(&a.profile)?.erase(&label)?)
         }
-        CustomerCommand::Ledger => print_json(&open(&a.profile)?.ledger()?),
+        CustomerCommand::Ledger { action: None } => print_json(&open(&a.profile)?.ledger()?),
+        CustomerCommand::Ledger {
+            action: Some(LedgerAction::Verify),
+        } => verify_ledger(&a.profile),
+        CustomerCommand::Receipts { grant } => {
+            let d = open(&a.profile)?;
+            let profile = Profile::load(&a.profile)?;
+            let ids: Vec<String> = match grant {
+                Some(g) => vec![GrantId::parse(&g)?.to_string()],
+                None => d
+                    .grants()?
+                    .into_iter()
+                    .map(|g| g.grant_id.to_string())
+                    .collect(),
+            };
+            let mut out = Vec::new();
+            for id in ids {
+                let r: serde_json::Value = d.api.get(&format!("/v1/me/grants/{id}/receipt"))?;
+                check_receipt_signatures(&profile, &r)?;
+                out.push(r);
+            }
+            print_json(&out)
+        }
     }
+}
+
+/// Receipts are signed by the vault key pinned in the profile.
+fn check_receipt_signatures(profile: &Profile, r: &serde_json::Value) -> Result<(), CliError> {
+    let Some(key) = &profile.vault_key else {
+        return Ok(());
+    };
+    let verifier = crate::client::verify::pinned(key)?;
+    for doc in ["kantara", "iso27560"] {
+        let jcs = crate::crypto::sign::jcs(&r[doc]["receipt"])
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let mut msg = crate::vault::transparency::DOCUMENT_PREFIX
+            .as_bytes()
+            .to_vec();
+        msg.extend_from_slice(&jcs);
+        let sig = crate::crypto::b64::decode(r[doc]["signature"].as_str().unwrap_or_default())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        crate::crypto::sign::verify_signature(&verifier.public, &msg, &sig).map_err(|_| {
+            CliError::Usage(format!(
+                "the {doc} receipt's signature does not verify against the pinned vault key"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn verify_ledger(path: &Path) -> Result<(), CliError> {
+    let mut profile = Profile::load(path)?;
+    let key = profile
+        .vault_key
+        .clone()
+        .ok_or_else(|| CliError::Usage("this profile has no pinned vault key".into()))?;
+    let verifier = crate::client::verify::pinned(&key)?;
+    let d = open(path)?;
+    let ledger = d.ledger()?;
+    let v = crate::client::verify::verify_own_ledger(
+        &d.api,
+        &verifier,
+        &ledger,
+        profile.last_checkpoint.as_deref(),
+    )
+    .map_err(|e| CliError::Usage(format!("VERIFICATION FAILED: {e}")))?;
+    profile.last_checkpoint = Some(v.note.clone());
+    profile.save(path)?;
+    eprintln!(
+        "ok: checkpoint of {} entries signed by {}; {} of your entries included{}",
+        v.checkpoint.size,
+        verifier.name,
+        v.entries_checked,
+        v.consistent_with.map_or(String::new(), |s| format!(
+            "; consistent with the last checkpoint you saw ({s})"
+        ))
+    );
+    print_json(&json!({
+        "size": v.checkpoint.size,
+        "entries_checked": v.entries_checked,
+        "consistent_with": v.consistent_with,
+    }))
 }

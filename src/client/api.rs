@@ -105,6 +105,27 @@ impl Api {
         self.send(self.http.get(self.url(path)))
     }
 
+    /// A `text/plain` resource (checkpoints, keys).
+    pub fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let res = self
+            .http
+            .get(self.url(path))
+            .send()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let status = res.status();
+        let text = res
+            .text()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        if !status.is_success() {
+            return Err(ClientError::Api {
+                status: status.as_u16(),
+                code: "unexpected".into(),
+                message: text,
+            });
+        }
+        Ok(text)
+    }
+
     pub fn get_query<T: DeserializeOwned, Q: Serialize + ?Sized>(
         &self,
         path: &str,

@@ -145,7 +145,12 @@ pub fn sign_up(
     let customer_id = answer["customer_id"]
         .as_str()
         .ok_or_else(|| ClientError::Protocol("no customer_id".into()))?;
+    // Trust on first use: pin the vault's checkpoint key now; every later verification uses it.
+    let vault_key = api.get_text("/v1/ledger/key")?.trim().to_owned();
+    super::verify::pinned(&vault_key)?;
     Ok(Profile {
+        vault_key: Some(vault_key),
+        last_checkpoint: None,
         kind: PROFILE_KIND.into(),
         server: api.base().to_owned(),
         handle: handle.to_owned(),

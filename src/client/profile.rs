@@ -18,6 +18,12 @@ pub struct Profile {
     pub x25519_public: [u8; 32],
     #[serde(with = "serde_array")]
     pub ed25519_public: [u8; 32],
+    /// The vault's checkpoint key (C2SP verifier form), pinned at sign-up.
+    #[serde(default)]
+    pub vault_key: Option<String>,
+    /// The last checkpoint verified, for the next consistency check.
+    #[serde(default)]
+    pub last_checkpoint: Option<String>,
 }
 
 pub const PROFILE_KIND: &str = "assent/customer-profile";

@@ -4,6 +4,7 @@ use super::AppState;
 use super::auth::{CustomerAuth, OrgAuth};
 use super::error::ApiError;
 use super::extract::Json;
+use super::transparency::hashes;
 use crate::crypto::b64::serde_array;
 use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
@@ -37,40 +38,57 @@ pub struct Entry {
     pub event: Event,
     #[serde(with = "serde_array")]
     pub leaf: [u8; 32],
+    /// RFC 9162 inclusion proof of this leaf in the tree of `size` leaves (the checkpoint);
+    /// `null` for entries newer than the checkpoint.
+    pub proof: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
 pub struct LedgerPage {
-    /// Tree size when this listing was read.
+    /// The signed checkpoint (C2SP tlog-checkpoint note) the proofs are against.
+    pub checkpoint: String,
+    /// Its tree size.
     pub size: u64,
     pub entries: Vec<Entry>,
 }
 
-fn page((entries, size): (Vec<OpenedEntry>, u64)) -> LedgerPage {
-    LedgerPage {
-        size,
-        entries: entries
-            .into_iter()
-            .map(|e| Entry {
-                index: e.index,
-                nonce: e.nonce,
-                event: e.event,
-                leaf: e.leaf,
-            })
-            .collect(),
+/// A party's events, each with its inclusion proof against a fresh signed checkpoint.
+async fn page(s: &AppState, entries: Vec<OpenedEntry>) -> Result<LedgerPage, ApiError> {
+    let (size, checkpoint) = s.vault.checkpoint_now().await?;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let proof = if e.index < size {
+            Some(hashes(&s.vault.inclusion_proof(e.index, size)?))
+        } else {
+            None
+        };
+        out.push(Entry {
+            index: e.index,
+            nonce: e.nonce,
+            event: e.event,
+            leaf: e.leaf,
+            proof,
+        });
     }
+    Ok(LedgerPage {
+        checkpoint,
+        size,
+        entries: out,
+    })
 }
 
 pub async fn mine(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
 ) -> Result<Json<LedgerPage>, ApiError> {
-    Ok(Json(page(s.vault.customer_ledger(&me)?)))
+    let (entries, _) = s.vault.customer_ledger(&me)?;
+    Ok(Json(page(&s, entries).await?))
 }
 
 pub async fn org(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
 ) -> Result<Json<LedgerPage>, ApiError> {
-    Ok(Json(page(s.vault.org_ledger(&org)?)))
+    let (entries, _) = s.vault.org_ledger(&org)?;
+    Ok(Json(page(&s, entries).await?))
 }

@@ -157,6 +157,21 @@ pub struct ReadResponse {
     pub grant_id: GrantId,
     pub purpose: Purpose,
     pub ledger: LedgerRef,
+    /// The vault's signature over (index, leaf, time): proof the access was logged.
+    pub receipt: ReadReceipt,
+}
+
+#[derive(Serialize)]
+pub struct ReadReceipt {
+    pub index: u64,
+    #[serde(with = "serde_array")]
+    pub leaf: [u8; 32],
+    pub time: String,
+    /// Ed25519 over `assent/v1/receipt\n` index `\n` leaf (base64url) `\n` time.
+    #[serde(with = "serde_array")]
+    pub signature: [u8; 64],
+    /// The signing key, in C2SP signed-note verifier form.
+    pub vault_key: String,
 }
 
 pub async fn read(
@@ -178,6 +193,16 @@ pub async fn read(
         .vault
         .read_envelope(org, customer.clone(), label, purpose)
         .await?;
+    let (signed, signature) =
+        s.vault
+            .access_receipt(r.ledger.index, r.ledger.leaf, r.at.to_rfc3339());
+    let receipt = ReadReceipt {
+        index: signed.index,
+        leaf: signed.leaf,
+        time: signed.time,
+        signature,
+        vault_key: s.vault.signer().verifier_key(),
+    };
     Ok(Json(ReadResponse {
         customer_id: customer,
         envelope_id: r.envelope.envelope_id,
@@ -190,5 +215,6 @@ pub async fn read(
         grant_id: r.grant.terms.grant_id,
         purpose: r.purpose,
         ledger: r.ledger.into(),
+        receipt,
     }))
 }

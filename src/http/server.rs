@@ -151,7 +151,8 @@ pub async fn start(
     };
     let app = app(state, &config.web_dir);
     tracing::info!(%addr, %public_url, data = %config.data_dir.display(), "assent listening");
-    let store = vault.store().clone();
+    let checkpointer = tokio::spawn(checkpoint_every_second(vault.clone()));
+    let last = vault.clone();
     let serve = tokio::spawn(async move {
         let served = axum::serve(
             listener,
@@ -159,8 +160,13 @@ pub async fn start(
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        // In-flight requests are done; commit what is queued and release the database.
-        store.writer().shutdown().await;
+        // In-flight requests are done; sign a last checkpoint, commit what is queued, release
+        // the database.
+        checkpointer.abort();
+        if let Err(e) = last.checkpoint_now().await {
+            tracing::warn!(error = %e, "no final checkpoint");
+        }
+        last.store().writer().shutdown().await;
         served
     });
     Ok(Running {
@@ -169,6 +175,22 @@ pub async fn start(
         public_url,
         serve,
     })
+}
+
+/// Signs a checkpoint at least once a second while the tree grows (C2SP tlog-checkpoint).
+async fn checkpoint_every_second(vault: Vault) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let behind = match (vault.ledger_size(), vault.latest_checkpoint()) {
+            (Ok(size), Ok(latest)) => latest.is_none_or(|(s, _)| s < size),
+            _ => false,
+        };
+        if behind && let Err(e) = vault.checkpoint_now().await {
+            tracing::warn!(error = %e, "could not sign a checkpoint");
+        }
+    }
 }
 
 /// HKDF-SHA256(vault key seed, "assent/v1/decoy") → the key of decoy KDF salts (RFC 5869).

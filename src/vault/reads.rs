@@ -19,6 +19,8 @@ pub struct ReadResult {
     pub grant: Grant,
     pub purpose: Purpose,
     pub ledger: Appended,
+    /// The time recorded in the `read` event.
+    pub at: crate::domain::time::Timestamp,
 }
 
 impl Vault {
@@ -71,6 +73,7 @@ impl Vault {
                     grant,
                     purpose,
                     ledger,
+                    at: now,
                 })
             })
             .await

@@ -1,0 +1,90 @@
+//! `assent ledger`: verification anyone can run against a vault, and the operator's offline audit.
+
+use super::{CliError, print_json};
+use crate::client::Api;
+use crate::client::verify::{check_checkpoint, pinned};
+use crate::config::VaultKeys;
+use crate::crypto::b64;
+use crate::ledger::note::Verifier;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    pub command: LedgerCommand,
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Fetch the vault's checkpoint, check its signature against a pinned key and its
+    /// consistency with the last checkpoint seen (kept in --state).
+    Verify {
+        #[arg(long, env = "ASSENT_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The vault's verifier key (`name+keyid+base64`), as published by the operator.
+        #[arg(long, env = "ASSENT_VAULT_KEY")]
+        vault_key: String,
+        /// Where the last verified checkpoint is kept between runs.
+        #[arg(long, default_value = "assent-checkpoint.txt")]
+        state: PathBuf,
+    },
+    /// Offline: recompute the whole tree from the stored events and check every stored node
+    /// and signed checkpoint. The vault must be stopped.
+    Audit {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// The key directory (for the vault's public key and name).
+        #[arg(long, default_value = "keys-example")]
+        keys: PathBuf,
+    },
+}
+
+pub fn run(a: LedgerArgs) -> Result<(), CliError> {
+    match a.command {
+        LedgerCommand::Verify {
+            server,
+            vault_key,
+            state,
+        } => {
+            let verifier = pinned(&vault_key)?;
+            let api = Api::new(&server)?;
+            let note = api.get_text("/v1/ledger/checkpoint")?;
+            let last = std::fs::read_to_string(&state).ok();
+            let (cp, consistent) = check_checkpoint(&api, &verifier, &note, last.as_deref())
+                .map_err(|e| CliError::Usage(format!("VERIFICATION FAILED: {e}")))?;
+            std::fs::write(&state, &note)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", state.display())))?;
+            eprintln!(
+                "ok: checkpoint of {} entries signed by {}{}",
+                cp.size,
+                verifier.name,
+                consistent.map_or(
+                    String::from(" (first run: nothing to compare with yet)"),
+                    |s| format!(", consistent with the last one seen ({s})")
+                )
+            );
+            print_json(
+                &json!({ "size": cp.size, "root": b64::encode(&cp.root), "consistent_with": consistent }),
+            )
+        }
+        LedgerCommand::Audit { data, keys } => {
+            let keys = VaultKeys::load(&keys)?;
+            let verifier = Verifier::new(&keys.name, &keys.signing.verifying_key().to_bytes())
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let report = crate::store::audit::audit(&data, &keys.name, &verifier)
+                .map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))?;
+            eprintln!(
+                "ok: {} entries, {} tree nodes and {} signed checkpoints match the recomputed tree",
+                report.size, report.nodes_checked, report.checkpoints_checked
+            );
+            print_json(&json!({
+                "size": report.size,
+                "root": b64::encode(&report.root),
+                "nodes_checked": report.nodes_checked,
+                "checkpoints_checked": report.checkpoints_checked,
+            }))
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! The verifiable ledger: signed checkpoints, RFC 9162 proofs served over HTTP, customers'
+//! own-event verification, detection of rewritten or truncated history, the offline audit,
+//! access receipts and consent receipts.
+
+mod common;
+
+use assent::client::Api;
+use assent::client::verify::{VerifyFailure, check_checkpoint, pinned, verify_own_ledger};
+use assent::crypto::b64;
+use assent::ledger::checkpoint::Checkpoint;
+use assent::ledger::merkle;
+use assent::ledger::note::Verifier;
+use assent::store::audit::{AuditFailure, audit};
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const IDV: &str = "dpv:IdentityVerification";
+
+fn verifier(tv: &TestVault) -> Verifier {
+    pinned(
+        &Api::new(&tv.url)
+            .unwrap()
+            .get_text("/v1/ledger/key")
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn checkpoint(tv: &TestVault) -> (String, Checkpoint) {
+    let note = Api::new(&tv.url)
+        .unwrap()
+        .get_text("/v1/ledger/checkpoint")
+        .unwrap();
+    let cp = Checkpoint::verify(&note, "assent.demo", &verifier(tv)).unwrap();
+    (note, cp)
+}
+
+/// Waits for the once-a-second checkpointer to cover the whole tree.
+fn fresh_checkpoint(tv: &TestVault) -> (String, Checkpoint) {
+    let start = Instant::now();
+    loop {
+        let (note, cp) = checkpoint(tv);
+        if cp.size == tv.vault.ledger_size().unwrap() {
+            return (note, cp);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no checkpoint within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn proof(v: &Value) -> Vec<merkle::Hash> {
+    v["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| merkle::parse_hash(&b64::decode(h.as_str().unwrap()).unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn checkpoints_are_signed_every_second_and_match_the_tree() {
+    let tv = start();
+    let (_, d) = customer(&tv, &handle("cp"));
+    d.put(
+        &"email".parse_label(),
+        "text/plain",
+        b"x@example.com",
+        false,
+    )
+    .unwrap();
+    let (note, cp) = fresh_checkpoint(&tv);
+    assert!(note.contains("\n\n\u{2014} assent.demo "), "{note}");
+    let view = tv.vault.store().read().unwrap();
+    assert_eq!(cp.root, merkle::root(&view, cp.size).unwrap());
+    // The key is served in C2SP verifier form and matches the vault key file.
+    let keys = assent::config::VaultKeys::load(&repo("keys-example")).unwrap();
+    assert_eq!(
+        verifier(&tv).public,
+        keys.signing.verifying_key().to_bytes()
+    );
+    // A later write leads to a newer checkpoint without anyone asking.
+    d.put(&"phone".parse_label(), "text/plain", b"+1 555", false)
+        .unwrap();
+    let (_, newer) = fresh_checkpoint(&tv);
+    assert!(newer.size > cp.size);
+}
+
+#[test]
+fn proofs_over_http_verify_and_bad_ranges_are_refused() {
+    let tv = start();
+    for i in 0..7 {
+        customer(&tv, &handle(&format!("p{i}_")));
+    }
+    let (old_note, old) = fresh_checkpoint(&tv);
+    customer(&tv, &handle("later"));
+    let (_, new) = fresh_checkpoint(&tv);
+    let api = Api::new(&tv.url).unwrap();
+    let view = tv.vault.store().read().unwrap();
+    for index in 0..new.size {
+        let p: Value = api
+            .get(&format!(
+                "/v1/ledger/proof/inclusion?index={index}&size={}",
+                new.size
+            ))
+            .unwrap();
+        let leaf = assent::store::Reads::node(&view, 0, index)
+            .unwrap()
+            .unwrap();
+        merkle::verify_inclusion(index, new.size, &leaf, &proof(&p), &new.root).unwrap();
+    }
+    let c: Value = api
+        .get(&format!(
+            "/v1/ledger/proof/consistency?from={}&to={}",
+            old.size, new.size
+        ))
+        .unwrap();
+    merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &proof(&c)).unwrap();
+    let (cp, with) =
+        check_checkpoint(&api, &verifier(&tv), &checkpoint(&tv).0, Some(&old_note)).unwrap();
+    assert_eq!((cp.size, with), (new.size, Some(old.size)));
+    for (path, code) in [
+        (
+            format!("/v1/ledger/proof/inclusion?index={0}&size={0}", new.size),
+            "bad_index",
+        ),
+        (
+            format!("/v1/ledger/proof/inclusion?index=0&size={}", new.size + 1),
+            "bad_size",
+        ),
+        (
+            "/v1/ledger/proof/inclusion?index=0&size=0".into(),
+            "bad_size",
+        ),
+        (
+            "/v1/ledger/proof/inclusion?index=x&size=1".into(),
+            "bad_query",
+        ),
+        (
+            "/v1/ledger/proof/consistency?from=0&to=2".into(),
+            "bad_sizes",
+        ),
+        (
+            "/v1/ledger/proof/consistency?from=3&to=2".into(),
+            "bad_sizes",
+        ),
+    ] {
+        assert_error(&call(&tv, "GET", &path, None, None), 400, code);
+    }
+}
+
+#[test]
+fn the_public_tree_reveals_no_customer_and_no_content() {
+    let tv = start();
+    let (d, org, _) = granted(&tv, &handle("public"), None);
+    org.read(d.customer_id.as_str(), "email", IDV).unwrap();
+    let (note, cp) = fresh_checkpoint(&tv);
+    let mut public = note;
+    for i in 0..cp.size {
+        public += &call(
+            &tv,
+            "GET",
+            &format!("/v1/ledger/proof/inclusion?index={i}&size={}", cp.size),
+            None,
+            None,
+        )
+        .1
+        .to_string();
+    }
+    public += &call(
+        &tv,
+        "GET",
+        &format!("/v1/ledger/proof/consistency?from=1&to={}", cp.size),
+        None,
+        None,
+    )
+    .1
+    .to_string();
+    for secret in [
+        d.customer_id.as_str(),
+        "email",
+        "org_demo_acme",
+        "read",
+        "grant",
+    ] {
+        assert!(
+            !public.contains(secret),
+            "`{secret}` is visible in the public tree"
+        );
+    }
+    // Without a token, no one lists events.
+    assert_error(
+        &call(&tv, "GET", "/v1/me/ledger", None, None),
+        401,
+        "missing_token",
+    );
+}
+
+#[test]
+fn customers_verify_their_own_events_and_tampering_is_named() {
+    let tv = start();
+    let (d, org, _) = granted(&tv, &handle("own"), None);
+    org.read(d.customer_id.as_str(), "email", IDV).unwrap();
+    let v = verifier(&tv);
+    let ledger = d.ledger().unwrap();
+    let ok = verify_own_ledger(&d.api, &v, &ledger, None).unwrap();
+    assert_eq!(
+        ok.entries_checked,
+        ledger["entries"].as_array().unwrap().len()
+    );
+
+    let tamper = |f: &dyn Fn(&mut Value)| {
+        let mut l = ledger.clone();
+        f(&mut l);
+        verify_own_ledger(&d.api, &v, &l, None).unwrap_err()
+    };
+    // An event changed after the fact no longer matches its leaf.
+    let e = tamper(&|l| l["entries"][4]["event"]["purpose"] = "dpv:Marketing".into());
+    assert!(
+        matches!(e, VerifyFailure::Leaf { index } if index == ledger["entries"][4]["index"].as_u64().unwrap()),
+        "{e}"
+    );
+    // A consistent-looking entry moved to another index fails inclusion.
+    let e = tamper(&|l| {
+        let i = l["entries"][1]["index"].as_u64().unwrap();
+        l["entries"][1]["index"] = (i + 1).into();
+    });
+    assert!(matches!(e, VerifyFailure::Inclusion { .. }), "{e}");
+    // A forged checkpoint (root changed, signature kept) fails the signature check.
+    let e = tamper(&|l| {
+        let note = l["checkpoint"].as_str().unwrap().to_owned();
+        let mut lines: Vec<String> = note.split('\n').map(str::to_owned).collect();
+        lines[2] = base64_std_flip(&lines[2]);
+        l["checkpoint"] = lines.join("\n").into();
+    });
+    assert!(matches!(e, VerifyFailure::Signature(_)), "{e}");
+}
+
+fn base64_std_flip(root: &str) -> String {
+    use base64::Engine;
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(root)
+        .unwrap();
+    bytes[0] ^= 1;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn a_rewritten_or_truncated_history_is_detected() {
+    // Two vaults with the same (demo) key: B is what a dishonest operator would show instead of A.
+    let a = start();
+    let b = start();
+    for i in 0..3 {
+        customer(&a, &handle(&format!("a{i}_")));
+    }
+    for i in 0..6 {
+        customer(&b, &handle(&format!("b{i}_")));
+    }
+    let (a_note, _) = fresh_checkpoint(&a);
+    let (b_note, _) = fresh_checkpoint(&b);
+    let v = verifier(&a);
+    let api_b = Api::new(&b.url).unwrap();
+    let e = check_checkpoint(&api_b, &v, &b_note, Some(&a_note)).unwrap_err();
+    assert!(matches!(e, VerifyFailure::Inconsistent { .. }), "{e}");
+    let api_a = Api::new(&a.url).unwrap();
+    let e = check_checkpoint(&api_a, &v, &a_note, Some(&b_note)).unwrap_err();
+    assert!(matches!(e, VerifyFailure::Truncated { .. }), "{e}");
+
+    // The CLI says which check failed and exits non-zero.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let key = Api::new(&a.url)
+        .unwrap()
+        .get_text("/v1/ledger/key")
+        .unwrap();
+    let run = |url: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+            .args([
+                "ledger",
+                "verify",
+                "--server",
+                url,
+                "--vault-key",
+                key.trim(),
+                "--state",
+            ])
+            .arg(&state)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&a.url).status.success());
+    let out = run(&b.url);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("VERIFICATION FAILED") && err.contains("history was rewritten"),
+        "{err}"
+    );
+}
+
+#[test]
+fn organizations_get_a_signed_receipt_for_each_read() {
+    let tv = start();
+    let (d, org, _) = granted(&tv, &handle("rcpt"), None);
+    let raw: Value = org
+        .api
+        .get_query(
+            &format!("/v1/org/customers/{}/envelopes/email", d.customer_id),
+            &[("purpose", IDV)],
+        )
+        .unwrap();
+    let r = &raw["receipt"];
+    let receipt = assent::ledger::receipt::AccessReceipt {
+        index: r["index"].as_u64().unwrap(),
+        leaf: b64::decode_array(r["leaf"].as_str().unwrap(), "leaf").unwrap(),
+        time: r["time"].as_str().unwrap().to_owned(),
+    };
+    let sig = b64::decode(r["signature"].as_str().unwrap()).unwrap();
+    let key = pinned(r["vault_key"].as_str().unwrap()).unwrap();
+    assert_eq!(key, verifier(&tv));
+    assent::ledger::receipt::verify_receipt(&key.public, &receipt, &sig).unwrap();
+    assert_eq!(receipt.index, raw["ledger"]["index"].as_u64().unwrap());
+    let mut forged = receipt.clone();
+    forged.index += 1;
+    assert!(assent::ledger::receipt::verify_receipt(&key.public, &forged, &sig).is_err());
+    // The customer's own ledger has the same leaf at that index.
+    let entries = d.ledger().unwrap()["entries"].as_array().unwrap().clone();
+    let mine = entries
+        .iter()
+        .find(|e| e["index"] == receipt.index)
+        .unwrap();
+    assert_eq!(mine["leaf"], r["leaf"]);
+}
+
+#[test]
+fn grants_export_as_signed_kantara_and_iso_27560_receipts() {
+    let tv = start();
+    let (d, _, gid) = granted(&tv, &handle("consent"), None);
+    let r: Value = d.api.get(&format!("/v1/me/grants/{gid}/receipt")).unwrap();
+    let k = &r["kantara"]["receipt"];
+    assert_eq!(k["version"], "KI-CR-v1.1.0");
+    assert_eq!(k["consentReceiptID"], gid.as_str());
+    assert_eq!(k["piiPrincipalId"], d.customer_id.as_str());
+    assert_eq!(k["jurisdiction"], "EU");
+    assert_eq!(k["piiControllers"][0]["piiController"], "Acme Bank (demo)");
+    assert_eq!(k["services"][0]["purposes"][0]["purposeCategory"][0], IDV);
+    assert_eq!(k["services"][0]["purposes"][0]["piiCategory"][0], "email");
+    assert_eq!(k["services"][0]["purposes"][0]["consentType"], "EXPLICIT");
+    for field in [
+        "consentTimestamp",
+        "collectionMethod",
+        "policyUrl",
+        "language",
+    ] {
+        assert!(!k[field].is_null(), "kantara {field}");
+    }
+    let iso = &r["iso27560"]["receipt"];
+    assert_eq!(iso["record_id"], gid.as_str());
+    assert_eq!(iso["event_type"], "given");
+    for field in [
+        "pii_principal_id",
+        "purposes",
+        "pii_information",
+        "pii_controllers",
+        "retention_period",
+        "jurisdiction",
+        "withdrawal_method",
+        "event_time",
+        "event_state",
+    ] {
+        assert!(!iso[field].is_null(), "iso {field}");
+    }
+    // Both name the grant's ledger entry, and the vault signed both.
+    let entries = d.ledger().unwrap()["entries"].as_array().unwrap().clone();
+    let entry = entries
+        .iter()
+        .find(|e| e["event"]["type"] == "grant_created")
+        .unwrap();
+    assert_eq!(k["assentGrant"]["ledger_entry"]["index"], entry["index"]);
+    assert_eq!(iso["ledger_entry"]["leaf"], entry["leaf"]);
+    let v = verifier(&tv);
+    for doc in ["kantara", "iso27560"] {
+        let mut msg = b"assent/v1/consent-receipt\n".to_vec();
+        msg.extend(assent::crypto::sign::jcs(&r[doc]["receipt"]).unwrap());
+        let sig = b64::decode(r[doc]["signature"].as_str().unwrap()).unwrap();
+        assent::crypto::sign::verify_signature(&v.public, &msg, &sig).unwrap();
+    }
+    // After revocation the ISO record says consent was withdrawn.
+    d.revoke(&assent::domain::ids::GrantId::parse(&gid).unwrap())
+        .unwrap();
+    let r: Value = d.api.get(&format!("/v1/me/grants/{gid}/receipt")).unwrap();
+    assert_eq!(r["iso27560"]["receipt"]["event_type"], "withdrawn");
+}
+
+/// Runs a vault, stops it, and returns its data directory (kept alive by the TempDir).
+fn stopped_vault() -> tempfile::TempDir {
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().to_owned();
+    {
+        let tv = start_with(|c| c.data_dir = path.clone());
+        let (d, org, _) = granted(&tv, &handle("audit"), Some(5));
+        org.read(d.customer_id.as_str(), "email", IDV).unwrap();
+        fresh_checkpoint(&tv);
+        customer(&tv, &handle("audit_more"));
+    }
+    data
+}
+
+fn vault_verifier() -> Verifier {
+    let keys = assent::config::VaultKeys::load(&repo("keys-example")).unwrap();
+    Verifier::new(&keys.name, &keys.signing.verifying_key().to_bytes()).unwrap()
+}
+
+/// Copies the database and applies `f` to the copy through redb.
+fn tampered(src: &std::path::Path, f: impl FnOnce(&redb::WriteTransaction)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(src.join("assent.redb"), dir.path().join("assent.redb")).unwrap();
+    let db = redb::Database::open(dir.path().join("assent.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    f(&txn);
+    txn.commit().unwrap();
+    dir
+}
+
+#[test]
+fn the_offline_audit_passes_and_any_flipped_byte_fails_it() {
+    use assent::store::tables::{CHECKPOINTS, LEDGER_EVENTS, LEDGER_NODES};
+    use redb::ReadableTable;
+    let data = stopped_vault();
+    let v = vault_verifier();
+    let report = audit(data.path(), "assent.demo", &v).unwrap();
+    assert!(
+        report.size == 7 && report.checkpoints_checked >= 1,
+        "{report:?}"
+    );
+
+    let flip_node = |level: u8, index: u64| {
+        tampered(data.path(), |t| {
+            let mut nodes = t.open_table(LEDGER_NODES).unwrap();
+            let mut h = nodes.get((level, index)).unwrap().unwrap().value();
+            h[7] ^= 0x40;
+            nodes.insert((level, index), h).unwrap();
+        })
+    };
+    let d = flip_node(0, 3);
+    assert!(matches!(
+        audit(d.path(), "assent.demo", &v),
+        Err(AuditFailure::Node { level: 0, index: 3 })
+    ));
+    let d = flip_node(2, 0);
+    assert!(matches!(
+        audit(d.path(), "assent.demo", &v),
+        Err(AuditFailure::Node { level: 2, index: 0 })
+    ));
+
+    let d = tampered(data.path(), |t| {
+        let mut events = t.open_table(LEDGER_EVENTS).unwrap();
+        let mut e = events.get(5).unwrap().unwrap().value().to_vec();
+        e[0] ^= 1; // a byte of the nonce
+        events.insert(5, e.as_slice()).unwrap();
+    });
+    assert!(matches!(
+        audit(d.path(), "assent.demo", &v),
+        Err(AuditFailure::Node { level: 0, index: 5 })
+    ));
+
+    let d = tampered(data.path(), |t| {
+        let mut events = t.open_table(LEDGER_EVENTS).unwrap();
+        let e = events.get(4).unwrap().unwrap().value().to_vec();
+        let text = String::from_utf8_lossy(&e[32..])
+            .replace("2026", "2025")
+            .replace("2027", "2026");
+        let mut forged = e[..32].to_vec();
+        forged.extend(text.as_bytes());
+        events.insert(4, forged.as_slice()).unwrap();
+    });
+    assert!(audit(d.path(), "assent.demo", &v).is_err());
+
+    let d = tampered(data.path(), |t| {
+        let mut cps = t.open_table(CHECKPOINTS).unwrap();
+        let (size, note) = {
+            let (k, v) = cps.last().unwrap().unwrap();
+            (k.value(), v.value().to_owned())
+        };
+        let forged = note.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);
+        cps.insert(size, forged.as_str()).unwrap();
+    });
+    assert!(matches!(
+        audit(d.path(), "assent.demo", &v),
+        Err(AuditFailure::Checkpoint { .. })
+    ));
+
+    // A truncated history: the newest event is gone but its checkpoint remains.
+    let d = tampered(data.path(), |t| {
+        let mut events = t.open_table(LEDGER_EVENTS).unwrap();
+        let last = events.last().unwrap().unwrap().0.value();
+        events.remove(last).unwrap();
+        let mut meta = t.open_table(assent::store::tables::META).unwrap();
+        meta.insert("ledger_size", last).unwrap();
+    });
+    assert!(audit(d.path(), "assent.demo", &v).is_err());
+
+    // The CLI reports the failure and exits non-zero.
+    let d = flip_node(0, 1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+        .args(["ledger", "audit", "--keys"])
+        .arg(repo("keys-example"))
+        .arg("--data")
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AUDIT FAILED: tree node (level 0, index 1)")
+    );
+}
