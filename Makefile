@@ -1,25 +1,48 @@
 # The two commands of the quick start: `make run` and `make test`.
 CARGO ?= cargo
+NPM ?= npm
+NODE ?= node
 
-.PHONY: run test lint build clean bench
+# The dashboard's sources; web/dist/ is built from them by esbuild (web/build.mjs).
+WEB_SRC := $(shell find web/src -name '*.js') web/build.mjs web/package.json
+
+.PHONY: run test lint build clean bench web test-browser
 
 ## Build and start the vault on http://127.0.0.1:8080 with demo keys and ./data.
-run:
+run: web
 	$(CARGO) run --bin assent -- serve --demo --data data --keys keys-example --web web --listen 127.0.0.1:8080
 
-## Every test: formatting, lints, unit, property, vector and integration tests.
-test: lint
+## Every test: formatting, lints, unit, property, vector and integration tests, the
+## cross-implementation (Rust ↔ browser code) tests, then the dashboard in Chromium.
+test: lint web
 	$(CARGO) test
+	$(MAKE) test-browser
+
+## The browser tests alone (needs /usr/bin/chromium: `apt-get install -y chromium`).
+test-browser: web
+	$(CARGO) build --bin assent
+	$(NODE) --test tests/browser/dashboard.test.mjs
 
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-build:
+build: web
 	$(CARGO) build --bin assent
+
+## The dashboard bundle: installs the pinned npm packages when web/node_modules is missing.
+web: web/dist/app.js
+
+web/node_modules: web/package-lock.json
+	$(NPM) ci --prefix web
+	touch web/node_modules
+
+web/dist/app.js: web/node_modules $(WEB_SRC)
+	$(NPM) run --prefix web build
 
 clean:
 	$(CARGO) clean
+	rm -rf web/dist
 
 ## Benchmarks (not tests): ledger proofs at 1M entries (LEDGER_SIZES=1000000,10000000 for more).
 bench:

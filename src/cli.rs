@@ -2,6 +2,7 @@
 //! organization clients. Data goes to stdout as JSON; notes for humans go to stderr.
 
 pub mod admin;
+pub mod backup;
 pub mod customer;
 pub mod keygen;
 pub mod ledger;
@@ -34,6 +35,12 @@ pub enum Command {
     Customer(customer::CustomerArgs),
     /// The organization client.
     Org(org::OrgArgs),
+    /// Copy the live database through the running vault (needs the admin key).
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of a (stopped) vault's database, after auditing it.
+    Restore(backup::RestoreArgs),
+    /// Check a configuration file.
+    Config(serve::ConfigArgs),
     /// Verify a vault's ledger (anyone) or audit its database (operator, offline).
     Ledger(ledger::LedgerArgs),
 }
@@ -60,7 +67,28 @@ impl From<crate::domain::DomainError> for CliError {
     }
 }
 
+/// Logs go to stderr, `human` or `json`, filtered by `level` (overridable with `ASSENT_LOG`).
+pub fn init_logging(format: &str, level: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ASSENT_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_logging("human", "warn");
+    }
     match cli.command {
         Command::Serve(a) => serve::run(a),
         Command::Keygen(a) => keygen::run(a),
@@ -68,6 +96,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Customer(a) => customer::run(a),
         Command::Org(a) => org::run(a),
         Command::Ledger(a) => ledger::run(a),
+        Command::Config(a) => serve::check(a),
+        Command::Backup(a) => backup::backup(a),
+        Command::Restore(a) => backup::restore(a),
     }
 }
 

@@ -179,4 +179,13 @@ pub struct ServeConfig {
     pub web_dir: PathBuf,
     /// Jurisdiction named in consent receipts.
     pub jurisdiction: String,
+    /// Where Prometheus metrics are served (separate from the API); `None` = not served.
+    pub metrics_listen: Option<SocketAddr>,
+    pub request_timeout_secs: u64,
+    /// How long shutdown waits for in-flight requests before closing anyway.
+    pub shutdown_grace_secs: u64,
+    /// Sign-ups, logins, KDF lookups and token requests allowed per client IP per minute.
+    pub auth_per_ip_per_minute: u32,
+    /// Logins per handle and token requests per organization per minute.
+    pub auth_per_account_per_minute: u32,
 }

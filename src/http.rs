@@ -8,6 +8,8 @@ pub mod error;
 pub mod extract;
 pub mod grants;
 pub mod ledger;
+pub mod limits;
+pub mod observe;
 pub mod org;
 pub mod requests;
 pub mod server;
@@ -33,6 +35,7 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Jurisdiction stated in consent receipts (e.g. `EU`).
     pub jurisdiction: Arc<str>,
+    pub limits: Arc<limits::AuthLimits>,
 }
 
 /// Bodies are bounded before parsing: an envelope's ciphertext limit in base64 plus room for
@@ -46,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     let limit = body_limit(state.vault.limits().max_envelope_bytes);
     Router::new()
         .route("/healthz", get(server::healthz))
+        .route("/readyz", get(server::readyz))
         // customers: sign-up and login (no token yet)
         .route("/v1/customers", post(customers::sign_up))
         .route("/v1/customers/kdf", get(customers::kdf_params))
@@ -90,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/org/ledger", get(ledger::org))
         // operator
         .route("/v1/admin/orgs", post(admin::register_org))
+        .route("/v1/admin/backup", get(admin::backup))
+        .route_layer(axum::middleware::from_fn(observe::track))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod ledger;
+pub mod settings;
 pub mod store;
 pub mod tokens;
 pub mod vault;

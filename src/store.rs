@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod backup;
 pub mod error;
 pub mod ledger_tx;
 pub mod records;

@@ -49,13 +49,13 @@ pub enum OrgCommand {
         #[arg(long)]
         name: Option<String>,
         /// Ed25519 identity public key, base64url.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         identity_key: Option<String>,
         /// X25519 encryption public key, base64url.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         encryption_key: Option<String>,
         /// Identity signature over `assent/v1/org-key\n` ‖ encryption key, base64url.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         key_signature: Option<String>,
         /// Take all of the above from an organization key file instead (demo convenience).
         #[arg(long, conflicts_with_all = ["id", "name", "identity_key", "encryption_key", "key_signature"])]

@@ -24,7 +24,7 @@ pub enum LedgerCommand {
         #[arg(long, env = "ASSENT_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
         /// The vault's verifier key (`name+keyid+base64`), as published by the operator.
-        #[arg(long, env = "ASSENT_VAULT_KEY")]
+        #[arg(long, env = "ASSENT_VAULT_KEY", allow_hyphen_values = true)]
         vault_key: String,
         /// Where the last verified checkpoint is kept between runs.
         #[arg(long, default_value = "assent-checkpoint.txt")]

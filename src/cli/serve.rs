@@ -1,53 +1,111 @@
-//! `assent serve`.
+//! `assent serve` and `assent config check`.
 
 use super::CliError;
-use crate::config::ServeConfig;
-use clap::Args;
-use std::net::SocketAddr;
+use crate::settings::Settings;
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct ServeArgs {
-    /// Directory of the redb database.
-    #[arg(long, env = "ASSENT_DATA", default_value = "data")]
-    pub data: PathBuf,
-    /// Directory with vault.key and admin.pub.
-    #[arg(long, env = "ASSENT_KEYS", default_value = "keys-example")]
-    pub keys: PathBuf,
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "ASSENT_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Public base URL (token issuer, client-assertion audience). Default: http://<listen address>.
-    #[arg(long, env = "ASSENT_PUBLIC_URL")]
+    /// A TOML configuration file (see assent.example.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Directory of the redb database (storage.data_dir).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Directory with vault.key and admin.pub (keys.dir).
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (server.listen).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Public base URL (server.public_url).
+    #[arg(long)]
     pub public_url: Option<String>,
-    /// Accept the published demo keys and register the demo organization.
+    /// Metrics address; "" disables (server.metrics_listen).
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
+    /// Accept the published demo keys and register the demo organization (keys.demo).
     #[arg(long)]
     pub demo: bool,
-    /// Largest envelope ciphertext in bytes.
-    #[arg(long, env = "ASSENT_MAX_ENVELOPE_BYTES", default_value_t = 1 << 20)]
-    pub max_envelope_bytes: usize,
-    /// Directory of the dashboard's static files.
-    #[arg(long, env = "ASSENT_WEB", default_value = "web")]
-    pub web: PathBuf,
-    /// Jurisdiction named in consent receipts.
-    #[arg(long, env = "ASSENT_JURISDICTION", default_value = "EU")]
-    pub jurisdiction: String,
-    /// Write the bound address to this file once listening (for scripts and tests).
+    /// Largest envelope ciphertext in bytes (limits.max_envelope_bytes).
+    #[arg(long)]
+    pub max_envelope_bytes: Option<u64>,
+    /// Dashboard static files (server.web_dir).
+    #[arg(long)]
+    pub web: Option<PathBuf>,
+    /// `human` or `json` (log.format).
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// Write the bound URL to this file once listening (for scripts and tests).
     #[arg(long)]
     pub addr_file: Option<PathBuf>,
 }
 
+#[derive(Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration and print the effective settings (file + environment + flags).
+    Check(ServeArgs),
+}
+
+/// Defaults < file < environment < flags.
+pub fn settings(a: &ServeArgs) -> Result<Settings, CliError> {
+    let mut s = Settings::load(a.config.as_deref(), |k| std::env::var(k).ok())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(v) = &a.data {
+        s.storage.data_dir = v.clone();
+    }
+    if let Some(v) = &a.keys {
+        s.keys.dir = v.clone();
+    }
+    if let Some(v) = &a.listen {
+        s.server.listen = v.clone();
+    }
+    if let Some(v) = &a.public_url {
+        s.server.public_url = v.clone();
+    }
+    if let Some(v) = &a.metrics_listen {
+        s.server.metrics_listen = v.clone();
+    }
+    if a.demo {
+        s.keys.demo = true;
+    }
+    if let Some(v) = a.max_envelope_bytes {
+        s.limits.max_envelope_bytes = v;
+    }
+    if let Some(v) = &a.web {
+        s.server.web_dir = v.clone();
+    }
+    if let Some(v) = &a.log_format {
+        s.log.format = v.clone();
+    }
+    s.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(s)
+}
+
+pub fn check(a: ConfigArgs) -> Result<(), CliError> {
+    let ConfigCommand::Check(args) = a.command;
+    let s = settings(&args)?;
+    let text = s.to_toml().map_err(|e| CliError::Usage(e.to_string()))?;
+    println!(
+        "# effective configuration (no secrets are kept in configuration; keys live in keys.dir)\n{text}"
+    );
+    eprintln!("ok: the configuration is valid");
+    Ok(())
+}
+
 pub fn run(a: ServeArgs) -> Result<(), CliError> {
-    let config = ServeConfig {
-        data_dir: a.data,
-        keys_dir: a.keys,
-        listen: a.listen,
-        public_url: a.public_url,
-        demo: a.demo,
-        max_envelope_bytes: a.max_envelope_bytes,
-        web_dir: a.web,
-        jurisdiction: a.jurisdiction,
-    };
+    let s = settings(&a)?;
+    super::init_logging(&s.log.format, &s.log.level);
+    let config = s
+        .serve_config()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -89,5 +147,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutdown requested: finishing in-flight requests");
 }

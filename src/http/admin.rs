@@ -57,3 +57,43 @@ pub async fn register_org(
         }),
     ))
 }
+
+/// A consistent copy of the live database, streamed as a redb file. Made from one read
+/// transaction, so the vault keeps serving while it runs.
+pub async fn backup(
+    State(s): State<AppState>,
+    _admin: AdminAuth,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let path = std::env::temp_dir().join(format!(
+        "assent-backup-{}.redb",
+        crate::crypto::b64::encode(&crate::crypto::keys::random_array::<12>())
+    ));
+    let store = s.vault.store().clone();
+    let target = path.clone();
+    let (records, size) = tokio::task::spawn_blocking(move || store.backup_to(&target))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(crate::vault::VaultError::from)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    // The open handle keeps the data readable after the name is gone (POSIX unlink semantics).
+    let _ = tokio::fs::remove_file(&path).await;
+    tracing::info!(records, ledger_size = size, "backup streamed");
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/octet-stream".to_owned(),
+            ),
+            (
+                axum::http::HeaderName::from_static("x-assent-ledger-size"),
+                size.to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

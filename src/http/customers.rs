@@ -12,9 +12,10 @@ use crate::store::records::CustomerRecord;
 use crate::tokens::{Audience, CUSTOMER_TTL_SECS};
 use crate::vault::Vault;
 use crate::vault::customers::Signup;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use zeroize::{Zeroize, Zeroizing};
 
 #[derive(Deserialize)]
@@ -58,8 +59,10 @@ impl From<CustomerRecord> for Profile {
 
 pub async fn sign_up(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(mut body): Json<SignUpBody>,
 ) -> Result<(StatusCode, Json<Profile>), ApiError> {
+    s.limits.check_ip(peer.ip(), "sign_up")?;
     let auth = Zeroizing::new(body.auth);
     body.auth.zeroize();
     let handle = Handle::parse(&body.handle)?;
@@ -89,8 +92,10 @@ pub struct KdfAnswer {
 /// What a device needs to derive keys from the passphrase. Answers for any well-formed handle.
 pub async fn kdf_params(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(q): Query<KdfQuery>,
 ) -> Result<Json<KdfAnswer>, ApiError> {
+    s.limits.check_ip(peer.ip(), "kdf")?;
     let handle = Handle::parse(&q.handle)?;
     Ok(Json(KdfAnswer {
         kdf: s.vault.kdf_params(&handle)?,
@@ -116,8 +121,12 @@ pub struct Session {
 
 pub async fn log_in(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(mut body): Json<LogInBody>,
 ) -> Result<Json<Session>, ApiError> {
+    s.limits.check_ip(peer.ip(), "log_in")?;
+    // Per handle too (known or not, alike), so one account cannot be ground from many IPs.
+    s.limits.check_account(&body.handle, "log_in")?;
     let auth = Zeroizing::new(body.auth);
     body.auth.zeroize();
     let handle = Handle::parse(&body.handle).map_err(|_| {

@@ -18,6 +18,7 @@ pub enum ApiError {
     Conflict(&'static str, String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    TooManyRequests,
     Unavailable,
     Internal,
 }
@@ -37,6 +38,7 @@ impl ApiError {
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -55,6 +57,10 @@ impl ApiError {
             ),
             Self::PayloadTooLarge(m) => ("body_too_large", m.clone()),
             Self::UnsupportedMediaType(m) => ("unsupported_media_type", m.clone()),
+            Self::TooManyRequests => (
+                "rate_limited",
+                "too many attempts; wait a minute and try again".into(),
+            ),
             Self::Unavailable => ("unavailable", "the vault is busy; try again".into()),
             Self::Internal => (
                 "internal",
@@ -72,6 +78,12 @@ impl IntoResponse for ApiError {
             Json(json!({ "error": code, "message": message })),
         )
             .into_response();
+        if let Self::TooManyRequests = self {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
         if let Self::Unauthorized(..) = self {
             res.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -13,7 +13,7 @@ use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId};
 use crate::store::records::OrgRecord;
 use crate::tokens::{self, Audience, ORG_TTL_SECS};
 use crate::vault::Vault;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use serde::{Deserialize, Serialize};
 
 /// An organization's public identity. `fingerprint` is of the identity key; a client must check
@@ -80,8 +80,10 @@ fn invalid_client() -> ApiError {
 /// this endpoint as `aud`, expire within 5 minutes, and carry a `jti` never used before.
 pub async fn token(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Form(f): Form<TokenForm>,
 ) -> Result<Json<TokenAnswer>, ApiError> {
+    s.limits.check_ip(peer.ip(), "token")?;
     if f.grant_type != "client_credentials" {
         return Err(ApiError::bad(
             "unsupported_grant_type",
@@ -102,6 +104,7 @@ pub async fn token(
     }
     let subject = tokens::assertion_subject(&f.client_assertion).map_err(|_| invalid_client())?;
     let org_id = OrgId::parse(&subject).map_err(|_| invalid_client())?;
+    s.limits.check_account(org_id.as_str(), "token")?;
     let org = s.vault.find_org(&org_id)?.ok_or_else(invalid_client)?;
     let now = Vault::now().unix();
     let claims = tokens::verify_client_assertion(

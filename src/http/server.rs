@@ -20,6 +20,7 @@ use sha2::Sha256;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -40,8 +41,24 @@ pub enum ServeError {
     Start(String),
 }
 
+/// The process is up.
 pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
+}
+
+/// Ready to serve: the store takes a durable write and the keys are loaded (they are, or the
+/// server would not have started).
+pub async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
+    let probe = tokio::time::timeout(Duration::from_secs(2), s.vault.probe_write()).await;
+    match probe {
+        Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({ "status": "ready" }))),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(
+                json!({ "error": "not_ready", "message": "the store is not accepting writes" }),
+            ),
+        ),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -55,6 +72,8 @@ async fn method_not_allowed() -> ApiError {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, if enabled.
+    pub metrics_addr: Option<SocketAddr>,
     /// The vault behind the server (for in-process callers such as tests).
     pub vault: Vault,
     pub public_url: String,
@@ -69,7 +88,7 @@ fn header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<Hea
 }
 
 /// The full application: API routes, JSON fallbacks, static dashboard, middleware.
-pub fn app(state: AppState, web_dir: &std::path::Path) -> Router {
+pub fn app(state: AppState, web_dir: &std::path::Path, timeout: Duration) -> Router {
     let api = router(state)
         .method_not_allowed_fallback(method_not_allowed)
         .route("/v1", axum::routing::any(not_found))
@@ -81,14 +100,16 @@ pub fn app(state: AppState, web_dir: &std::path::Path) -> Router {
     api.fallback_service(files)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            timeout,
         ))
         .layer(header("content-security-policy", CSP))
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("referrer-policy", "no-referrer"))
         .layer(header("x-frame-options", "DENY"))
         .layer(header("cache-control", "no-store"))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(super::observe::request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// Loads keys, opens the store, binds `config.listen` and serves until `shutdown` resolves.
@@ -148,33 +169,101 @@ pub async fn start(
         token_endpoint: format!("{public_url}/v1/oauth/token").into(),
         public_url: public_url.clone().into(),
         jurisdiction: config.jurisdiction.clone().into(),
+        limits: Arc::new(super::limits::AuthLimits::new(
+            config.auth_per_ip_per_minute,
+            config.auth_per_account_per_minute,
+        )),
     };
-    let app = app(state, &config.web_dir);
-    tracing::info!(%addr, %public_url, data = %config.data_dir.display(), "assent listening");
-    let checkpointer = tokio::spawn(checkpoint_every_second(vault.clone()));
+    let limits = state.limits.clone();
+    let app = app(
+        state,
+        &config.web_dir,
+        Duration::from_secs(config.request_timeout_secs),
+    );
+    let metrics_addr = match config.metrics_listen {
+        Some(m) => Some(serve_metrics(m).await?),
+        None => None,
+    };
+    tracing::info!(%addr, %public_url, metrics = ?metrics_addr, data = %config.data_dir.display(), "assent listening");
+    let background = vec![
+        tokio::spawn(checkpoint_every_second(vault.clone())),
+        tokio::spawn(gauges_every_ten_seconds(vault.clone(), limits)),
+    ];
     let last = vault.clone();
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
     let serve = tokio::spawn(async move {
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let signalled = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
         let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
-        // In-flight requests are done; sign a last checkpoint, commit what is queued, release
-        // the database.
-        checkpointer.abort();
+        .with_graceful_shutdown(signalled);
+        // In-flight requests get `grace` to finish once shutdown starts; then we close anyway.
+        let deadline = async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        };
+        let served = tokio::select! {
+            r = served => r,
+            () = deadline => {
+                tracing::warn!("shutdown grace period over; closing with requests in flight");
+                Ok(())
+            }
+        };
+        // Sign a last checkpoint, commit what the writer has queued, release the database.
+        for task in background {
+            task.abort();
+        }
         if let Err(e) = last.checkpoint_now().await {
             tracing::warn!(error = %e, "no final checkpoint");
         }
         last.store().writer().shutdown().await;
+        tracing::info!("stopped");
         served
     });
     Ok(Running {
         addr,
+        metrics_addr,
         vault,
         public_url,
         serve,
     })
+}
+
+/// Binds the metrics listener and serves `GET /metrics` there.
+async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, ServeError> {
+    let handle = super::observe::recorder()
+        .ok_or_else(|| ServeError::Start("cannot install the metrics recorder".into()))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServeError::Start(format!("cannot listen on {addr} for metrics: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ServeError::Start(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, super::observe::metrics_router(handle)).await;
+    });
+    Ok(bound)
+}
+
+/// Gauges that need a scan: ledger size and active grants.
+async fn gauges_every_ten_seconds(vault: Vault, limits: Arc<super::limits::AuthLimits>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        limits.forget_idle();
+        let v = vault.clone();
+        let counted =
+            tokio::task::spawn_blocking(move || (v.ledger_size(), v.count_active_grants())).await;
+        if let Ok((Ok(size), Ok(active))) = counted {
+            metrics::gauge!("assent_ledger_size").set(size as f64);
+            metrics::gauge!("assent_active_grants").set(active as f64);
+        }
+    }
 }
 
 /// Signs a checkpoint at least once a second while the tree grows (C2SP tlog-checkpoint).

@@ -221,6 +221,20 @@ impl ReadView {
 
 impl_reads!(ReadView);
 
+impl ReadView {
+    /// Every grant (a full scan; for metrics and audits, not request paths).
+    pub fn all_grants(&self) -> Result<Vec<crate::domain::grant::Grant>, StoreError> {
+        use redb::ReadableTable;
+        let table = self.open(super::tables::GRANTS)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (_, v) = item?;
+            out.push(decode("grants", v.value())?);
+        }
+        Ok(out)
+    }
+}
+
 impl NodeReader for ReadView {
     fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
         Reads::node(self, level, index)

@@ -47,7 +47,8 @@ pub const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkp
 
 pub const SCHEMA_VERSION: u64 = 1;
 
-/// Every table name, for creating them at start-up and naming them in errors.
+/// Every table name, for naming them in errors. Adding a table means adding it here, to
+/// `init_schema` (ledger_tx.rs) and to `backup_to` (backup.rs).
 pub const ALL: &[&str] = &[
     "meta",
     "customers",

@@ -118,6 +118,7 @@ fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Msg>) {
 
 fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
     let snapshot = frontier.clone();
+    let started = std::time::Instant::now();
     let mut finishes = Vec::with_capacity(jobs.len());
     let outcome = (|| -> Result<(), StoreError> {
         let mut txn = db.begin_write()?;
@@ -140,8 +141,13 @@ fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
         txn.commit()?;
         Ok(())
     })();
+    metrics::histogram!("assent_group_commit_batch_size").record(finishes.len() as f64);
+    metrics::histogram!("assent_group_commit_seconds").record(started.elapsed().as_secs_f64());
     let reason = match outcome {
-        Ok(()) => None,
+        Ok(()) => {
+            metrics::gauge!("assent_ledger_size").set(frontier.size() as f64);
+            None
+        }
         Err(e) => {
             tracing::error!(error = %e, batch = finishes.len(), "group commit failed");
             *frontier = snapshot;

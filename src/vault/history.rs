@@ -60,3 +60,24 @@ impl Vault {
         Ok((out, size))
     }
 }
+
+impl Vault {
+    /// Grants active now (a scan: for the metrics gauge, not for hot paths).
+    pub fn count_active_grants(&self) -> Result<u64, VaultError> {
+        use crate::domain::grant::GrantState;
+        let now = Vault::now();
+        let grants = self.store().read()?.all_grants()?;
+        Ok(grants
+            .iter()
+            .filter(|g| g.state(now) == GrantState::Active)
+            .count() as u64)
+    }
+
+    /// A durable no-op write through the group-commit writer (readiness probe).
+    pub async fn probe_write(&self) -> Result<(), VaultError> {
+        self.store()
+            .writer()
+            .run(|_tx: &mut crate::store::Tx<'_>| Ok::<_, VaultError>(()))
+            .await
+    }
+}

@@ -58,6 +58,11 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
         max_envelope_bytes: 1 << 20,
         web_dir: repo("web"),
         jurisdiction: "EU".into(),
+        metrics_listen: None,
+        request_timeout_secs: 30,
+        shutdown_grace_secs: 5,
+        auth_per_ip_per_minute: 1_000_000,
+        auth_per_account_per_minute: 1_000_000,
     };
     adjust(&mut config);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -1,0 +1,150 @@
+//! `assent backup` (online, through the running vault) and `assent restore` (offline).
+
+use super::{CliError, print_json};
+use crate::config::{VaultKeys, load_admin_key};
+use crate::ledger::note::Verifier;
+use crate::store::DB_FILE;
+use crate::store::audit::{AuditReport, audit};
+use clap::Args;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct BackupArgs {
+    #[arg(long, env = "ASSENT_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    #[arg(
+        long,
+        env = "ASSENT_ADMIN_KEY",
+        default_value = "keys-example/admin.key"
+    )]
+    pub admin_key: PathBuf,
+    /// Where to write the copy (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Key directory, to verify the copy's signed checkpoints.
+    #[arg(long, default_value = "keys-example")]
+    pub keys: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// A file made by `assent backup`.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The data directory to restore into (the vault must be stopped).
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, default_value = "keys-example")]
+    pub keys: PathBuf,
+    /// Replace an existing database (it is kept as assent.redb.replaced-<time>).
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn verifier(keys: &Path) -> Result<(String, Verifier), CliError> {
+    let k = VaultKeys::load(keys)?;
+    let v = Verifier::new(&k.name, &k.signing.verifying_key().to_bytes())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok((k.name.clone(), v))
+}
+
+/// Audits a database file by placing it (as assent.redb) in a scratch directory.
+fn audit_file(file: &Path, keys: &Path) -> Result<AuditReport, CliError> {
+    let (origin, v) = verifier(keys)?;
+    let scratch = std::env::temp_dir().join(format!(
+        "assent-audit-{}",
+        crate::crypto::b64::encode(&crate::crypto::keys::random_array::<9>())
+    ));
+    std::fs::create_dir_all(&scratch).map_err(|e| CliError::Usage(e.to_string()))?;
+    let copy = scratch.join(DB_FILE);
+    let result = std::fs::copy(file, &copy)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))
+        .and_then(|_| {
+            audit(&scratch, &origin, &v).map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))
+        });
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn report_json(r: &AuditReport) -> serde_json::Value {
+    json!({
+        "ledger_size": r.size,
+        "root": crate::crypto::b64::encode(&r.root),
+        "checkpoints_checked": r.checkpoints_checked,
+    })
+}
+
+pub fn backup(a: BackupArgs) -> Result<(), CliError> {
+    if a.out.exists() {
+        return Err(CliError::Usage(format!("{} exists", a.out.display())));
+    }
+    let key = load_admin_key(&a.admin_key)?;
+    let token = crate::tokens::mint_admin(&key, crate::vault::Vault::now().unix())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let http = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut res = http
+        .get(format!(
+            "{}/v1/admin/backup",
+            a.server.trim_end_matches('/')
+        ))
+        .bearer_auth(token)
+        .send()
+        .map_err(|e| CliError::Usage(format!("cannot reach the vault: {e}")))?;
+    if !res.status().is_success() {
+        return Err(CliError::Usage(format!(
+            "backup refused: {} {}",
+            res.status(),
+            res.text().unwrap_or_default()
+        )));
+    }
+    let partial = a.out.with_extension("partial");
+    let mut f = std::fs::File::create(&partial)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", partial.display())))?;
+    res.copy_to(&mut f)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    f.sync_all().map_err(|e| CliError::Usage(e.to_string()))?;
+    let report = audit_file(&partial, &a.keys)?;
+    std::fs::rename(&partial, &a.out).map_err(|e| CliError::Usage(e.to_string()))?;
+    eprintln!(
+        "ok: backup of {} ledger entries written to {} and audited",
+        report.size,
+        a.out.display()
+    );
+    print_json(&report_json(&report))
+}
+
+pub fn restore(a: RestoreArgs) -> Result<(), CliError> {
+    let report = audit_file(&a.from, &a.keys)?;
+    std::fs::create_dir_all(&a.data).map_err(|e| CliError::Usage(e.to_string()))?;
+    let target = a.data.join(DB_FILE);
+    if target.exists() {
+        if !a.force {
+            return Err(CliError::Usage(format!(
+                "{} exists; pass --force to replace it",
+                target.display()
+            )));
+        }
+        let aside = a.data.join(format!(
+            "{DB_FILE}.replaced-{}",
+            crate::vault::Vault::now().unix()
+        ));
+        std::fs::rename(&target, &aside).map_err(|e| CliError::Usage(e.to_string()))?;
+        eprintln!("the previous database is kept as {}", aside.display());
+    }
+    let partial = a.data.join(format!("{DB_FILE}.restoring"));
+    std::fs::copy(&a.from, &partial).map_err(|e| CliError::Usage(e.to_string()))?;
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    std::fs::rename(&partial, &target).map_err(|e| CliError::Usage(e.to_string()))?;
+    eprintln!(
+        "ok: restored {} ledger entries into {}",
+        report.size,
+        target.display()
+    );
+    print_json(&report_json(&report))
+}

@@ -1,0 +1,155 @@
+// "Your data": the envelopes, decrypted on this device, with add / update / delete.
+import { h, field, replace, toast, confirmDialog, download, busy, uid } from './dom.js';
+import { LABELS, labelWords, when, sentence } from '../words.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+
+export const MAX_FILE = 1024 * 1024 - 16;
+
+const isText = (ct) => ct.startsWith('text/');
+const TOKEN = /^[A-Za-z0-9!#$&^_.+-]{1,64}\/[A-Za-z0-9!#$&^_.+-]{1,64}$/;
+/** The vault takes a bare media type (no parameters). */
+const mediaType = (t) => {
+  const bare = (t || '').split(';')[0].trim().toLowerCase();
+  return TOKEN.test(bare) ? bare : 'application/octet-stream';
+};
+
+export async function renderData(ctx, root) {
+  const { session } = ctx;
+  const list = await session.envelopes();
+  const heading = h('h2', { tabindex: '-1' }, 'Your data');
+  const items = h('ul', { class: 'cards', id: 'envelopes', 'aria-label': 'Your stored data' });
+  const form = editor(ctx, list);
+  replace(root, heading,
+    h('p', { class: 'muted' }, 'Everything here is encrypted on this device before it is sent; the vault stores only ciphertext.'),
+    session.unlocked ? null : h('p', { class: 'notice' }, 'Your keys are locked, so your data cannot be shown. Lock and unlock again to open them.'),
+    list.length === 0 ? h('p', { class: 'empty' }, 'Nothing stored yet. Add your first item below.') : items,
+    form.el);
+  for (const e of list) items.append(await card(ctx, e, form));
+  return heading;
+}
+
+async function card(ctx, e, form) {
+  const { session } = ctx;
+  const titleId = uid('env');
+  let content = h('p', { class: 'muted' }, 'Locked');
+  let plain = null;
+  if (session.unlocked) {
+    try {
+      const full = await session.envelope(e.label);
+      plain = await session.openFull(full);
+      content = isText(e.content_type)
+        ? h('p', { class: 'value', 'data-label': e.label }, fromUtf8(plain))
+        : h('p', { class: 'value file', 'data-label': e.label }, `File (${e.content_type}), ${plain.length} bytes`);
+    } catch (err) {
+      content = h('p', { class: 'error' }, `Cannot open this item: ${err.message}`);
+    }
+  }
+  const history = (ctx.ledger?.answer?.entries || []).filter((x) => x.event.label === e.label && x.event.envelope_id === e.envelope_id);
+  const actions = h('div', { class: 'actions' });
+  if (plain && isText(e.content_type)) {
+    actions.append(h('button', { type: 'button', class: 'secondary', 'aria-describedby': titleId, onclick: () => form.edit(e.label, fromUtf8(plain)) }, 'Edit'));
+  }
+  if (plain && !isText(e.content_type)) {
+    actions.append(h('button', { type: 'button', class: 'secondary', 'aria-describedby': titleId, onclick: () => download(`${e.label}`, plain, e.content_type) }, 'Download'));
+  }
+  const del = h('button', { type: 'button', class: 'danger', 'aria-describedby': titleId }, 'Delete');
+  del.addEventListener('click', async () => {
+    const yes = await confirmDialog({
+      title: `Delete your ${labelWords(e.label)}?`,
+      body: 'The encrypted data and every key to it are destroyed, for you and for every organization. This cannot be undone. The ledger keeps a record that it existed, but not its content.',
+      confirm: 'Delete for good',
+    });
+    if (!yes) return;
+    await busy(del, null, async () => {
+      await session.erase(e.label);
+      toast(`Your ${labelWords(e.label)} was erased.`);
+      await ctx.refresh();
+    });
+  });
+  actions.append(del);
+  return h('li', { class: 'card envelope', 'data-label': e.label },
+    h('h3', { id: titleId }, labelWords(e.label), ' ', h('span', { class: 'code' }, e.label)),
+    content,
+    h('p', { class: 'meta' }, `Version ${e.version} · updated ${when(e.updated_at)} · ${e.size} bytes encrypted`,
+      e.rotation_pending ? h('span', { class: 'badge warn' }, 'new key pending') : null),
+    history.length
+      ? h('details', {}, h('summary', {}, `History (${history.length})`),
+        h('ul', { class: 'history' }, history.map((x) => h('li', {}, `${sentence(x.event, '')} — ${when(x.event.at)}`))))
+      : null,
+    actions);
+}
+
+function editor(ctx, existing) {
+  const { session } = ctx;
+  const known = new Set(existing.map((e) => e.label));
+  const select = h('select', { id: 'env-label' },
+    Object.entries(LABELS).map(([l, w]) => h('option', { value: l }, `${w}${known.has(l) ? ' (update)' : ''}`)),
+    h('option', { value: 'custom' }, 'Something else…'));
+  const labelField = field('What is it?', select);
+  const custom = field('Name it', h('input', { id: 'env-custom', placeholder: 'loyalty_card', pattern: '[a-z0-9_]{1,40}', autocapitalize: 'none' }),
+    'Lower-case letters, digits and underscores; saved as x_<name>.');
+  custom.wrap.hidden = true;
+  const kindText = h('input', { type: 'radio', name: 'env-kind', id: 'env-kind-text', value: 'text', checked: true });
+  const kindFile = h('input', { type: 'radio', name: 'env-kind', id: 'env-kind-file', value: 'file' });
+  const kinds = h('fieldset', { class: 'kinds' }, h('legend', {}, 'Content'),
+    h('span', { class: 'radio' }, kindText, h('label', { for: 'env-kind-text' }, 'Text')),
+    h('span', { class: 'radio' }, kindFile, h('label', { for: 'env-kind-file' }, 'File')));
+  const text = field('Text', h('textarea', { id: 'env-text', rows: 3 }));
+  const file = field('File (up to 1 MiB)', h('input', { id: 'env-file', type: 'file' }));
+  file.wrap.hidden = true;
+  const error = h('p', { class: 'error', role: 'alert' });
+  const save = h('button', { type: 'submit', class: 'primary' }, 'Encrypt and save');
+  const heading = h('h3', { id: 'editor-title' }, 'Add or update');
+  const form = h('form', { class: 'card editor', id: 'envelope-form', 'aria-labelledby': 'editor-title', novalidate: true },
+    heading, labelField.wrap, custom.wrap, kinds, text.wrap, file.wrap, error, save);
+  select.addEventListener('change', () => {
+    custom.wrap.hidden = select.value !== 'custom';
+  });
+  const syncKind = () => {
+    text.wrap.hidden = !kindText.checked;
+    file.wrap.hidden = !kindFile.checked;
+  };
+  kindText.addEventListener('change', syncKind);
+  kindFile.addEventListener('change', syncKind);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    await busy(save, error, async () => {
+      let label = select.value;
+      if (label === 'custom') {
+        const name = custom.input.value.trim().toLowerCase();
+        if (!/^[a-z0-9_]{1,40}$/.test(name)) throw new Error('Name it with 1–40 lower-case letters, digits or underscores.');
+        label = `x_${name}`;
+      }
+      let bytes;
+      let type;
+      if (kindText.checked) {
+        if (!text.input.value) throw new Error('Type the text to store.');
+        bytes = utf8(text.input.value);
+        type = 'text/plain';
+      } else {
+        const f = file.input.files[0];
+        if (!f) throw new Error('Choose a file.');
+        if (f.size > MAX_FILE) throw new Error('The file is larger than 1 MiB.');
+        bytes = new Uint8Array(await f.arrayBuffer());
+        type = mediaType(f.type);
+      }
+      save.textContent = 'Encrypting…';
+      const r = await session.put(label, type, bytes);
+      toast(`Saved your ${labelWords(label)} (version ${r.version}), encrypted on this device.`);
+      await ctx.refresh();
+    });
+  });
+  return {
+    el: form,
+    edit(label, value) {
+      select.value = LABELS[label] ? label : 'custom';
+      custom.wrap.hidden = !!LABELS[label];
+      if (!LABELS[label]) custom.input.value = label.slice(2);
+      kindText.checked = true;
+      syncKind();
+      text.input.value = value;
+      heading.textContent = `Update your ${labelWords(label)}`;
+      text.input.focus();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// Tiny DOM helpers. Everything is built with createElement and textContent (no innerHTML), so
+// nothing from the vault or an organization is ever parsed as markup, and no inline style or
+// script is needed under the page's Content-Security-Policy.
+
+/** h('button', {class: 'primary', onclick: f, 'aria-label': 'x'}, 'text', child, …) */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked' || k === 'disabled' || k === 'hidden' || k === 'required' || k === 'selected' || k === 'multiple') el[k] = !!v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let seq = 0;
+export const uid = (p = 'id') => `${p}-${++seq}`;
+
+/** A labelled form field: returns { wrap, input }. */
+export function field(labelText, input, help) {
+  const id = input.id || uid('f');
+  input.id = id;
+  const helpEl = help ? h('p', { class: 'help', id: `${id}-help` }, help) : null;
+  if (helpEl) input.setAttribute('aria-describedby', helpEl.id);
+  return { wrap: h('div', { class: 'field' }, h('label', { for: id }, labelText), input, helpEl), input };
+}
+
+/** Offers `data` (object → JSON, or bytes) as a file download. */
+export function download(filename, data, type = 'application/json') {
+  const body = data instanceof Uint8Array ? data : JSON.stringify(data, null, 2);
+  const url = URL.createObjectURL(new Blob([body], { type }));
+  const a = h('a', { href: url, download: filename, class: 'visually-hidden' }, 'download');
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+let toastTimer;
+/** A polite status message at the bottom of the screen (also read by screen readers). */
+export function toast(message, kind = 'info') {
+  const el = document.getElementById('toast');
+  el.className = `toast ${kind}`;
+  el.textContent = message;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    el.hidden = true;
+  }, 8000);
+}
+
+/** A modal confirmation (native <dialog>): resolves true when confirmed. */
+export function confirmDialog({ title, body, confirm, danger = true }) {
+  return new Promise((resolve) => {
+    const titleId = uid('dlg');
+    const dlg = h('dialog', { class: 'confirm', 'aria-labelledby': titleId });
+    const done = (v) => {
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    const yes = h('button', { type: 'button', class: danger ? 'danger' : 'primary', onclick: () => done(true) }, confirm);
+    const no = h('button', { type: 'button', class: 'secondary', onclick: () => done(false) }, 'Cancel');
+    dlg.append(h('h2', { id: titleId }, title), h('p', {}, body), h('div', { class: 'actions' }, no, yes));
+    dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      done(false);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    no.focus();
+  });
+}
+
+/** Runs an async action with a button disabled and a busy state; errors go to `errorEl`. */
+export async function busy(button, errorEl, fn) {
+  const old = button.textContent;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  if (errorEl) replace(errorEl);
+  try {
+    return await fn();
+  } catch (e) {
+    if (errorEl) replace(errorEl, e.message || String(e));
+    else toast(e.message || String(e), 'error');
+    return undefined;
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    button.textContent = old;
+  }
+}
