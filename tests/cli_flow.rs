@@ -44,6 +44,7 @@ fn serve(dir: &Path) -> Server {
         .arg("--addr-file")
         .arg(&addr)
         .env("ASSENT_LOG", "debug")
+        .env("ASSENT_LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -332,6 +333,24 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
         assent::crypto::b64::encode(&keys.kek[..]).into(),
         assent::crypto::b64::encode(&keys.auth[..]).into(),
     ];
+    // Every line is JSON; every line logged inside a request names its request id; no bearer
+    // token (a JWT starts with "eyJ") is ever logged.
+    let mut in_requests = 0;
+    for line in String::from_utf8_lossy(&log)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+    {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if let Some(span) = v.get("span").filter(|s| s["name"] == "request") {
+            assert!(
+                span["request_id"].as_str().is_some_and(|id| id.len() == 36),
+                "{line}"
+            );
+            in_requests += 1;
+        }
+    }
+    assert!(in_requests > 20, "request log lines: {in_requests}");
+    assert!(!contains(&log, b"eyJ"), "a token reached the log");
     for (i, s) in secret_strings.iter().enumerate() {
         assert!(!contains(&db, s), "secret #{i} found in the database file");
         assert!(!contains(&log, s), "secret #{i} found in the server log");

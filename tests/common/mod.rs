@@ -20,6 +20,8 @@ pub fn repo(path: &str) -> PathBuf {
 
 pub struct TestVault {
     pub url: String,
+    /// Where `/metrics` is served, when the config enabled it.
+    pub metrics: Option<std::net::SocketAddr>,
     pub vault: Vault,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -80,14 +82,19 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
             .await
             .unwrap();
             ready_tx
-                .send((running.public_url.clone(), running.vault.clone()))
+                .send((
+                    running.public_url.clone(),
+                    running.vault.clone(),
+                    running.metrics_addr,
+                ))
                 .unwrap();
             let _ = running.serve.await;
         });
     });
-    let (url, vault) = ready_rx.recv().unwrap();
+    let (url, vault, metrics) = ready_rx.recv().unwrap();
     TestVault {
         url,
+        metrics,
         vault,
         dir,
         stop: Some(stop_tx),
