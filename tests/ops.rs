@@ -168,10 +168,13 @@ fn expensive_endpoints_are_rate_limited_per_ip_and_per_account() {
     );
 }
 
+/// (customer id, ledger index, leaf, when acknowledged).
+type Ack = (String, u64, String, Instant);
+
 /// Writes envelopes as fast as the vault takes them, recording each acknowledged ledger entry.
 struct Load {
     stop: Arc<AtomicBool>,
-    acks: Arc<Mutex<Vec<(String, u64, String, Instant)>>>,
+    acks: Arc<Mutex<Vec<Ack>>>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -215,7 +218,7 @@ fn load(url: &str, clients: usize) -> Load {
 }
 
 impl Load {
-    fn finish(self) -> Vec<(String, u64, String, Instant)> {
+    fn finish(self) -> Vec<Ack> {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads {
             let _ = t.join();
@@ -225,7 +228,7 @@ impl Load {
 }
 
 /// Every acknowledged (customer, index, leaf) is in that customer's ledger on `tv`.
-fn all_present(tv: &TestVault, acks: &[(String, u64, String, Instant)]) {
+fn all_present(tv: &TestVault, acks: &[Ack]) {
     let ledger = assent::store::Reads::ledger_size(&tv.vault.store().read().unwrap()).unwrap();
     for (_, index, leaf, _) in acks {
         assert!(
