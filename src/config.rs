@@ -12,6 +12,9 @@ pub const VAULT_KEY_FILE: &str = "vault.key";
 pub const ADMIN_PUBLIC_FILE: &str = "admin.pub";
 pub const ADMIN_KEY_FILE: &str = "admin.key";
 pub const DEMO_ORG_FILE: &str = "demo-org.key";
+/// Verifier keys (C2SP form, one per line) of vault keys retired by `assent keygen --rotate`,
+/// kept to verify checkpoints signed before the rotation.
+pub const RETIRED_FILE: &str = "vault-retired.pub";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -105,6 +108,8 @@ pub struct VaultKeys {
     pub name: String,
     pub signing: SigningKey,
     pub admin_public: [u8; 32],
+    /// Retired verifier keys (may be empty).
+    pub retired: Vec<String>,
 }
 
 impl VaultKeys {
@@ -114,12 +119,40 @@ impl VaultKeys {
         let signing = SigningKey::from_bytes(&*seed(&vault.ed25519_seed, "ed25519_seed")?);
         let admin_public = b64::decode_array::<32>(&admin.ed25519_public, "ed25519_public")
             .map_err(|e| ConfigError::Invalid(format!("admin.pub: {e}")))?;
+        let retired = std::fs::read_to_string(dir.join(RETIRED_FILE))
+            .map(|t| {
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Self {
             demo: vault.demo || admin.demo,
             name: vault.name.clone(),
             signing,
             admin_public,
+            retired,
         })
+    }
+
+    /// The current verifier first, then the retired ones.
+    pub fn verifiers(&self) -> Result<Vec<crate::ledger::note::Verifier>, ConfigError> {
+        let mut out = vec![
+            crate::ledger::note::Verifier::new(
+                &self.name,
+                &self.signing.verifying_key().to_bytes(),
+            )
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+        ];
+        for line in &self.retired {
+            out.push(
+                crate::ledger::note::parse_verifier_key(line)
+                    .map_err(|e| ConfigError::Invalid(format!("{RETIRED_FILE}: {e}")))?,
+            );
+        }
+        Ok(out)
     }
 }
 

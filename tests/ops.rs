@@ -397,3 +397,59 @@ fn the_server_refuses_demo_keys_without_demo_mode() {
         "{err}"
     );
 }
+
+#[test]
+fn rotating_the_vault_key_keeps_old_checkpoints_verifiable() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let data = dir.path().join("data");
+    let (ok, _, err) = assent(
+        &[
+            "keygen",
+            "--out",
+            keys.to_str().unwrap(),
+            "--name",
+            "rotation.test",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    let run = |who: &str| {
+        let (k, d) = (keys.clone(), data.clone());
+        let tv = start_with(|c| {
+            c.keys_dir = k;
+            c.data_dir = d;
+            c.demo = false;
+        });
+        customer(&tv, &handle(who));
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(tv.vault.checkpoint_now())
+            .unwrap();
+    };
+    run("before");
+    let (ok, _, err) = assent(
+        &["keygen", "--out", keys.to_str().unwrap(), "--rotate"],
+        &[],
+    );
+    assert!(ok && err.contains("retired rotation.test+"), "{err}");
+    run("after");
+    audit_with_keys(&data, &keys, true);
+    std::fs::remove_file(keys.join("vault-retired.pub")).unwrap();
+    audit_with_keys(&data, &keys, false);
+}
+
+fn audit_with_keys(data: &Path, keys: &Path, want_ok: bool) {
+    let (ok, _, err) = assent(
+        &[
+            "ledger",
+            "audit",
+            "--keys",
+            keys.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(ok, want_ok, "{err}");
+}

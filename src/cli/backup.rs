@@ -4,7 +4,7 @@ use super::{CliError, print_json};
 use crate::config::{VaultKeys, load_admin_key};
 use crate::ledger::note::Verifier;
 use crate::store::DB_FILE;
-use crate::store::audit::{AuditReport, audit};
+use crate::store::audit::{AuditReport, audit_with};
 use clap::Args;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -42,16 +42,14 @@ pub struct RestoreArgs {
     pub force: bool,
 }
 
-fn verifier(keys: &Path) -> Result<(String, Verifier), CliError> {
+fn verifiers(keys: &Path) -> Result<(String, Vec<Verifier>), CliError> {
     let k = VaultKeys::load(keys)?;
-    let v = Verifier::new(&k.name, &k.signing.verifying_key().to_bytes())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok((k.name.clone(), v))
+    Ok((k.name.clone(), k.verifiers()?))
 }
 
 /// Audits a database file by placing it (as assent.redb) in a scratch directory.
 fn audit_file(file: &Path, keys: &Path) -> Result<AuditReport, CliError> {
-    let (origin, v) = verifier(keys)?;
+    let (origin, v) = verifiers(keys)?;
     let scratch = std::env::temp_dir().join(format!(
         "assent-audit-{}",
         crate::crypto::b64::encode(&crate::crypto::keys::random_array::<9>())
@@ -61,7 +59,8 @@ fn audit_file(file: &Path, keys: &Path) -> Result<AuditReport, CliError> {
     let result = std::fs::copy(file, &copy)
         .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))
         .and_then(|_| {
-            audit(&scratch, &origin, &v).map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))
+            audit_with(&scratch, &origin, &v)
+                .map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))
         });
     let _ = std::fs::remove_dir_all(&scratch);
     result

@@ -24,9 +24,44 @@ pub struct KeygenArgs {
     /// Overwrite existing key files.
     #[arg(long)]
     pub force: bool,
+    /// Replace only the vault signing key; the old key's verifier key is appended to
+    /// vault-retired.pub so checkpoints signed before stay verifiable. Restart the vault after.
+    #[arg(long, conflicts_with = "force")]
+    pub rotate: bool,
+}
+
+fn rotate(a: &KeygenArgs) -> Result<(), CliError> {
+    let old = crate::config::VaultKeys::load(&a.out)?;
+    let retired =
+        crate::ledger::note::verifier_key(&old.name, &old.signing.verifying_key().to_bytes());
+    let path = a.out.join(crate::config::RETIRED_FILE);
+    let mut lines = std::fs::read_to_string(&path).unwrap_or_default();
+    lines.push_str(&retired);
+    lines.push('\n');
+    std::fs::write(&path, lines)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let new = generate_signing_key();
+    write_json(
+        &a.out.join(VAULT_KEY_FILE),
+        &VaultKeyFile {
+            kind: "assent/vault-key".into(),
+            demo: old.demo,
+            name: old.name.clone(),
+            ed25519_seed: b64::encode(&new.to_bytes()),
+        },
+    )?;
+    eprintln!(
+        "rotated the vault key; retired {retired} (kept in {}). New verifier key: {}",
+        path.display(),
+        crate::ledger::note::verifier_key(&old.name, &new.verifying_key().to_bytes())
+    );
+    Ok(())
 }
 
 pub fn run(a: KeygenArgs) -> Result<(), CliError> {
+    if a.rotate {
+        return rotate(&a);
+    }
     for f in [VAULT_KEY_FILE, ADMIN_KEY_FILE, ADMIN_PUBLIC_FILE] {
         if a.out.join(f).exists() && !a.force {
             return Err(CliError::Usage(format!(

@@ -5,7 +5,6 @@ use crate::client::Api;
 use crate::client::verify::{check_checkpoint, pinned};
 use crate::config::VaultKeys;
 use crate::crypto::b64;
-use crate::ledger::note::Verifier;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;
@@ -71,9 +70,8 @@ pub fn run(a: LedgerArgs) -> Result<(), CliError> {
         }
         LedgerCommand::Audit { data, keys } => {
             let keys = VaultKeys::load(&keys)?;
-            let verifier = Verifier::new(&keys.name, &keys.signing.verifying_key().to_bytes())
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            let report = crate::store::audit::audit(&data, &keys.name, &verifier)
+            let verifiers = keys.verifiers()?;
+            let report = crate::store::audit::audit_with(&data, &keys.name, &verifiers)
                 .map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))?;
             eprintln!(
                 "ok: {} entries, {} tree nodes and {} signed checkpoints match the recomputed tree",

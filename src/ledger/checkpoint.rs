@@ -89,7 +89,17 @@ impl Checkpoint {
     /// Fails with the errors of [`note::open`] (a malformed note, a bad signature, no signature
     /// by `verifier`), or [`LedgerError::BadCheckpoint`] for a malformed body or another origin.
     pub fn verify(note: &str, origin: &str, verifier: &Verifier) -> Result<Self, LedgerError> {
-        let (text, _) = note::open(note, std::slice::from_ref(verifier))?;
+        Self::verify_any(note, origin, std::slice::from_ref(verifier))
+    }
+
+    /// Like [`Checkpoint::verify`], accepting a signature by any of `verifiers` (the current
+    /// key and retired ones, for checkpoints signed before a key rotation).
+    pub fn verify_any(
+        note: &str,
+        origin: &str,
+        verifiers: &[Verifier],
+    ) -> Result<Self, LedgerError> {
+        let (text, _) = note::open(note, verifiers)?;
         let checkpoint = Self::parse_body(&text)?;
         if checkpoint.origin != origin {
             return Err(bad("checkpoint is for another origin"));

@@ -44,7 +44,16 @@ fn unreadable(e: impl std::fmt::Display) -> AuditFailure {
 }
 
 /// Audits `dir/assent.redb`. The vault must not be running (redb holds an exclusive lock).
+/// Checkpoints may be signed by `verifiers[0]` (the current key) or any retired key after it.
 pub fn audit(dir: &Path, origin: &str, verifier: &Verifier) -> Result<AuditReport, AuditFailure> {
+    audit_with(dir, origin, std::slice::from_ref(verifier))
+}
+
+pub fn audit_with(
+    dir: &Path,
+    origin: &str,
+    verifiers: &[Verifier],
+) -> Result<AuditReport, AuditFailure> {
     let db = Database::open(dir.join(DB_FILE)).map_err(unreadable)?;
     let rtx = db.begin_read().map_err(unreadable)?;
     let meta = rtx.open_table(META).map_err(unreadable)?;
@@ -76,7 +85,7 @@ pub fn audit(dir: &Path, origin: &str, verifier: &Verifier) -> Result<AuditRepor
     let mut checkpoints_checked = 0u64;
     let mut check_checkpoint = |size: u64, root: Hash| -> Result<(), AuditFailure> {
         if let Some(note) = checkpoints.get(&size) {
-            let cp = Checkpoint::verify(note, origin, verifier).map_err(|e| {
+            let cp = Checkpoint::verify_any(note, origin, verifiers).map_err(|e| {
                 AuditFailure::Checkpoint {
                     size,
                     detail: e.to_string(),
