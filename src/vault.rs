@@ -43,6 +43,9 @@ pub struct Vault {
     decoy_key: std::sync::Arc<Zeroizing<[u8; 32]>>,
     /// Signs checkpoints and receipts.
     signer: std::sync::Arc<transparency::LedgerSigner>,
+    /// Bounds concurrent Argon2id computations (sign-up, login) to the cores available, so a
+    /// burst of logins queues instead of exhausting memory and CPU.
+    argon2: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Vault {
@@ -57,6 +60,9 @@ impl Vault {
             limits,
             decoy_key: std::sync::Arc::new(decoy_key),
             signer: std::sync::Arc::new(signer),
+            argon2: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }
     }
 
@@ -76,6 +82,27 @@ impl Vault {
         Timestamp::from_unix_clamped(secs)
     }
 }
+
+impl Vault {
+    /// Runs an Argon2id computation on the blocking pool once a slot is free; answers "busy"
+    /// (503) after waiting `ARGON2_WAIT` rather than queueing without bound.
+    pub(crate) async fn argon2<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let permit = tokio::time::timeout(ARGON2_WAIT, self.argon2.clone().acquire_owned())
+            .await
+            .map_err(|_| VaultError::Busy)?
+            .map_err(|_| VaultError::Busy)?;
+        let out = tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| VaultError::Internal(e.to_string()));
+        drop(permit);
+        out
+    }
+}
+
+const ARGON2_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// 16 random bytes for a fresh id.
 pub fn random_id_bytes() -> [u8; 16] {

@@ -218,6 +218,19 @@ fn load(url: &str, clients: usize) -> Load {
 }
 
 impl Load {
+    /// Waits (up to a minute, the machine may be busy) until `n` writes were acknowledged.
+    fn wait_for(&self, n: usize) {
+        let start = Instant::now();
+        while self.acks.lock().unwrap().len() < n {
+            assert!(start.elapsed() < Duration::from_secs(60), "the load did not get going");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn acked(&self) -> usize {
+        self.acks.lock().unwrap().len()
+    }
+
     fn finish(self) -> Vec<Ack> {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads {
@@ -262,7 +275,7 @@ fn audit(data: &Path) {
 fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
     let tv = start();
     let l = load(&tv.url, 3);
-    std::thread::sleep(Duration::from_millis(600));
+    l.wait_for(10);
     let started = Instant::now();
     let out = tv.dir.path().join("backup.redb");
     let (ok, _, err) = assent(
@@ -281,7 +294,8 @@ fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
         )],
     );
     assert!(ok, "{err}");
-    std::thread::sleep(Duration::from_millis(300));
+    let after_backup = l.acked();
+    l.wait_for(after_backup + 5);
     let acks = l.finish();
     let before: Vec<_> = acks.iter().filter(|a| a.3 < started).cloned().collect();
     assert!(
@@ -359,7 +373,7 @@ fn sigterm_finishes_in_flight_requests_and_loses_nothing() {
     }
     let url = std::fs::read_to_string(&addr).unwrap();
     let l = load(&url, 4);
-    std::thread::sleep(Duration::from_millis(800));
+    l.wait_for(20);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

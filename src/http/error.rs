@@ -109,6 +109,7 @@ impl From<VaultError> for ApiError {
                 tracing::error!(error = %e, "write not committed");
                 Self::Unavailable
             }
+            VaultError::Busy => Self::Unavailable,
             VaultError::Store(_) | VaultError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 Self::Internal

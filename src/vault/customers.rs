@@ -66,9 +66,7 @@ impl Vault {
         crate::crypto::keys::check_x25519_public(&s.x25519_public)
             .map_err(|_| VaultError::bad("bad_key", "x25519_public is a low-order point"))?;
         let auth = s.auth.clone();
-        let auth_phc = tokio::task::spawn_blocking(move || password::hash_auth(&auth[..]))
-            .await
-            .map_err(|e| VaultError::Internal(e.to_string()))??;
+        let auth_phc = self.argon2(move || password::hash_auth(&auth[..])).await??;
         let now = Self::now();
         let record = CustomerRecord {
             customer_id: CustomerId::from_random(random_id_bytes()),
@@ -116,15 +114,15 @@ impl Vault {
             None => None,
         };
         let phc = record.as_ref().map(|r| r.auth_phc.clone());
-        let ok = tokio::task::spawn_blocking(move || match phc {
-            Some(phc) => password::verify_auth(&auth[..], &phc),
-            None => {
-                password::dummy_verify(&auth[..]);
-                false
-            }
-        })
-        .await
-        .map_err(|e| VaultError::Internal(e.to_string()))?;
+        let ok = self
+            .argon2(move || match phc {
+                Some(phc) => password::verify_auth(&auth[..], &phc),
+                None => {
+                    password::dummy_verify(&auth[..]);
+                    false
+                }
+            })
+            .await?;
         match record {
             Some(r) if ok => Ok(r),
             _ => Err(VaultError::unauthorized(

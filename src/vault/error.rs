@@ -18,6 +18,9 @@ pub enum VaultError {
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
     TooLarge { message: String },
+    /// Too many expensive operations (Argon2id) at once; try again shortly.
+    #[error("busy")]
+    Busy,
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
