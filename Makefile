@@ -44,6 +44,10 @@ clean:
 	$(CARGO) clean
 	rm -rf web/dist
 
-## Benchmarks (not tests): ledger proofs at 1M entries (LEDGER_SIZES=1000000,10000000 for more).
+## Benchmarks (not tests): HTTP load against the bare-axum ceiling (wrk), group commit, peak RSS,
+## then ledger proofs at 1M and 10M entries and start-up time.
 bench:
-	$(CARGO) bench --bench ledger_proofs
+	@command -v wrk >/dev/null || { echo "install wrk (Debian: apt-get install -y wrk)"; exit 1; }
+	$(CARGO) build --release --bin assent
+	$(CARGO) bench --bench load
+	LEDGER_SIZES=$${LEDGER_SIZES:-1000000,10000000} $(CARGO) bench --bench ledger_proofs

@@ -10,6 +10,7 @@ pub mod grants;
 pub mod ledger;
 pub mod limits;
 pub mod observe;
+pub mod openapi;
 pub mod org;
 pub mod requests;
 pub mod server;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(server::healthz))
         .route("/readyz", get(server::readyz))
+        .route("/openapi.json", get(openapi::document))
         // customers: sign-up and login (no token yet)
         .route("/v1/customers", post(customers::sign_up))
         .route("/v1/customers/kdf", get(customers::kdf_params))

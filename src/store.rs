@@ -20,6 +20,9 @@ use redb::{Database, ReadableDatabase};
 use std::path::Path;
 use std::sync::Arc;
 
+/// redb page cache.
+pub const CACHE_BYTES: usize = 64 << 20;
+
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "assent.redb";
 
@@ -35,7 +38,13 @@ impl Store {
     /// from stored nodes (O(log n) reads, no replay) and starts the writer.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
-        let db = Arc::new(Database::create(dir.join(DB_FILE))?);
+        // redb's default page cache is 1 GiB; a bounded cache keeps the server's memory flat
+        // (hot data — recent tree nodes, grants — fits easily).
+        let db = Arc::new(
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(dir.join(DB_FILE))?,
+        );
         ledger_tx::init_schema(&db)?;
         let frontier = {
             let rtx = db.begin_read()?;

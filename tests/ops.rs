@@ -222,7 +222,10 @@ impl Load {
     fn wait_for(&self, n: usize) {
         let start = Instant::now();
         while self.acks.lock().unwrap().len() < n {
-            assert!(start.elapsed() < Duration::from_secs(60), "the load did not get going");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the load did not get going"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

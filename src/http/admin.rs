@@ -5,6 +5,7 @@ use super::auth::AdminAuth;
 use super::error::ApiError;
 use super::extract::Json;
 use super::ledger::LedgerRef;
+use super::openapi::{Base64Url32, Base64UrlDoc, BinaryDoc, ErrorBody, OrgIdDoc};
 use super::org::OrgInfo;
 use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::domain::ids::OrgId;
@@ -12,28 +13,51 @@ use crate::vault::orgs::NewOrg;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
+    #[schema(value_type = OrgIdDoc)]
     pub org_id: OrgId,
     pub name: String,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub ed25519_public: [u8; 32],
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub x25519_public: [u8; 32],
     /// Ed25519 (identity key) over `assent/v1/org-key\n` ‖ x25519_public.
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub key_signature: Vec<u8>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Registered {
     #[serde(flatten)]
     pub org: OrgInfo,
     pub ledger: LedgerRef,
 }
 
+/// Register an organization (operator only).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/orgs",
+    operation_id = "register_org",
+    tag = "admin",
+    security(("admin_token" = [])),
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered", body = Registered),
+        (status = 400, description = "`bad_json`, `bad_signature`, `bad_key`, …", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 409, description = "`org_exists`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn register_org(
     State(s): State<AppState>,
     _admin: AdminAuth,
@@ -60,6 +84,18 @@ pub async fn register_org(
 
 /// A consistent copy of the live database, streamed as a redb file. Made from one read
 /// transaction, so the vault keeps serving while it runs.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/backup",
+    operation_id = "backup",
+    tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The redb database file", body = BinaryDoc, content_type = "application/octet-stream",
+            headers(("x-assent-ledger-size" = u64, description = "The ledger size in the copy"))),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+    ),
+)]
 pub async fn backup(
     State(s): State<AppState>,
     _admin: AdminAuth,

@@ -4,6 +4,9 @@ use super::AppState;
 use super::auth::CustomerAuth;
 use super::error::ApiError;
 use super::extract::{Json, Query};
+use super::openapi::{
+    Base64Url32, CustomerIdDoc, ErrorBody, HandleDoc, KdfParamsDoc, SealedBundleDoc, TimestampDoc,
+};
 use crate::crypto::b64::serde_array;
 use crate::crypto::bundle::{KdfParams, SealedBundle};
 use crate::domain::ids::{CustomerId, Handle};
@@ -16,31 +19,43 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use utoipa::{IntoParams, ToSchema};
 use zeroize::{Zeroize, Zeroizing};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpBody {
+    #[schema(value_type = HandleDoc)]
     pub handle: String,
     /// HKDF(master, "assent/v1/auth"): the login proof. Never the passphrase.
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub auth: [u8; 32],
+    #[schema(value_type = SealedBundleDoc)]
     pub bundle: SealedBundle,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub x25519_public: [u8; 32],
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub ed25519_public: [u8; 32],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Profile {
+    #[schema(value_type = CustomerIdDoc)]
     pub customer_id: CustomerId,
+    #[schema(value_type = HandleDoc)]
     pub handle: Handle,
+    #[schema(value_type = SealedBundleDoc)]
     pub bundle: SealedBundle,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub x25519_public: [u8; 32],
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub ed25519_public: [u8; 32],
+    #[schema(value_type = TimestampDoc)]
     pub created_at: Timestamp,
 }
 
@@ -57,6 +72,24 @@ impl From<CustomerRecord> for Profile {
     }
 }
 
+/// Sign up: the device made the keys; the server gets the login proof and the sealed bundle.
+#[utoipa::path(
+    post,
+    path = "/v1/customers",
+    operation_id = "sign_up",
+    tag = "customers",
+    request_body = SignUpBody,
+    responses(
+        (status = 201, description = "Signed up", body = Profile),
+        (status = 400, description = "`bad_json`, `bad_handle`, `weak_kdf_params`, `bad_crypto_input`, `bad_key`", body = ErrorBody),
+        (status = 409, description = "`handle_taken`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (per client IP)", body = ErrorBody,
+            headers(("retry-after" = u32, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn sign_up(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -79,17 +112,34 @@ pub async fn sign_up(
     Ok((StatusCode::CREATED, Json(record.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KdfQuery {
+    /// The login handle (unknown handles get decoy parameters).
+    #[param(value_type = HandleDoc)]
     pub handle: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct KdfAnswer {
+    #[schema(value_type = KdfParamsDoc)]
     pub kdf: KdfParams,
 }
 
 /// What a device needs to derive keys from the passphrase. Answers for any well-formed handle.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/kdf",
+    operation_id = "kdf_params",
+    tag = "customers",
+    params(KdfQuery),
+    responses(
+        (status = 200, description = "The Argon2id parameters and salt (decoys for unknown handles)", body = KdfAnswer),
+        (status = 400, description = "`bad_query`, `bad_handle`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (per client IP)", body = ErrorBody,
+            headers(("retry-after" = u32, description = "Seconds to wait"))),
+    ),
+)]
 pub async fn kdf_params(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -102,23 +152,46 @@ pub async fn kdf_params(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogInBody {
+    #[schema(value_type = HandleDoc)]
     pub handle: String,
+    /// HKDF(master, "assent/v1/auth").
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub auth: [u8; 32],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Session {
+    /// The customer token (EdDSA JWT) for `Authorization: Bearer`.
     pub token: String,
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds until the token expires.
     pub expires_in: i64,
     #[serde(flatten)]
     pub profile: Profile,
 }
 
+/// Log in with the login proof: a customer token and the sealed bundle.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions",
+    operation_id = "log_in",
+    tag = "customers",
+    request_body = LogInBody,
+    responses(
+        (status = 200, description = "Logged in", body = Session),
+        (status = 400, description = "`bad_json`", body = ErrorBody),
+        (status = 401, description = "`bad_credentials` (unknown handles alike)", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (per client IP and per handle)", body = ErrorBody,
+            headers(("retry-after" = u32, description = "Seconds to wait"))),
+    ),
+)]
 pub async fn log_in(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -150,6 +223,18 @@ pub async fn log_in(
     }))
 }
 
+/// The signed-in customer's profile and sealed bundle.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    operation_id = "me",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "The profile", body = Profile),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`, `unknown_customer`", body = ErrorBody),
+    ),
+)]
 pub async fn me(
     State(s): State<AppState>,
     CustomerAuth(id): CustomerAuth,

@@ -5,6 +5,10 @@ use super::auth::CustomerAuth;
 use super::error::ApiError;
 use super::extract::{Json, Path};
 use super::ledger::LedgerRef;
+use super::openapi::{
+    Base64Url24, Base64Url32, Base64Url48, Base64UrlDoc, CustomerIdDoc, EnvelopeIdDoc, ErrorBody,
+    GrantIdDoc, LabelDoc, OrgIdDoc, TimestampDoc, WrapDoc,
+};
 use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::crypto::wrap::Wrap;
 use crate::domain::catalog::Label;
@@ -16,16 +20,24 @@ use crate::vault::envelopes::EnvelopeWrite;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EnvelopeSummary {
+    #[schema(value_type = EnvelopeIdDoc)]
     pub envelope_id: EnvelopeId,
+    #[schema(value_type = LabelDoc)]
     pub label: Label,
     pub version: u64,
+    /// The plaintext's media type, as the device declared it.
     pub content_type: String,
+    /// Ciphertext length in bytes.
     pub size: usize,
+    /// A grant on this label was revoked: the device must re-encrypt under a new data key.
     pub rotation_pending: bool,
+    #[schema(value_type = TimestampDoc)]
     pub created_at: Timestamp,
+    #[schema(value_type = TimestampDoc)]
     pub updated_at: Timestamp,
 }
 
@@ -45,28 +57,37 @@ impl From<&EnvelopeRecord> for EnvelopeSummary {
 }
 
 /// An org that holds an active grant on this label: the device wraps each new data key to it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Recipient {
+    #[schema(value_type = GrantIdDoc)]
     pub grant_id: GrantId,
+    #[schema(value_type = OrgIdDoc)]
     pub org_id: OrgId,
     pub org_name: String,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub x25519_public: [u8; 32],
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub ed25519_public: [u8; 32],
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub key_signature: Vec<u8>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EnvelopeFull {
+    #[schema(value_type = CustomerIdDoc)]
     pub customer_id: CustomerId,
     #[serde(flatten)]
     pub summary: EnvelopeSummary,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url24)]
     pub nonce: [u8; 24],
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub ciphertext: Vec<u8>,
+    #[schema(value_type = WrapDoc)]
     pub owner_wrap: Wrap,
     pub recipients: Vec<Recipient>,
 }
@@ -75,6 +96,18 @@ fn label(raw: &str) -> Result<Label, ApiError> {
     Ok(Label::parse(raw)?)
 }
 
+/// The customer's envelopes (no ciphertext).
+#[utoipa::path(
+    get,
+    path = "/v1/me/envelopes",
+    operation_id = "list_envelopes",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "Every envelope", body = Vec<EnvelopeSummary>),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+    ),
+)]
 pub async fn list(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -114,6 +147,21 @@ pub fn recipients(
     Ok(out)
 }
 
+/// One envelope: ciphertext, the owner's wrap, and the organizations to wrap new keys to.
+#[utoipa::path(
+    get,
+    path = "/v1/me/envelopes/{label}",
+    operation_id = "get_envelope",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("label" = LabelDoc, Path, description = "The envelope's label")),
+    responses(
+        (status = 200, description = "The envelope", body = EnvelopeFull),
+        (status = 400, description = "`unknown_label`, `bad_path`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`envelope_not_found`, `not_found`", body = ErrorBody),
+    ),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -132,41 +180,75 @@ pub async fn get_one(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantWrapBody {
+    #[schema(value_type = GrantIdDoc)]
     pub grant_id: GrantId,
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64Url32)]
     pub enc: Vec<u8>,
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64Url48)]
     pub ct: Vec<u8>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutBody {
+    #[schema(value_type = EnvelopeIdDoc)]
     pub envelope_id: EnvelopeId,
+    /// The stored version + 1 (1 for a new label).
     pub version: u64,
+    /// `type/subtype` of the plaintext.
     pub content_type: String,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url24)]
     pub nonce: [u8; 24],
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub ciphertext: Vec<u8>,
+    #[schema(value_type = WrapDoc)]
     pub owner_wrap: Wrap,
+    /// The new data key wrapped for exactly the active grants on the label.
     #[serde(default)]
     pub grant_wraps: Vec<GrantWrapBody>,
+    /// True when re-encrypting under a new data key after a revocation.
     #[serde(default)]
     pub rotate: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Written {
+    #[schema(value_type = EnvelopeIdDoc)]
     pub envelope_id: EnvelopeId,
+    #[schema(value_type = LabelDoc)]
     pub label: Label,
     pub version: u64,
     pub ledger: LedgerRef,
 }
 
+/// Write the next version of an envelope (ciphertext only).
+#[utoipa::path(
+    put,
+    path = "/v1/me/envelopes/{label}",
+    operation_id = "put_envelope",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("label" = LabelDoc, Path, description = "The envelope's label")),
+    request_body = PutBody,
+    responses(
+        (status = 200, description = "A new version was written", body = Written),
+        (status = 201, description = "The first version was written", body = Written),
+        (status = 400, description = "`bad_json`, `unknown_label`, `bad_path`, `bad_wrap`, `bad_content_type`, …", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such endpoint (empty label)", body = ErrorBody),
+        (status = 409, description = "`version_conflict`, `envelope_id_mismatch`, `grant_wraps_missing`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the ciphertext or the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn put(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -213,13 +295,30 @@ pub async fn put(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Erased {
+    #[schema(value_type = LabelDoc)]
     pub label: Label,
     pub erased: bool,
     pub ledger: LedgerRef,
 }
 
+/// Crypto-erase an envelope: its ciphertext and every wrapped key.
+#[utoipa::path(
+    delete,
+    path = "/v1/me/envelopes/{label}",
+    operation_id = "erase_envelope",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("label" = LabelDoc, Path, description = "The envelope's label")),
+    responses(
+        (status = 200, description = "Erased", body = Erased),
+        (status = 400, description = "`unknown_label`, `bad_path`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`envelope_not_found`, `not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn erase(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,

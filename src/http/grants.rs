@@ -5,6 +5,10 @@ use super::auth::CustomerAuth;
 use super::error::ApiError;
 use super::extract::{Json, Path};
 use super::ledger::LedgerRef;
+use super::openapi::{
+    Base64UrlDoc, ErrorBody, GrantIdDoc, GrantStateDoc, GrantTermsDoc, LabelDoc, RequestIdDoc,
+    TimestampDoc,
+};
 use crate::crypto::b64::serde_bytes;
 use crate::domain::grant::{Grant, GrantState, GrantTerms};
 use crate::domain::ids::{GrantId, RequestId};
@@ -13,21 +17,33 @@ use crate::vault::Vault;
 use crate::vault::consent::Party;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+/// A grant: the signed terms (flattened), the customer's signature and the vault's bookkeeping.
+#[derive(Serialize, ToSchema)]
 pub struct GrantView {
     #[serde(flatten)]
+    #[schema(value_type = GrantTermsDoc)]
     pub terms: GrantTerms,
+    /// The customer's Ed25519 signature over the terms.
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub signature: Vec<u8>,
+    #[schema(value_type = RequestIdDoc)]
     pub request_id: RequestId,
+    #[schema(value_type = GrantStateDoc)]
     pub state: GrantState,
+    /// Reads made under this grant.
     pub reads: u32,
+    #[schema(value_type = TimestampDoc)]
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = TimestampDoc)]
     pub revoked_at: Option<Timestamp>,
+    /// Ledger index of the `grant_created` entry.
     pub ledger_index: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub org_name: Option<String>,
 }
 
@@ -52,6 +68,18 @@ impl GrantView {
     }
 }
 
+/// The customer's grants with their state and reads.
+#[utoipa::path(
+    get,
+    path = "/v1/me/grants",
+    operation_id = "list_my_grants",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "Every grant", body = Vec<GrantView>),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+    ),
+)]
 pub async fn list_mine(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -69,14 +97,30 @@ fn grant_id(raw: &str) -> Result<GrantId, ApiError> {
     Ok(GrantId::parse(raw)?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct GrantDetail {
     #[serde(flatten)]
     pub grant: GrantView,
     /// Labels for which the organization still holds a wrapped key (empty once revoked).
+    #[schema(value_type = Vec<LabelDoc>)]
     pub wrapped_labels: Vec<String>,
 }
 
+/// One of the customer's grants, with the labels still wrapped to the organization.
+#[utoipa::path(
+    get,
+    path = "/v1/me/grants/{id}",
+    operation_id = "get_my_grant",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("id" = GrantIdDoc, Path, description = "The grant")),
+    responses(
+        (status = 200, description = "The grant", body = GrantDetail),
+        (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`grant_not_found` (also for another customer's grant), `not_found`", body = ErrorBody),
+    ),
+)]
 pub async fn get_mine(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -96,14 +140,32 @@ pub async fn get_mine(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Revoked {
     pub grant: GrantView,
     pub ledger: LedgerRef,
     /// Said plainly, every time: revocation stops future reads only.
+    #[schema(value_type = String)]
     pub note: &'static str,
 }
 
+/// Revoke a grant: the next read is refused and the organization's wrapped keys are destroyed.
+#[utoipa::path(
+    post,
+    path = "/v1/me/grants/{id}/revoke",
+    operation_id = "revoke_grant",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("id" = GrantIdDoc, Path, description = "The grant")),
+    responses(
+        (status = 200, description = "Revoked", body = Revoked),
+        (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`grant_not_found`, `not_found`", body = ErrorBody),
+        (status = 409, description = "`already_revoked`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn revoke(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -118,14 +180,16 @@ pub async fn revoke(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SignedDocument {
+    #[schema(value_type = Object)]
     pub receipt: serde_json::Value,
     /// Ed25519 by the vault over `assent/v1/consent-receipt\n` ‖ JCS(receipt), base64url.
+    #[schema(value_type = super::openapi::Base64Url64)]
     pub signature: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Receipts {
     /// Kantara Initiative Consent Receipt v1.1.
     pub kantara: SignedDocument,
@@ -137,6 +201,20 @@ pub struct Receipts {
 
 /// Both receipts for one of the customer's grants, signed by the vault and naming the grant's
 /// ledger entry.
+#[utoipa::path(
+    get,
+    path = "/v1/me/grants/{id}/receipt",
+    operation_id = "grant_receipts",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("id" = GrantIdDoc, Path, description = "The grant")),
+    responses(
+        (status = 200, description = "Kantara CR v1.1 and ISO/IEC TS 27560 receipts, vault-signed", body = Receipts),
+        (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`grant_not_found`, `org_not_found`, `no_entry`, `not_found`", body = ErrorBody),
+    ),
+)]
 pub async fn receipt(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,

@@ -4,6 +4,7 @@ use super::AppState;
 use super::auth::{CustomerAuth, OrgAuth};
 use super::error::ApiError;
 use super::extract::Json;
+use super::openapi::{Base64Url32, ErrorBody};
 use super::transparency::hashes;
 use crate::crypto::b64::serde_array;
 use crate::ledger::Event;
@@ -11,12 +12,15 @@ use crate::store::ledger_tx::Appended;
 use crate::vault::history::OpenedEntry;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Where an act landed in the ledger.
-#[derive(Serialize, Clone, Copy)]
+#[derive(Serialize, Clone, Copy, ToSchema)]
 pub struct LedgerRef {
     pub index: u64,
+    /// SHA-256("assent/v1/leaf" ‖ nonce ‖ JCS(event)).
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub leaf: [u8; 32],
 }
 
@@ -29,21 +33,28 @@ impl From<Appended> for LedgerRef {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Entry {
     pub index: u64,
     /// Opens the commitment: leaf = SHA-256("assent/v1/leaf" ‖ nonce ‖ JCS(event)).
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub nonce: [u8; 32],
+    /// The event, tagged by `type` (`customer_registered`, `envelope_written`, `envelope_erased`,
+    /// `key_rotated`, `org_registered`, `request_created`, `request_declined`, `grant_created`,
+    /// `grant_revoked`, `read`).
+    #[schema(value_type = Object)]
     pub event: Event,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub leaf: [u8; 32],
     /// RFC 9162 inclusion proof of this leaf in the tree of `size` leaves (the checkpoint);
     /// `null` for entries newer than the checkpoint.
+    #[schema(value_type = Option<Vec<Base64Url32>>)]
     pub proof: Option<Vec<String>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LedgerPage {
     /// The signed checkpoint (C2SP tlog-checkpoint note) the proofs are against.
     pub checkpoint: String,
@@ -77,6 +88,19 @@ async fn page(s: &AppState, entries: Vec<OpenedEntry>) -> Result<LedgerPage, Api
     })
 }
 
+/// The customer's own events with nonces, leaves and inclusion proofs against a fresh checkpoint.
+#[utoipa::path(
+    get,
+    path = "/v1/me/ledger",
+    operation_id = "my_ledger",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "The customer's ledger entries", body = LedgerPage),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the checkpoint was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn mine(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -85,6 +109,19 @@ pub async fn mine(
     Ok(Json(page(&s, entries).await?))
 }
 
+/// The events naming this organization, with inclusion proofs against a fresh checkpoint.
+#[utoipa::path(
+    get,
+    path = "/v1/org/ledger",
+    operation_id = "org_ledger",
+    tag = "organizations",
+    security(("org_token" = [])),
+    responses(
+        (status = 200, description = "The organization's ledger entries", body = LedgerPage),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the checkpoint was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn org(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,

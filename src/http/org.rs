@@ -5,6 +5,10 @@ use super::auth::OrgAuth;
 use super::error::ApiError;
 use super::extract::{Form, Json, Path, Query};
 use super::ledger::LedgerRef;
+use super::openapi::{
+    Base64Url24, Base64Url32, Base64Url64, Base64UrlDoc, CustomerIdDoc, EnvelopeIdDoc, ErrorBody,
+    GrantIdDoc, LabelDoc, OrgIdDoc, PurposeDoc, TimestampDoc, WrapDoc,
+};
 use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::crypto::sign::fingerprint;
 use crate::crypto::wrap::Wrap;
@@ -15,19 +19,28 @@ use crate::tokens::{self, Audience, ORG_TTL_SECS};
 use crate::vault::Vault;
 use axum::extract::{ConnectInfo, State};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// An organization's public identity. `fingerprint` is of the identity key; a client must check
 /// `key_signature` (identity over the encryption key) before wrapping anything to it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrgInfo {
+    #[schema(value_type = OrgIdDoc)]
     pub org_id: OrgId,
     pub name: String,
+    /// The identity key (Ed25519).
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub ed25519_public: [u8; 32],
+    /// The encryption key (X25519) data keys are wrapped to.
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub x25519_public: [u8; 32],
+    /// Identity over `assent/v1/org-key\n` ‖ x25519_public.
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub key_signature: Vec<u8>,
+    /// Of the identity key, for people to compare.
     pub fingerprint: String,
 }
 
@@ -44,6 +57,19 @@ impl From<OrgRecord> for OrgInfo {
     }
 }
 
+/// An organization's public keys and fingerprint.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{id}",
+    operation_id = "org_public_info",
+    tag = "organizations",
+    params(("id" = OrgIdDoc, Path, description = "The organization")),
+    responses(
+        (status = 200, description = "The organization's public identity", body = OrgInfo),
+        (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
+        (status = 404, description = "`org_not_found`, `not_found`", body = ErrorBody),
+    ),
+)]
 pub async fn public_info(
     State(s): State<AppState>,
     Path(raw): Path<String>,
@@ -54,20 +80,30 @@ pub async fn public_info(
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-#[derive(Deserialize)]
+/// RFC 6749 §4.4 client credentials with an RFC 7523 `private_key_jwt` client assertion.
+#[derive(Deserialize, ToSchema)]
 pub struct TokenForm {
+    /// `client_credentials` (`unsupported_grant_type` otherwise).
     #[serde(default)]
+    #[schema(required = true, schema_with = super::openapi::grant_type_schema)]
     pub grant_type: String,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
     #[serde(default)]
+    #[schema(required = true, schema_with = super::openapi::client_assertion_type_schema)]
     pub client_assertion_type: String,
+    /// EdDSA JWT: iss = sub = org id, aud = `<public url>/v1/oauth/token`, exp ≤ 5 min, unique jti.
     #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 8192)]
     pub client_assertion: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenAnswer {
+    /// The organization token (EdDSA JWT) for `Authorization: Bearer`.
     pub access_token: String,
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds until the token expires.
     pub expires_in: i64,
 }
 
@@ -78,6 +114,23 @@ fn invalid_client() -> ApiError {
 /// OAuth 2.0 client credentials (RFC 6749 §4.4) authenticated with `private_key_jwt`
 /// (RFC 7523 §2.2): the assertion must be signed by the org's registered identity key, name
 /// this endpoint as `aud`, expire within 5 minutes, and carry a `jti` never used before.
+#[utoipa::path(
+    post,
+    path = "/v1/oauth/token",
+    operation_id = "org_token",
+    tag = "organizations",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An organization token", body = TokenAnswer),
+        (status = 400, description = "`unsupported_grant_type`, `invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_client`: the assertion is not valid, or was already used", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not form-encoded", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (per client IP and per organization)", body = ErrorBody,
+            headers(("retry-after" = u32, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the `jti` was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn token(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -139,44 +192,81 @@ pub async fn token(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReadQuery {
+    /// The purpose of this read; it must fall inside the grant (`purpose_required` without it).
+    #[param(value_type = PurposeDoc, required = true)]
     pub purpose: Option<String>,
 }
 
 /// The wire format of an organization read (see README, "Wire format").
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ReadResponse {
+    #[schema(value_type = CustomerIdDoc)]
     pub customer_id: CustomerId,
+    #[schema(value_type = EnvelopeIdDoc)]
     pub envelope_id: EnvelopeId,
+    #[schema(value_type = LabelDoc)]
     pub label: Label,
     pub version: u64,
     pub content_type: String,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url24)]
     pub nonce: [u8; 24],
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub ciphertext: Vec<u8>,
+    #[schema(value_type = WrapDoc)]
     pub wrap: Wrap,
+    #[schema(value_type = GrantIdDoc)]
     pub grant_id: GrantId,
+    #[schema(value_type = PurposeDoc)]
     pub purpose: Purpose,
     pub ledger: LedgerRef,
     /// The vault's signature over (index, leaf, time): proof the access was logged.
     pub receipt: ReadReceipt,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ReadReceipt {
     pub index: u64,
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
     pub leaf: [u8; 32],
+    #[schema(value_type = TimestampDoc)]
     pub time: String,
     /// Ed25519 over `assent/v1/receipt\n` index `\n` leaf (base64url) `\n` time.
     #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url64)]
     pub signature: [u8; 64],
     /// The signing key, in C2SP signed-note verifier form.
     pub vault_key: String,
 }
 
+/// The read: the envelope's ciphertext and the organization's wrap, only after the read is
+/// durably in the ledger.
+#[utoipa::path(
+    get,
+    path = "/v1/org/customers/{customer}/envelopes/{label}",
+    operation_id = "org_read",
+    tag = "organizations",
+    security(("org_token" = [])),
+    params(
+        ("customer" = CustomerIdDoc, Path, description = "The customer"),
+        ("label" = LabelDoc, Path, description = "The envelope's label"),
+        ReadQuery,
+    ),
+    responses(
+        (status = 200, description = "The envelope, the wrap, the ledger entry and a signed receipt", body = ReadResponse),
+        (status = 400, description = "`bad_id`, `unknown_label`, `purpose_required`, `unknown_purpose`, `bad_path`, `bad_query`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 403, description = "`no_grant`, `label_not_granted`, `purpose_not_granted`, `grant_expired`, `grant_revoked`, `quota_exhausted`", body = ErrorBody),
+        (status = 404, description = "`envelope_not_found`, `not_found`", body = ErrorBody),
+        (status = 409, description = "`wrap_unavailable`: the device has not yet wrapped this version", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the read was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn read(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,

@@ -6,6 +6,10 @@ use super::error::ApiError;
 use super::extract::{Json, Path};
 use super::grants::GrantView;
 use super::ledger::LedgerRef;
+use super::openapi::{
+    AccessRequestDoc, Base64Url32, Base64Url48, Base64UrlDoc, CustomerIdDoc, EnvelopeIdDoc,
+    ErrorBody, GrantTermsDoc, HandleDoc, LabelDoc, PurposeDoc, RequestIdDoc,
+};
 use super::org::OrgInfo;
 use crate::crypto::b64::serde_bytes;
 use crate::crypto::wrap::Wrap;
@@ -18,28 +22,56 @@ use crate::vault::consent::{Approval, ApprovalWrap, CustomerRef, Party};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// Exactly one of `customer_id` and `customer_handle`.
     #[serde(default)]
+    #[schema(value_type = Option<CustomerIdDoc>)]
     pub customer_id: Option<CustomerId>,
     #[serde(default)]
+    #[schema(value_type = Option<HandleDoc>)]
     pub customer_handle: Option<Handle>,
+    /// 1–32 distinct labels.
+    #[schema(value_type = Vec<LabelDoc>, min_items = 1)]
     pub labels: Vec<Label>,
+    /// 1–8 distinct purposes.
+    #[schema(value_type = Vec<PurposeDoc>, min_items = 1)]
     pub purposes: Vec<Purpose>,
+    /// How long the access would last (60 s to ten years).
     pub duration_secs: u64,
+    /// Why, in words the customer reads (1–1000 characters).
     pub justification: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Created {
     #[serde(flatten)]
+    #[schema(value_type = AccessRequestDoc)]
     pub request: AccessRequest,
     pub ledger: LedgerRef,
 }
 
+/// Ask a customer for access to some labels, for some purposes, for some time.
+#[utoipa::path(
+    post,
+    path = "/v1/org/requests",
+    operation_id = "create_request",
+    tag = "organizations",
+    security(("org_token" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The request, pending the customer's answer", body = Created),
+        (status = 400, description = "`bad_json`, `bad_customer`, `bad_list`, `bad_duration`, `bad_justification`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`customer_not_found`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn create(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -71,6 +103,18 @@ pub async fn create(
     ))
 }
 
+/// The organization's requests.
+#[utoipa::path(
+    get,
+    path = "/v1/org/requests",
+    operation_id = "list_org_requests",
+    tag = "organizations",
+    security(("org_token" = [])),
+    responses(
+        (status = 200, description = "Every request this organization made", body = Vec<AccessRequestDoc>),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+    ),
+)]
 pub async fn list_org(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -82,6 +126,21 @@ fn request_id(raw: &str) -> Result<RequestId, ApiError> {
     Ok(RequestId::parse(raw)?)
 }
 
+/// One of the organization's requests.
+#[utoipa::path(
+    get,
+    path = "/v1/org/requests/{id}",
+    operation_id = "get_org_request",
+    tag = "organizations",
+    security(("org_token" = [])),
+    params(("id" = RequestIdDoc, Path, description = "The request")),
+    responses(
+        (status = 200, description = "The request", body = AccessRequestDoc),
+        (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`request_not_found` (also another organization's), `not_found`", body = ErrorBody),
+    ),
+)]
 pub async fn get_org(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -92,21 +151,37 @@ pub async fn get_org(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PurposeView {
+    #[schema(value_type = PurposeDoc)]
     pub id: Purpose,
+    /// The purpose in plain words.
+    #[schema(value_type = String)]
     pub words: &'static str,
 }
 
 /// A request as the customer sees it: who asks (with the keys to check), what, why, how long.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RequestView {
     #[serde(flatten)]
+    #[schema(value_type = AccessRequestDoc)]
     pub request: AccessRequest,
     pub org: OrgInfo,
     pub purpose_words: Vec<PurposeView>,
 }
 
+/// Access requests to the customer, with the asking organization's keys and fingerprint.
+#[utoipa::path(
+    get,
+    path = "/v1/me/requests",
+    operation_id = "list_my_requests",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "Every request to this customer", body = Vec<RequestView>),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+    ),
+)]
 pub async fn list_mine(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -131,34 +206,63 @@ pub async fn list_mine(
     Ok(Json(views))
 }
 
-#[derive(Deserialize)]
+/// A data key wrapped to the organization, for one granted label at its current version.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WrapBody {
+    #[schema(value_type = LabelDoc)]
     pub label: Label,
+    #[schema(value_type = EnvelopeIdDoc)]
     pub envelope_id: EnvelopeId,
     pub version: u64,
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64Url32)]
     pub enc: Vec<u8>,
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64Url48)]
     pub ct: Vec<u8>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
+    /// The terms the customer signs (no more than the request asked for).
+    #[schema(value_type = GrantTermsDoc)]
     pub grant: GrantTerms,
+    /// Ed25519 over `assent/v1/grant\n` ‖ JCS(grant).
     #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
     pub signature: Vec<u8>,
     #[serde(default)]
     pub wraps: Vec<WrapBody>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Approved {
     pub grant: GrantView,
     pub ledger: LedgerRef,
 }
 
+/// Approve a request with a signed grant and the wraps for the organization.
+#[utoipa::path(
+    post,
+    path = "/v1/me/requests/{id}/approve",
+    operation_id = "approve_request",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("id" = RequestIdDoc, Path, description = "The request")),
+    request_body = ApproveBody,
+    responses(
+        (status = 201, description = "The grant", body = Approved),
+        (status = 400, description = "`bad_json`, `bad_id`, `bad_path`, `grant_mismatch`, `grant_exceeds_request`, `bad_not_after`, `bad_max_reads`, `bad_signature`, `bad_wrap`, …", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`request_not_found`, `not_found`", body = ErrorBody),
+        (status = 409, description = "`request_decided`, `grant_exists`, `version_conflict`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn approve(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
@@ -193,13 +297,32 @@ pub async fn approve(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Declined {
+    #[schema(value_type = RequestIdDoc)]
     pub request_id: RequestId,
+    #[schema(value_type = String, example = "declined")]
     pub status: &'static str,
     pub ledger: LedgerRef,
 }
 
+/// Decline a request.
+#[utoipa::path(
+    post,
+    path = "/v1/me/requests/{id}/decline",
+    operation_id = "decline_request",
+    tag = "customer",
+    security(("customer_token" = [])),
+    params(("id" = RequestIdDoc, Path, description = "The request")),
+    responses(
+        (status = 200, description = "Declined", body = Declined),
+        (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`request_not_found`, `not_found`", body = ErrorBody),
+        (status = 409, description = "`request_decided`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn decline(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,

@@ -42,12 +42,29 @@ pub enum ServeError {
 }
 
 /// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is up", body = super::openapi::Health)),
+)]
 pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
 /// Ready to serve: the store takes a durable write and the keys are loaded (they are, or the
 /// server would not have started).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The store commits a durable write", body = super::openapi::Ready),
+        (status = 503, description = "`not_ready`: the store is not accepting writes", body = super::openapi::ErrorBody),
+    ),
+)]
 pub async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
     let probe = tokio::time::timeout(Duration::from_secs(2), s.vault.probe_write()).await;
     match probe {

@@ -4,16 +4,29 @@
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Query};
+use super::openapi::{Base64Url32, ErrorBody};
 use crate::crypto::b64;
 use crate::ledger::merkle::Hash;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The newest C2SP tlog-checkpoint signed note (signs one first if the tree has none).
+#[utoipa::path(
+    get,
+    path = "/v1/ledger/checkpoint",
+    operation_id = "ledger_checkpoint",
+    tag = "ledger",
+    responses(
+        (status = 200, description = "The newest signed checkpoint: origin, tree size, base64 root, blank line, signature line",
+            body = String, content_type = "text/plain"),
+        (status = 503, description = "`unavailable`: the first checkpoint was not committed; retry", body = ErrorBody),
+    ),
+)]
 pub async fn checkpoint(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let note = match s.vault.latest_checkpoint()? {
         Some((_, note)) => note,
@@ -23,6 +36,15 @@ pub async fn checkpoint(State(s): State<AppState>) -> Result<impl IntoResponse, 
 }
 
 /// The C2SP signed-note verifier key: `name+hexkeyid+base64(0x01‖pub)`.
+#[utoipa::path(
+    get,
+    path = "/v1/ledger/key",
+    operation_id = "ledger_key",
+    tag = "ledger",
+    responses(
+        (status = 200, description = "The vault's verifier key and a newline", body = String, content_type = "text/plain"),
+    ),
+)]
 pub async fn key(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, TEXT)],
@@ -34,19 +56,35 @@ pub fn hashes(proof: &[Hash]) -> Vec<String> {
     proof.iter().map(|h| b64::encode(h)).collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
+    /// The leaf index (below `size`).
     pub index: u64,
+    /// The tree size (1 ≤ size ≤ the current tree size).
     pub size: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InclusionProof {
     pub index: u64,
     pub size: u64,
+    #[schema(value_type = Vec<Base64Url32>)]
     pub proof: Vec<String>,
 }
 
+/// RFC 9162 §2.1.3 inclusion proof.
+#[utoipa::path(
+    get,
+    path = "/v1/ledger/proof/inclusion",
+    operation_id = "inclusion_proof",
+    tag = "ledger",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "The audit path", body = InclusionProof),
+        (status = 400, description = "`bad_query`, `bad_size`, `bad_index`", body = ErrorBody),
+    ),
+)]
 pub async fn inclusion(
     State(s): State<AppState>,
     Query(q): Query<InclusionQuery>,
@@ -59,19 +97,35 @@ pub async fn inclusion(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    /// The older tree size (0 < from ≤ to).
     pub from: u64,
+    /// The newer tree size (≤ the current tree size).
     pub to: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ConsistencyProof {
     pub from: u64,
     pub to: u64,
+    #[schema(value_type = Vec<Base64Url32>)]
     pub proof: Vec<String>,
 }
 
+/// RFC 9162 §2.1.4 consistency proof.
+#[utoipa::path(
+    get,
+    path = "/v1/ledger/proof/consistency",
+    operation_id = "consistency_proof",
+    tag = "ledger",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The consistency proof", body = ConsistencyProof),
+        (status = 400, description = "`bad_query`, `bad_size`, `bad_sizes`", body = ErrorBody),
+    ),
+)]
 pub async fn consistency(
     State(s): State<AppState>,
     Query(q): Query<ConsistencyQuery>,

@@ -66,7 +66,9 @@ impl Vault {
         crate::crypto::keys::check_x25519_public(&s.x25519_public)
             .map_err(|_| VaultError::bad("bad_key", "x25519_public is a low-order point"))?;
         let auth = s.auth.clone();
-        let auth_phc = self.argon2(move || password::hash_auth(&auth[..])).await??;
+        let auth_phc = self
+            .argon2(move || password::hash_auth(&auth[..]))
+            .await??;
         let now = Self::now();
         let record = CustomerRecord {
             customer_id: CustomerId::from_random(random_id_bytes()),

@@ -1,0 +1,240 @@
+//! The OpenAPI document served at `/openapi.json` documents exactly the route table of
+//! `src/http.rs`, with the error responses each kind of input can produce.
+
+mod common;
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+/// `(METHOD, path)` of every `.route("path", get(..).post(..)…)` in `router()` of src/http.rs.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let source = std::fs::read_to_string(common::repo("src/http.rs")).unwrap();
+    let body = &source[source
+        .find("pub fn router(")
+        .expect("src/http.rs has `pub fn router(`")..];
+    let mut routes = BTreeSet::new();
+    let mut rest = body;
+    while let Some(at) = rest.find(".route(") {
+        let call = &rest[at + ".route(".len()..];
+        // The call's arguments: up to the parenthesis closing `.route(`.
+        let mut depth = 1;
+        let end = call
+            .char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(i)
+            })
+            .expect("balanced .route(…)");
+        let args = &call[..end];
+        let open = args.find('"').expect("a route path literal");
+        let close = open + 1 + args[open + 1..].find('"').unwrap();
+        let path = &args[open + 1..close];
+        let handlers = &args[close + 1..];
+        let mut found = false;
+        for method in METHODS.iter().chain(&["any"]) {
+            let needle = format!("{method}(");
+            for (i, _) in handlers.match_indices(&needle) {
+                let before = handlers[..i].chars().next_back();
+                if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':')) {
+                    assert_ne!(*method, "any", "{path}: `any` routes cannot be documented");
+                    routes.insert((method.to_uppercase(), path.to_owned()));
+                    found = true;
+                }
+            }
+        }
+        assert!(found, "no method found for route {path}: {handlers}");
+        rest = &call[end..];
+    }
+    routes
+}
+
+fn document() -> Value {
+    let tv = common::start();
+    let res = reqwest::blocking::get(format!("{}/openapi.json", tv.url)).unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    serde_json::from_str(&res.text().unwrap()).expect("/openapi.json parses as JSON")
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().unwrap() {
+            if METHODS.contains(&method.as_str()) {
+                out.push((method.to_uppercase(), path.clone(), op));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_document_lists_exactly_the_route_table() {
+    let doc = document();
+    let version = doc["openapi"].as_str().expect("an `openapi` version");
+    assert!(
+        version.starts_with("3."),
+        "OpenAPI 3 expected, got {version}"
+    );
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+
+    let routed = routes_in_source();
+    assert!(routed.len() >= 30, "the route parser found only {routed:?}");
+    let documented: BTreeSet<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|(m, p, _)| (m, p))
+        .collect();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes in src/http.rs without documentation (add #[utoipa::path] and list the handler \
+         in src/http/openapi.rs): {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented operations that src/http.rs does not route: {unrouted:?}"
+    );
+}
+
+#[test]
+fn each_operation_documents_the_errors_its_inputs_can_cause() {
+    let doc = document();
+    let schemes = &doc["components"]["securitySchemes"];
+    for name in ["customer_token", "org_token", "admin_token"] {
+        assert_eq!(schemes[name]["type"], "http", "{name}");
+        assert_eq!(schemes[name]["scheme"], "bearer", "{name}");
+        assert_eq!(schemes[name]["bearerFormat"], "JWT", "{name}");
+    }
+    let mut ids = BTreeSet::new();
+    for (method, path, op) in operations(&doc) {
+        let what = format!("{method} {path}");
+        assert!(
+            ids.insert(op["operationId"].as_str().unwrap_or_default().to_owned()),
+            "{what}: missing or duplicate operationId"
+        );
+        let responses = op["responses"].as_object().expect("responses");
+        let has = |status: &str| responses.contains_key(status);
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{what}: no success response"
+        );
+        let security: Vec<String> = op["security"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .flat_map(|req| req.as_object().unwrap().keys().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        let body = op.get("requestBody").is_some();
+
+        // Who may call it, by the route table's layout.
+        let expected_scheme = if path == "/v1/me" || path.starts_with("/v1/me/") {
+            Some("customer_token")
+        } else if path.starts_with("/v1/org/") {
+            Some("org_token")
+        } else if path.starts_with("/v1/admin/") {
+            Some("admin_token")
+        } else {
+            None
+        };
+        assert_eq!(
+            security,
+            expected_scheme
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>(),
+            "{what}: security"
+        );
+        if !security.is_empty() {
+            assert!(
+                has("401"),
+                "{what}: a token is needed but 401 is not documented"
+            );
+        }
+        if body {
+            for status in ["400", "413", "415"] {
+                assert!(
+                    has(status),
+                    "{what}: takes a body but {status} is not documented"
+                );
+            }
+        }
+        if !params.is_empty() {
+            assert!(
+                has("400"),
+                "{what}: takes parameters but 400 is not documented"
+            );
+        }
+        if params.iter().any(|p| p["in"] == "path") {
+            assert!(
+                has("404"),
+                "{what}: has a path parameter but 404 is not documented"
+            );
+        }
+        // Every operation that takes any input (a token, a parameter, a body) can refuse it.
+        if !security.is_empty() || !params.is_empty() || body {
+            assert!(
+                responses.keys().any(|s| s.starts_with('4')),
+                "{what}: no 4xx response"
+            );
+        }
+        // Every error is the one error body.
+        for (status, response) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{what} {status}: not an ErrorBody"
+                );
+            }
+        }
+    }
+    let error = &doc["components"]["schemas"]["ErrorBody"];
+    assert_eq!(error["required"], serde_json::json!(["error", "message"]));
+}
+
+#[test]
+fn wire_forms_come_from_the_code() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let label = schemas["Label"]["pattern"].as_str().unwrap();
+    for (l, _) in assent::domain::catalog::LABELS {
+        assert!(
+            label.contains(&format!("|{l}|")) || label.contains(&format!("(?:{l}|")),
+            "{l}"
+        );
+    }
+    let purposes: Vec<&str> = schemas["Purpose"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let catalog: Vec<&str> = assent::domain::catalog::PURPOSES
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(purposes, catalog);
+    assert_eq!(
+        schemas["CustomerId"]["pattern"],
+        format!(
+            "^{}[a-z0-9_-]{{1,64}}$",
+            assent::domain::ids::CustomerId::PREFIX
+        )
+    );
+}
