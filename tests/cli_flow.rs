@@ -34,7 +34,14 @@ fn serve(dir: &Path) -> Server {
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let addr = dir.join("addr");
     let child = Command::new(BIN)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "",
+        ])
         .arg("--data")
         .arg(dir.join("data"))
         .arg("--keys")

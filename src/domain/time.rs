@@ -51,6 +51,10 @@ impl Timestamp {
                 ),
             )
         };
+        // `[year]` would also take a sign (`+2027-…`): only the exact 20-byte form is accepted.
+        if s.len() != 20 || !s.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
         let dt = time::PrimitiveDateTime::parse(s, FORMAT).map_err(|_| bad())?;
         Self::from_unix(dt.assume_utc().unix_timestamp()).map_err(|_| bad())
     }

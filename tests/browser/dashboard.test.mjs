@@ -47,7 +47,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   tmp = mkdtempSync(join(tmpdir(), 'assent-browser-'));
   const addr = join(tmp, 'addr');
-  server = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data', join(tmp, 'data'), '--keys', join(ROOT, 'keys-example'), '--web', join(ROOT, 'web'), '--addr-file', addr], {
+  server = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--metrics-listen', '', '--data', join(tmp, 'data'), '--keys', join(ROOT, 'keys-example'), '--web', join(ROOT, 'web'), '--addr-file', addr], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ASSENT_LOG: 'warn' },
   });
