@@ -224,6 +224,7 @@ fn grant_verify(out: &mut Seeds, wire: &Value) {
         "strings",
         &grant_input(b"", &lines.join("\n")),
     );
+    out.add("grant_verify", "timestamp", &grant_input(b"", lines[0]));
 }
 
 fn note_open(out: &mut Seeds, go: &Value) {
