@@ -10,7 +10,8 @@
 # Crash inputs land in fuzz/artifacts/<target>/; reproduce one with
 #   cargo +nightly fuzz run <target> fuzz/artifacts/<target>/<file>
 # The corpus grown by a run is kept in fuzz/target/smoke-corpus/<target>/ (the committed seeds
-# in fuzz/corpus/<target>/ are only read), so repeated local runs keep what earlier ones found.
+# in fuzz/corpus/<target>/ and past crash inputs in fuzz/regressions/<target>/ are only read), so
+# repeated local runs keep what earlier ones found.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -90,7 +91,10 @@ for t in "${TARGETS[@]}"; do
     echo "fuzz-smoke: $t for ${SECONDS_PER_TARGET}s (log: ${log#"$ROOT"/})"
     before=$(find "$artifacts" -type f | wc -l)
     set +e
-    nice -n "$NICE" "$bin" "${args[@]}" "$work" "$seeds" >"$log" 2>&1
+    corpora=("$work" "$seeds")
+    # Inputs that once crashed this target are replayed first thing in every run.
+    if [ -d "$ROOT/fuzz/regressions/$t" ]; then corpora+=("$ROOT/fuzz/regressions/$t"); fi
+    nice -n "$NICE" "$bin" "${args[@]}" "${corpora[@]}" >"$log" 2>&1
     rc=$?
     set -e
     after=$(find "$artifacts" -type f | wc -l)
