@@ -335,12 +335,8 @@ fn check_receipt_signatures(profile: &Profile, r: &serde_json::Value) -> Result<
     };
     let verifier = crate::client::verify::pinned(key)?;
     for doc in ["kantara", "iso27560"] {
-        let jcs = crate::crypto::sign::jcs(&r[doc]["receipt"])
+        let msg = crate::vault::transparency::document_message(&r[doc]["receipt"])
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        let mut msg = crate::vault::transparency::DOCUMENT_PREFIX
-            .as_bytes()
-            .to_vec();
-        msg.extend_from_slice(&jcs);
         let sig = crate::crypto::b64::decode(r[doc]["signature"].as_str().unwrap_or_default())
             .map_err(|e| CliError::Usage(e.to_string()))?;
         crate::crypto::sign::verify_signature(&verifier.public, &msg, &sig).map_err(|_| {

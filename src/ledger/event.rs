@@ -136,3 +136,8 @@ pub fn leaf_commitment(nonce: &[u8; 32], canonical_event: &[u8]) -> [u8; 32] {
     h.update(canonical_event);
     h.finalize().into()
 }
+
+/// Splits a stored ledger record (`nonce (32 bytes) ‖ canonical event`) into its parts.
+pub fn split_stored(stored: &[u8]) -> Option<(&[u8; 32], &[u8])> {
+    stored.split_first_chunk::<32>()
+}

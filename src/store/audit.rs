@@ -113,12 +113,10 @@ pub fn audit_with(
         }
         let stored = v.value();
         let (nonce, canonical) =
-            stored
-                .split_first_chunk::<32>()
-                .ok_or_else(|| AuditFailure::Event {
-                    index,
-                    detail: "truncated".into(),
-                })?;
+            crate::ledger::event::split_stored(stored).ok_or_else(|| AuditFailure::Event {
+                index,
+                detail: "truncated".into(),
+            })?;
         let event: Event = serde_json::from_slice(canonical).map_err(|e| AuditFailure::Event {
             index,
             detail: e.to_string(),

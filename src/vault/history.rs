@@ -44,8 +44,7 @@ impl Vault {
             let stored = view
                 .get_bytes_u64(LEDGER_EVENTS, i)?
                 .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
-            let (nonce, canonical) = stored
-                .split_first_chunk::<32>()
+            let (nonce, canonical) = crate::ledger::event::split_stored(&stored)
                 .ok_or_else(|| VaultError::Internal(format!("ledger event {i} truncated")))?;
             let event: Event = serde_json::from_slice(canonical)
                 .map_err(|e| VaultError::Internal(format!("ledger event {i}: {e}")))?;

@@ -116,8 +116,7 @@ impl Vault {
             .read()?
             .get_bytes_u64(crate::store::tables::LEDGER_EVENTS, index)?
             .ok_or_else(|| VaultError::not_found("no_entry", format!("no ledger entry {index}")))?;
-        let (nonce, canonical) = stored
-            .split_first_chunk::<32>()
+        let (nonce, canonical) = crate::ledger::event::split_stored(&stored)
             .ok_or_else(|| VaultError::Internal(format!("ledger event {index} truncated")))?;
         Ok(crate::ledger::leaf_commitment(nonce, canonical))
     }
@@ -125,11 +124,15 @@ impl Vault {
     /// Signs a document (a consent receipt): Ed25519 over `assent/v1/consent-receipt\n` ‖ JCS.
     pub fn sign_document(&self, doc: &serde_json::Value) -> Result<[u8; 64], VaultError> {
         use ed25519_dalek::Signer;
-        let jcs = crate::crypto::sign::jcs(doc)?;
-        let mut msg = DOCUMENT_PREFIX.as_bytes().to_vec();
-        msg.extend_from_slice(&jcs);
-        Ok(self.signer.key.sign(&msg).to_bytes())
+        Ok(self.signer.key.sign(&document_message(doc)?).to_bytes())
     }
+}
+
+/// The bytes a consent-receipt signature covers: `DOCUMENT_PREFIX` ‖ JCS(doc).
+pub fn document_message(doc: &serde_json::Value) -> Result<Vec<u8>, crate::crypto::CryptoError> {
+    let mut msg = DOCUMENT_PREFIX.as_bytes().to_vec();
+    msg.extend_from_slice(&crate::crypto::sign::jcs(doc)?);
+    Ok(msg)
 }
 
 /// Domain separation for signed consent receipts.
