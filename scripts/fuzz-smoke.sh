@@ -48,7 +48,7 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz-smoke: installing cargo-fuzz"
-    nice -n "$NICE" cargo install cargo-fuzz --locked
+    nice -n "$NICE" cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 TRIPLE=$(rustup run nightly rustc -vV | sed -n 's/^host: //p')
 BIN_DIR=$ROOT/fuzz/target/$TRIPLE/release
