@@ -1,6 +1,8 @@
 //! Ledger proof benchmark: builds a real redb ledger of N entries through the same `Tx::append`
 //! the vault uses, then measures RFC 9162 inclusion-proof generation from stored nodes (median,
-//! p99) and client-side verification. Run with `make bench` (sizes via LEDGER_SIZES=1000000,…).
+//! p99) and client-side verification, then start-up time on that ledger: `Store::open` in
+//! process, and the release `assent serve` binary until it listens. Run with `make bench`
+//! (sizes via LEDGER_SIZES=1000000,…).
 
 use assent::domain::ids::CustomerId;
 use assent::domain::time::Timestamp;
@@ -92,6 +94,10 @@ fn main() {
             fmt(percentile(&verify_times, 0.5)),
             fmt(percentile(&verify_times, 0.99))
         );
+        drop(view);
+        rt.block_on(store.writer().shutdown());
+        drop(store);
+        startup(dir.path());
         let file = std::fs::metadata(dir.path().join(assent::store::DB_FILE))
             .map(|m| m.len())
             .unwrap_or(0);
@@ -101,4 +107,52 @@ fn main() {
             file as f64 / size as f64
         );
     }
+}
+
+/// Start-up on an existing ledger: opening the store (frontier from O(log n) stored nodes, no
+/// replay), then the real server binary from exec to listening.
+fn startup(data: &std::path::Path) {
+    let t = Instant::now();
+    let store = Store::open(data).unwrap();
+    let open = t.elapsed();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(store.writer().shutdown());
+    drop(store);
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bin = root.join("target/release/assent");
+    let serve = if bin.exists() {
+        let addr = data.join("addr");
+        let t = Instant::now();
+        let mut child = std::process::Command::new(&bin)
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "",
+            ])
+            .arg("--data")
+            .arg(data)
+            .arg("--keys")
+            .arg(root.join("keys-example"))
+            .arg("--addr-file")
+            .arg(&addr)
+            .env("ASSENT_LOG", "error")
+            .spawn()
+            .unwrap();
+        while !addr.exists() && t.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let took = t.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        format!("{:.0} ms", took.as_secs_f64() * 1e3)
+    } else {
+        "skipped (build target/release/assent first)".into()
+    };
+    println!(
+        "  start-up: Store::open {:.1} ms; `assent serve` exec to listening {serve}",
+        open.as_secs_f64() * 1e3
+    );
 }

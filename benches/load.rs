@@ -424,13 +424,13 @@ async fn join<T: std::fmt::Debug, E: std::fmt::Debug>(
     out
 }
 
-/// Durable appends/s through the group-commit writer with 256 concurrent callers.
+/// Durable appends/s through the group-commit writer with 1,024 concurrent callers.
 async fn group_commit_appends(dir: &Path) -> f64 {
     let store = assent::store::Store::open(dir).unwrap();
     let customer = CustomerId::parse("cus_bench").unwrap();
     let at = Vault::now();
-    let per_task = 400;
-    let tasks = 256;
+    let per_task = 100;
+    let tasks = 1024;
     let start = Instant::now();
     let mut handles = Vec::new();
     for _ in 0..tasks {

@@ -35,7 +35,8 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) `dir/assent.redb`, creates missing tables, loads the ledger frontier
-    /// from stored nodes (O(log n) reads, no replay) and starts the writer.
+    /// from stored nodes (O(log n) reads, no replay), indexes any events the per-party indexes
+    /// lack and starts the writer.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
         // redb's default page cache is 1 GiB; a bounded cache keeps the server's memory flat
@@ -46,12 +47,15 @@ impl Store {
                 .create(dir.join(DB_FILE))?,
         );
         ledger_tx::init_schema(&db)?;
-        let frontier = {
+        let mut frontier = {
             let rtx = db.begin_read()?;
             let view = ReadView::new(rtx);
             let size = view.ledger_size()?;
             Frontier::load(&view, size)?
         };
+        // At most one batch plus `writer::INDEX_LAG` events, if the last run did not stop
+        // cleanly: the indexes are derived from the ledger, never replayed from a log.
+        writer::index_all(&db, &mut frontier)?;
         let writer = Writer::start(db.clone(), frontier)?;
         Ok(Self { db, writer })
     }

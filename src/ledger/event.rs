@@ -128,6 +128,36 @@ impl Event {
     }
 }
 
+/// An event ready to append: its canonical bytes and leaf commitment are computed before the
+/// write transaction (they do not depend on the leaf's position), so the single writer only
+/// places it in the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    pub nonce: [u8; 32],
+    pub canonical: Vec<u8>,
+    /// `leaf_commitment(nonce, canonical)`.
+    pub leaf: [u8; 32],
+}
+
+impl Prepared {
+    pub fn new(event: &Event, nonce: [u8; 32]) -> Result<Self, super::LedgerError> {
+        let canonical = event.canonical()?;
+        Ok(Self {
+            leaf: leaf_commitment(&nonce, &canonical),
+            nonce,
+            canonical,
+        })
+    }
+
+    /// The stored record: `nonce ‖ canonical event` (see [`split_stored`]).
+    pub fn stored(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32 + self.canonical.len());
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.canonical);
+        out
+    }
+}
+
 /// `SHA-256("assent/v1/leaf" ‖ nonce ‖ canonical_event)`: the value entered in the tree.
 pub fn leaf_commitment(nonce: &[u8; 32], canonical_event: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -140,4 +170,11 @@ pub fn leaf_commitment(nonce: &[u8; 32], canonical_event: &[u8]) -> [u8; 32] {
 /// Splits a stored ledger record (`nonce (32 bytes) ‖ canonical event`) into its parts.
 pub fn split_stored(stored: &[u8]) -> Option<(&[u8; 32], &[u8])> {
     stored.split_first_chunk::<32>()
+}
+
+/// The event of a stored ledger record.
+pub fn parse_stored(stored: &[u8]) -> Result<Event, super::LedgerError> {
+    let (_, canonical) = split_stored(stored)
+        .ok_or_else(|| super::LedgerError::Encoding("stored event is truncated".into()))?;
+    serde_json::from_slice(canonical).map_err(|e| super::LedgerError::Encoding(e.to_string()))
 }

@@ -33,6 +33,19 @@ pub trait Reads {
         def: JsonTable<(&'static str, &'static str)>,
         first: &str,
     ) -> Result<Vec<T>, StoreError>;
+    /// The stored bytes of a JSON record, undecoded.
+    fn get_raw<K: Key + 'static>(
+        &self,
+        def: JsonTable<K>,
+        key: K::SelfType<'_>,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// True when the record under `key` is stored and is exactly `expected`.
+    fn holds<K: Key + 'static>(
+        &self,
+        def: JsonTable<K>,
+        key: K::SelfType<'_>,
+        expected: &[u8],
+    ) -> Result<bool, StoreError>;
     fn get_str(
         &self,
         def: TableDefinition<'static, &'static str, &'static str>,
@@ -47,13 +60,15 @@ pub trait Reads {
         def: TableDefinition<'static, u64, &'static [u8]>,
         key: u64,
     ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stored ledger records `[from, to)`, with their leaf indexes.
+    fn events_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     fn meta(&self, key: &str) -> Result<u64, StoreError>;
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
     /// The newest signed checkpoint: (tree size, note).
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
 
     fn ledger_size(&self) -> Result<u64, StoreError> {
-        self.meta("ledger_size")
+        self.meta(super::tables::LEDGER_SIZE)
     }
 }
 
@@ -77,6 +92,29 @@ macro_rules! impl_reads {
                     .map(Some),
                     None => Ok(None),
                 }
+            }
+
+            fn get_raw<K: redb::Key + 'static>(
+                &self,
+                def: $crate::store::access::JsonTable<K>,
+                key: K::SelfType<'_>,
+            ) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open(def)?;
+                Ok(table.get(key)?.map(|v| v.value().to_vec()))
+            }
+
+            fn holds<K: redb::Key + 'static>(
+                &self,
+                def: $crate::store::access::JsonTable<K>,
+                key: K::SelfType<'_>,
+                expected: &[u8],
+            ) -> Result<bool, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open(def)?;
+                Ok(table.get(key)?.is_some_and(|v| v.value() == expected))
             }
 
             fn list_json2<T: serde::de::DeserializeOwned>(
@@ -157,6 +195,22 @@ macro_rules! impl_reads {
                 use redb::ReadableTable;
                 let table = self.open(def)?;
                 Ok(table.get(key)?.map(|v| v.value().to_vec()))
+            }
+
+            fn events_between(
+                &self,
+                from: u64,
+                to: u64,
+            ) -> Result<Vec<(u64, Vec<u8>)>, $crate::store::StoreError> {
+                #[allow(unused_imports)]
+                use redb::ReadableTable;
+                let table = self.open($crate::store::tables::LEDGER_EVENTS)?;
+                let mut out = Vec::new();
+                for item in table.range(from..to)? {
+                    let (k, v) = item?;
+                    out.push((k.value(), v.value().to_vec()));
+                }
+                Ok(out)
             }
 
             fn meta(&self, key: &str) -> Result<u64, $crate::store::StoreError> {

@@ -54,7 +54,7 @@ impl Store {
         n += copy(&src, &dst, CHECKPOINTS)?;
         let size = src
             .open_table(META)?
-            .get("ledger_size")?
+            .get(super::tables::LEDGER_SIZE)?
             .map_or(0, |v| v.value());
         dst.commit()?;
         Ok((n, size))

@@ -8,9 +8,10 @@ use super::StoreError;
 use super::access::{Index2, JsonTable, impl_reads, static_name};
 use super::tables::{self, CUSTOMER_EVENTS, LEDGER_EVENTS, LEDGER_NODES, META, ORG_EVENTS};
 use crate::ledger::merkle::{self, Frontier};
-use crate::ledger::{Event, leaf_commitment};
+use crate::ledger::{Event, Prepared};
 use redb::{Database, Key, TableDefinition, WriteTransaction};
 use serde::Serialize;
+use std::cell::RefCell;
 
 /// Where an appended event landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,10 +21,32 @@ pub struct Appended {
     pub leaf: [u8; 32],
 }
 
+/// The tables every append writes, opened once per batch rather than once per append (opening
+/// a redb table looks it up in the table tree, and closing it writes its root back).
+struct LedgerTables<'a> {
+    nodes: redb::Table<'a, (u8, u64), [u8; 32]>,
+    events: redb::Table<'a, u64, &'static [u8]>,
+    customer_events: redb::Table<'a, (&'static str, u64), ()>,
+    org_events: redb::Table<'a, (&'static str, u64), ()>,
+    meta: redb::Table<'a, &'static str, u64>,
+}
+
+/// Names of the tables [`LedgerTables`] holds open.
+const LEDGER_TABLES: [&str; 5] = [
+    "ledger_nodes",
+    "ledger_events",
+    "customer_events",
+    "org_events",
+    "meta",
+];
+
 pub struct Tx<'a> {
     txn: &'a WriteTransaction,
     frontier: &'a mut Frontier,
     writes: u64,
+    /// Invariant: while `Some`, its tables are open; [`Tx::open`] closes them before opening
+    /// any of them another way, so redb never sees a table opened twice.
+    ledger: RefCell<Option<LedgerTables<'a>>>,
 }
 
 impl<'a> Tx<'a> {
@@ -32,6 +55,7 @@ impl<'a> Tx<'a> {
             txn,
             frontier,
             writes: 0,
+            ledger: RefCell::new(None),
         }
     }
 
@@ -43,7 +67,26 @@ impl<'a> Tx<'a> {
         &self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<redb::Table<'a, K, V>, StoreError> {
+        use redb::TableHandle;
+        if LEDGER_TABLES.contains(&def.name()) {
+            self.ledger.borrow_mut().take();
+        }
         Ok(self.txn.open_table(def)?)
+    }
+
+    fn ledger_tables(&self) -> Result<std::cell::RefMut<'_, LedgerTables<'a>>, StoreError> {
+        let mut slot = self.ledger.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(LedgerTables {
+                nodes: self.txn.open_table(LEDGER_NODES)?,
+                events: self.txn.open_table(LEDGER_EVENTS)?,
+                customer_events: self.txn.open_table(CUSTOMER_EVENTS)?,
+                org_events: self.txn.open_table(ORG_EVENTS)?,
+                meta: self.txn.open_table(META)?,
+            });
+        }
+        std::cell::RefMut::filter_map(slot, Option::as_mut)
+            .map_err(|_| StoreError::Db("ledger tables unavailable".into()))
     }
 
     pub fn put_json<K: Key + 'static, T: Serialize>(
@@ -127,33 +170,81 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Appends `event` to the ledger in this transaction: its nonce and canonical bytes, the new
-    /// RFC 9162 tree nodes it completes, and the per-party indexes.
+    /// Appends `event` to the ledger in this transaction: its nonce and canonical bytes and the
+    /// new RFC 9162 tree nodes it completes. The per-party indexes follow in
+    /// [`Tx::index_parties`].
     pub fn append(&mut self, event: &Event, nonce: [u8; 32]) -> Result<Appended, StoreError> {
-        let canonical = event.canonical()?;
-        let leaf = leaf_commitment(&nonce, &canonical);
+        self.append_prepared(&Prepared::new(event, nonce)?)
+    }
+
+    /// Appends an event prepared outside the transaction (see [`Prepared`]).
+    pub fn append_prepared(&mut self, event: &Prepared) -> Result<Appended, StoreError> {
         let index = self.frontier.size();
         self.writes += 1;
-        {
-            let mut nodes = self.open(LEDGER_NODES)?;
-            for (level, i, hash) in self.frontier.push(merkle::leaf_hash(&leaf)) {
-                nodes.insert((level, i), hash)?;
+        let new_nodes = self.frontier.push(merkle::leaf_hash(&event.leaf));
+        let size = self.frontier.size();
+        let mut t = self.ledger_tables()?;
+        for (level, i, hash) in new_nodes {
+            t.nodes.insert((level, i), hash)?;
+        }
+        t.events.insert(index, event.stored().as_slice())?;
+        t.meta.insert(tables::LEDGER_SIZE, size)?;
+        Ok(Appended {
+            index,
+            leaf: event.leaf,
+        })
+    }
+
+    /// Events appended but not yet in the per-party indexes.
+    pub fn index_lag(&self) -> Result<u64, StoreError> {
+        use redb::ReadableTable;
+        let t = self.ledger_tables()?;
+        let upto = t.meta.get(tables::INDEXED_UPTO)?.map_or(0, |v| v.value());
+        Ok(self.frontier.size().saturating_sub(upto))
+    }
+
+    /// Lists every event from the [`tables::INDEXED_UPTO`] watermark to the end of the ledger
+    /// under its customer and its organization, then moves the watermark to the end.
+    ///
+    /// Invariant: the indexes hold exactly the events below the watermark; readers find the
+    /// ones above it by scanning `ledger_events` (at most [`super::writer::INDEX_LAG`] of them
+    /// plus one batch). Deferring this turns one random index page per party per event into a
+    /// sorted bulk insert, and it is derived data: a crash loses nothing, since
+    /// [`super::Store::open`] indexes the tail again.
+    pub fn index_parties(&mut self) -> Result<u64, StoreError> {
+        use redb::ReadableTable;
+        let size = self.frontier.size();
+        let mut guard = self.ledger_tables()?;
+        let t = &mut *guard;
+        let from = t.meta.get(tables::INDEXED_UPTO)?.map_or(0, |v| v.value());
+        if from >= size {
+            return Ok(0);
+        }
+        let mut customers = Vec::new();
+        let mut orgs = Vec::new();
+        for item in t.events.range(from..size)? {
+            let (k, v) = item?;
+            let index = k.value();
+            let event = crate::ledger::event::parse_stored(v.value())?;
+            if let Some(c) = event.customer() {
+                customers.push((c.to_string(), index));
+            }
+            if let Some(o) = event.org() {
+                orgs.push((o.to_string(), index));
             }
         }
-        let mut stored = Vec::with_capacity(32 + canonical.len());
-        stored.extend_from_slice(&nonce);
-        stored.extend_from_slice(&canonical);
-        self.open(LEDGER_EVENTS)?.insert(index, stored.as_slice())?;
-        if let Some(c) = event.customer() {
-            self.open(CUSTOMER_EVENTS)?
-                .insert((c.as_str(), index), ())?;
+        customers.sort_unstable();
+        orgs.sort_unstable();
+        for (c, i) in &customers {
+            t.customer_events.insert((c.as_str(), *i), ())?;
         }
-        if let Some(o) = event.org() {
-            self.open(ORG_EVENTS)?.insert((o.as_str(), index), ())?;
+        for (o, i) in &orgs {
+            t.org_events.insert((o.as_str(), *i), ())?;
         }
-        self.open(META)?
-            .insert("ledger_size", self.frontier.size())?;
-        Ok(Appended { index, leaf })
+        t.meta.insert(tables::INDEXED_UPTO, size)?;
+        drop(guard);
+        self.writes += 1;
+        Ok(size - from)
     }
 }
 
@@ -177,6 +268,11 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
                     tables::SCHEMA_VERSION
                 )));
             }
+        }
+        // Ledgers written before indexing was deferred indexed every event as it was appended.
+        if meta.get(tables::INDEXED_UPTO)?.is_none() {
+            let size = meta.get(tables::LEDGER_SIZE)?.map_or(0, |v| v.value());
+            meta.insert(tables::INDEXED_UPTO, size)?;
         }
     }
     txn.open_table(tables::CUSTOMERS)?;

@@ -59,6 +59,15 @@ pub struct EnvelopeRecord {
     pub updated_at: Timestamp,
 }
 
+/// The fields of a stored [`EnvelopeRecord`] that a write checks, decoded without the
+/// ciphertext and wraps (serde skips them unparsed).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct EnvelopeHead {
+    pub envelope_id: EnvelopeId,
+    pub version: u64,
+    pub created_at: Timestamp,
+}
+
 /// A data key wrapped to an organization for one grant and one envelope version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantWrap {

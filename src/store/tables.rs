@@ -3,8 +3,13 @@
 
 use redb::TableDefinition;
 
-/// Counters: `ledger_size` (number of leaves), `schema_version`.
+/// Counters: [`LEDGER_SIZE`], [`INDEXED_UPTO`], `schema_version`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// META key: the number of leaves in the ledger.
+pub const LEDGER_SIZE: &str = "ledger_size";
+/// META key: events `[0, indexed_upto)` are in `customer_events` and `org_events`; the rest
+/// (appended since) are found by scanning `ledger_events`.
+pub const INDEXED_UPTO: &str = "indexed_upto";
 /// customer_id → `CustomerRecord`.
 pub const CUSTOMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("customers");
 /// handle → customer_id.
@@ -35,10 +40,10 @@ pub const ORG_CUSTOMER_GRANTS: TableDefinition<(&str, &str), ()> =
 pub const LEDGER_NODES: TableDefinition<(u8, u64), [u8; 32]> = TableDefinition::new("ledger_nodes");
 /// leaf index → nonce (32 bytes) ‖ JCS(event): readable only by the event's parties.
 pub const LEDGER_EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger_events");
-/// (customer_id, leaf index) index.
+/// (customer_id, leaf index) index, up to [`INDEXED_UPTO`].
 pub const CUSTOMER_EVENTS: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("customer_events");
-/// (org_id, leaf index) index.
+/// (org_id, leaf index) index, up to [`INDEXED_UPTO`].
 pub const ORG_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("org_events");
 /// org_id ‖ "\n" ‖ jti → expiry (unix seconds) of client assertions already used (RFC 7523 §3).
 pub const USED_JTIS: TableDefinition<&str, i64> = TableDefinition::new("used_jtis");

@@ -9,7 +9,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most use cases committed in one transaction.
-pub const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 1024;
+/// A batch of fewer use cases than this (light load) brings the per-party indexes up to date
+/// itself; under heavier load they are brought up to date once this many events wait
+/// (see [`Tx::index_parties`]).
+const INDEX_NOW_BELOW: usize = 8;
+/// Most events left out of the per-party indexes after a batch.
+pub const INDEX_LAG: u64 = 1024;
 const QUEUE: usize = 4096;
 
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;
@@ -100,14 +106,14 @@ fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Msg>) {
             }
         }
         if !jobs.is_empty() {
-            commit_batch(&db, &mut frontier, jobs);
+            commit_batch(&db, &mut frontier, jobs, stopping);
         }
         if stopping && rx.is_empty() {
             rx.close();
             // Anything that slipped in between is still committed before we go.
             while let Ok(msg) = rx.try_recv() {
                 if let Msg::Job(j) = msg {
-                    commit_batch(&db, &mut frontier, vec![j]);
+                    commit_batch(&db, &mut frontier, vec![j], true);
                 }
             }
             break;
@@ -116,7 +122,18 @@ fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Msg>) {
     tracing::info!("writer stopped; database released");
 }
 
-fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
+/// Brings the per-party indexes up to date in one durable transaction (start-up and shutdown).
+pub(crate) fn index_all(db: &Database, frontier: &mut Frontier) -> Result<u64, StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    let indexed = Tx::new(&txn, frontier).index_parties()?;
+    txn.commit()?;
+    Ok(indexed)
+}
+
+/// Runs `jobs` in one transaction and answers each once it is durable (or failed). `settle`
+/// also brings the per-party indexes fully up to date (shutdown).
+fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>, settle: bool) {
     let snapshot = frontier.clone();
     let started = std::time::Instant::now();
     let mut finishes = Vec::with_capacity(jobs.len());
@@ -124,6 +141,7 @@ fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         let mut poisoned = false;
+        let light = jobs.len() < INDEX_NOW_BELOW;
         {
             let mut tx = Tx::new(&txn, frontier);
             for job in jobs {
@@ -132,6 +150,9 @@ fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
                 // A use case that failed after writing must not leave half an act behind.
                 poisoned |= failed && tx.writes() != before;
                 finishes.push(finish);
+            }
+            if !poisoned && (light || settle || tx.index_lag()? >= INDEX_LAG) {
+                tx.index_parties()?;
             }
         }
         if poisoned {

@@ -6,11 +6,11 @@ use crate::domain::catalog::Label;
 use crate::domain::grant::{Grant, GrantState};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
 use crate::domain::time::Timestamp;
-use crate::ledger::Event;
+use crate::ledger::{Event, Prepared};
 use crate::store::ledger_tx::Appended;
-use crate::store::records::{EnvelopeRecord, GrantWrap};
+use crate::store::records::{EnvelopeHead, EnvelopeRecord, GrantWrap};
 use crate::store::tables::{CUSTOMER_GRANTS, ENVELOPES, GRANTS, WRAPS};
-use crate::store::{Reads, Tx};
+use crate::store::{Reads, StoreError, Tx};
 use std::collections::BTreeSet;
 
 /// HPKE X25519 `enc` length (RFC 9180 §7.1: Nenc = 32).
@@ -118,12 +118,33 @@ impl Vault {
             }
         }
         let now = Self::now();
-        let nonce = random_nonce();
+        // The event is fixed by the request; its canonical form and leaf hash are computed
+        // here, off the single writer.
+        let (customer_id, envelope_id, version) =
+            (customer.clone(), w.envelope_id.clone(), w.version);
+        let event = if w.rotate {
+            Event::KeyRotated {
+                customer_id,
+                envelope_id,
+                label: label.clone(),
+                version,
+                at: now,
+            }
+        } else {
+            Event::EnvelopeWritten {
+                customer_id,
+                envelope_id,
+                label: label.clone(),
+                version,
+                at: now,
+            }
+        };
+        let event = Prepared::new(&event, random_nonce()).map_err(StoreError::from)?;
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
                 let key = (customer.as_str(), label.as_str());
-                let existing: Option<EnvelopeRecord> = tx.get_json(ENVELOPES, key)?;
+                let existing: Option<EnvelopeHead> = tx.get_json(ENVELOPES, key)?;
                 let expected = existing.as_ref().map_or(1, |e| e.version + 1);
                 if w.version != expected {
                     return Err(VaultError::conflict(
@@ -185,24 +206,7 @@ impl Vault {
                     };
                     tx.put_json(WRAPS, (gid.as_str(), label.as_str()), &gw)?;
                 }
-                let event = if w.rotate {
-                    Event::KeyRotated {
-                        customer_id: customer.clone(),
-                        envelope_id: record.envelope_id.clone(),
-                        label: label.clone(),
-                        version: record.version,
-                        at: now,
-                    }
-                } else {
-                    Event::EnvelopeWritten {
-                        customer_id: customer.clone(),
-                        envelope_id: record.envelope_id.clone(),
-                        label: label.clone(),
-                        version: record.version,
-                        at: now,
-                    }
-                };
-                let appended = tx.append(&event, nonce)?;
+                let appended = tx.append_prepared(&event)?;
                 Ok((record, appended))
             })
             .await

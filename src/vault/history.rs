@@ -4,7 +4,7 @@ use super::{Vault, VaultError};
 use crate::domain::ids::{CustomerId, OrgId};
 use crate::ledger::{Event, leaf_commitment};
 use crate::store::Reads;
-use crate::store::tables::{CUSTOMER_EVENTS, LEDGER_EVENTS, ORG_EVENTS};
+use crate::store::tables::{CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS, ORG_EVENTS};
 
 /// One ledger entry, opened.
 pub struct OpenedEntry {
@@ -21,43 +21,59 @@ impl Vault {
         &self,
         customer: &CustomerId,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-        self.opened(CUSTOMER_EVENTS, customer.as_str())
+        self.opened(CUSTOMER_EVENTS, customer.as_str(), |e| {
+            e.customer() == Some(customer)
+        })
     }
 
     pub fn org_ledger(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-        self.opened(ORG_EVENTS, org.as_str())
+        self.opened(ORG_EVENTS, org.as_str(), |e| e.org() == Some(org))
     }
 
     pub fn ledger_size(&self) -> Result<u64, VaultError> {
         Ok(self.store().read()?.ledger_size()?)
     }
 
+    /// A party's events: those in its index (below the `indexed_upto` watermark), then those
+    /// appended since, found by scanning the few records above the watermark.
     fn opened(
         &self,
         index: crate::store::access::EventIndex,
         party: &str,
+        concerns: impl Fn(&Event) -> bool,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         let view = self.store().read()?;
         let size = view.ledger_size()?;
+        let upto = view.meta(INDEXED_UPTO)?.min(size);
         let mut out = Vec::new();
         for i in view.event_index(index, party)? {
             let stored = view
                 .get_bytes_u64(LEDGER_EVENTS, i)?
                 .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
-            let (nonce, canonical) = crate::ledger::event::split_stored(&stored)
-                .ok_or_else(|| VaultError::Internal(format!("ledger event {i} truncated")))?;
-            let event: Event = serde_json::from_slice(canonical)
-                .map_err(|e| VaultError::Internal(format!("ledger event {i}: {e}")))?;
-            out.push(OpenedEntry {
-                index: i,
-                nonce: *nonce,
-                leaf: leaf_commitment(nonce, canonical),
-                canonical: canonical.to_vec(),
-                event,
-            });
+            out.push(open_entry(i, &stored)?);
+        }
+        for (i, stored) in view.events_between(upto, size)? {
+            let entry = open_entry(i, &stored)?;
+            if concerns(&entry.event) {
+                out.push(entry);
+            }
         }
         Ok((out, size))
     }
+}
+
+fn open_entry(index: u64, stored: &[u8]) -> Result<OpenedEntry, VaultError> {
+    let (nonce, canonical) = crate::ledger::event::split_stored(stored)
+        .ok_or_else(|| VaultError::Internal(format!("ledger event {index} truncated")))?;
+    let event: Event = serde_json::from_slice(canonical)
+        .map_err(|e| VaultError::Internal(format!("ledger event {index}: {e}")))?;
+    Ok(OpenedEntry {
+        index,
+        nonce: *nonce,
+        leaf: leaf_commitment(nonce, canonical),
+        canonical: canonical.to_vec(),
+        event,
+    })
 }
 
 impl Vault {

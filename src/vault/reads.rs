@@ -1,12 +1,21 @@
 //! The organization read: policy check, then the ledger entry, then — only once the batch
 //! holding that entry is durable — the ciphertext and the org's wrap.
+//!
+//! The decision is planned on a read snapshot, off the single writer (index scan, JSON decoding,
+//! the event's canonical form and leaf hash run in parallel with other requests). Inside the
+//! write batch the plan is checked against the authoritative state: the chosen grant is decided
+//! again as it stands now (revoked, expired or out of quota refuses), and the envelope and wrap
+//! must be byte-for-byte what was planned. If anything changed, the read is decided afresh
+//! inside the batch. So a read never succeeds on a grant whose revocation was acknowledged.
 
 use super::consent::pair_key;
 use super::{Vault, VaultError, random_nonce};
 use crate::domain::catalog::{Label, Purpose};
 use crate::domain::grant::{Grant, choose_grant};
 use crate::domain::ids::{CustomerId, OrgId};
-use crate::ledger::Event;
+use crate::domain::time::Timestamp;
+use crate::ledger::{Event, Prepared};
+use crate::store::access::decode;
 use crate::store::ledger_tx::Appended;
 use crate::store::records::{EnvelopeRecord, GrantWrap};
 use crate::store::tables::{ENVELOPES, GRANTS, ORG_CUSTOMER_GRANTS, WRAPS};
@@ -20,7 +29,113 @@ pub struct ReadResult {
     pub purpose: Purpose,
     pub ledger: Appended,
     /// The time recorded in the `read` event.
-    pub at: crate::domain::time::Timestamp,
+    pub at: Timestamp,
+}
+
+/// One read's request, fixed before any lookup.
+struct Ask {
+    org: OrgId,
+    customer: CustomerId,
+    label: Label,
+    purpose: Purpose,
+    now: Timestamp,
+    nonce: [u8; 32],
+}
+
+/// A read decided on some state, with the bytes it relied on.
+struct Plan {
+    grant: Grant,
+    envelope: EnvelopeRecord,
+    envelope_raw: Vec<u8>,
+    wrap: GrantWrap,
+    wrap_raw: Vec<u8>,
+    event: Prepared,
+}
+
+impl Ask {
+    /// Decides the read on `r`'s state: the first grant allowing it, the envelope, the org's
+    /// wrap of the envelope's current version, and the `read` event to log.
+    fn plan<R: Reads>(&self, r: &R) -> Result<Plan, VaultError> {
+        let mut grants = Vec::new();
+        for gid in r.index2(ORG_CUSTOMER_GRANTS, &pair_key(&self.org, &self.customer))? {
+            if let Some(g) = r.get_json::<_, Grant>(GRANTS, gid.as_str())? {
+                grants.push(g);
+            }
+        }
+        let grant = choose_grant(&grants, &self.label, &self.purpose, self.now)?.clone();
+        let label = &self.label;
+        let envelope_raw = r
+            .get_raw(ENVELOPES, (self.customer.as_str(), label.as_str()))?
+            .ok_or_else(|| {
+                VaultError::not_found(
+                    "envelope_not_found",
+                    format!("the customer has no `{label}` envelope"),
+                )
+            })?;
+        let envelope: EnvelopeRecord = decode("envelopes", &envelope_raw)?;
+        let unavailable = || {
+            VaultError::conflict(
+                "wrap_unavailable",
+                "the customer's device has not yet wrapped this version for you; try again later",
+            )
+        };
+        let wrap_raw = r
+            .get_raw(WRAPS, (grant.terms.grant_id.as_str(), label.as_str()))?
+            .ok_or_else(unavailable)?;
+        let wrap: GrantWrap = decode("wraps", &wrap_raw)?;
+        if wrap.envelope_id != envelope.envelope_id || wrap.version != envelope.version {
+            return Err(unavailable());
+        }
+        let event = Prepared::new(
+            &Event::Read {
+                customer_id: self.customer.clone(),
+                org_id: self.org.clone(),
+                grant_id: grant.terms.grant_id.clone(),
+                envelope_id: envelope.envelope_id.clone(),
+                version: envelope.version,
+                label: label.clone(),
+                purpose: self.purpose.clone(),
+                at: self.now,
+            },
+            self.nonce,
+        )
+        .map_err(crate::store::StoreError::from)?;
+        Ok(Plan {
+            grant,
+            envelope,
+            envelope_raw,
+            wrap,
+            wrap_raw,
+            event,
+        })
+    }
+
+    /// `plan` with its grant as it stands in `tx`, if the plan still holds there.
+    fn recheck(&self, tx: &Tx<'_>, mut plan: Plan) -> Result<Option<Plan>, VaultError> {
+        let gid = plan.grant.terms.grant_id.as_str();
+        let Some(current) = tx.get_json::<_, Grant>(GRANTS, gid)? else {
+            return Ok(None);
+        };
+        let label = self.label.as_str();
+        let holds = choose_grant(
+            std::slice::from_ref(&current),
+            &self.label,
+            &self.purpose,
+            self.now,
+        )
+        .is_ok()
+            && tx.holds(
+                ENVELOPES,
+                (self.customer.as_str(), label),
+                &plan.envelope_raw,
+            )?
+            && tx.holds(WRAPS, (gid, label), &plan.wrap_raw)?;
+        if !holds {
+            return Ok(None);
+        }
+        plan.grant = current;
+        Ok(Some(plan))
+    }
 }
 
 impl Vault {
@@ -31,49 +146,34 @@ impl Vault {
         label: Label,
         purpose: Purpose,
     ) -> Result<ReadResult, VaultError> {
-        let now = Self::now();
-        let nonce = random_nonce();
+        let ask = Ask {
+            org,
+            customer,
+            label,
+            purpose,
+            now: Self::now(),
+            nonce: random_nonce(),
+        };
+        // A refusal on the snapshot is final: a grant approved before this request began is
+        // visible in it, and refused reads are not logged.
+        let planned = ask.plan(&self.store().read()?)?;
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
-                let mut grants = Vec::new();
-                for gid in tx.index2(ORG_CUSTOMER_GRANTS, &pair_key(&org, &customer))? {
-                    if let Some(g) = tx.get_json::<_, Grant>(GRANTS, gid.as_str())? {
-                        grants.push(g);
-                    }
-                }
-                let mut grant = choose_grant(&grants, &label, &purpose, now)?.clone();
-                let envelope: EnvelopeRecord = tx
-                    .get_json(ENVELOPES, (customer.as_str(), label.as_str()))?
-                    .ok_or_else(|| VaultError::not_found("envelope_not_found", format!("the customer has no `{label}` envelope")))?;
-                let wrap: GrantWrap = tx
-                    .get_json(WRAPS, (grant.terms.grant_id.as_str(), label.as_str()))?
-                    .filter(|w: &GrantWrap| w.envelope_id == envelope.envelope_id && w.version == envelope.version)
-                    .ok_or_else(|| {
-                        VaultError::conflict("wrap_unavailable", "the customer's device has not yet wrapped this version for you; try again later")
-                    })?;
-                grant.reads = grant.reads.saturating_add(1);
-                tx.put_json(GRANTS, grant.terms.grant_id.as_str(), &grant)?;
-                let ledger = tx.append(
-                    &Event::Read {
-                        customer_id: customer.clone(),
-                        org_id: org.clone(),
-                        grant_id: grant.terms.grant_id.clone(),
-                        envelope_id: envelope.envelope_id.clone(),
-                        version: envelope.version,
-                        label: label.clone(),
-                        purpose: purpose.clone(),
-                        at: now,
-                    },
-                    nonce,
-                )?;
+                let mut plan = match ask.recheck(tx, planned)? {
+                    Some(plan) => plan,
+                    None => ask.plan(tx)?,
+                };
+                plan.grant.reads = plan.grant.reads.saturating_add(1);
+                tx.put_json(GRANTS, plan.grant.terms.grant_id.as_str(), &plan.grant)?;
+                let ledger = tx.append_prepared(&plan.event)?;
                 Ok(ReadResult {
-                    envelope,
-                    wrap,
-                    grant,
-                    purpose,
+                    envelope: plan.envelope,
+                    wrap: plan.wrap,
+                    grant: plan.grant,
+                    purpose: ask.purpose,
                     ledger,
-                    at: now,
+                    at: ask.now,
                 })
             })
             .await

@@ -1,0 +1,200 @@
+//! The write path under concurrency: reads planned on a snapshot and decided in the writer, and
+//! the per-party ledger indexes that the writer keeps behind the ledger under load.
+
+mod common;
+
+use assent::domain::ids::{CustomerId, GrantId};
+use assent::domain::time::Timestamp;
+use assent::ledger::Event;
+use assent::store::tables::{CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS};
+use assent::store::{Reads, Store, StoreError, Tx};
+use common::*;
+use std::time::Duration;
+
+const PURPOSE: &str = "dpv:IdentityVerification";
+
+/// Holds the vault's single writer busy for `ms` (a use case that sleeps), from another thread.
+fn hold_writer(tv: &TestVault, ms: u64) -> std::thread::JoinHandle<()> {
+    let vault = tv.vault.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(vault.store().writer().run(move |_tx: &mut Tx<'_>| {
+            std::thread::sleep(Duration::from_millis(ms));
+            Ok::<_, StoreError>(())
+        }))
+        .unwrap();
+    })
+}
+
+#[test]
+fn a_revocation_committed_after_a_read_was_planned_still_refuses_it() {
+    let tv = start();
+    let (device, org, gid) = granted(&tv, &handle("race"), None);
+    let customer = device.customer_id.to_string();
+    let gid = GrantId::parse(&gid).unwrap();
+
+    let busy = hold_writer(&tv, 800);
+    std::thread::sleep(Duration::from_millis(100));
+    // The revocation queues behind the busy writer...
+    let revoke = std::thread::spawn(move || device.revoke(&gid).map(|_| ()));
+    std::thread::sleep(Duration::from_millis(200));
+    // ...and this read is planned on a snapshot where the grant is still active, then queues
+    // behind the revocation.
+    let read = org.read(&customer, "email", PURPOSE);
+    busy.join().unwrap();
+    revoke.join().unwrap().unwrap();
+    let err = read
+        .err()
+        .expect("a read after an acknowledged revocation must fail");
+    assert_eq!(err.code(), Some("grant_revoked"), "{err}");
+    // No read was logged.
+    let ledger = org.ledger().unwrap();
+    let reads = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "read")
+        .count();
+    assert_eq!(reads, 0, "{ledger}");
+}
+
+#[test]
+fn a_read_planned_before_a_new_version_returns_the_new_version() {
+    let tv = start();
+    let (device, org, _) = granted(&tv, &handle("newver"), None);
+    let customer = device.customer_id.to_string();
+
+    let busy = hold_writer(&tv, 800);
+    std::thread::sleep(Duration::from_millis(100));
+    let put = std::thread::spawn(move || {
+        device
+            .put(
+                &"email".parse_label(),
+                "text/plain",
+                b"bob@example.com",
+                false,
+            )
+            .map(|_| ())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    // Planned on version 1; by the time its batch runs, version 2 (with this org's wrap) is
+    // committed ahead of it, so the plan no longer holds and the read is decided again.
+    let (r, plain) = org.read(&customer, "email", PURPOSE).unwrap();
+    busy.join().unwrap();
+    put.join().unwrap().unwrap();
+    assert_eq!(r.version, 2);
+    assert_eq!(plain.as_slice(), b"bob@example.com");
+}
+
+fn registered(customer: &CustomerId) -> Event {
+    Event::CustomerRegistered {
+        customer_id: customer.clone(),
+        at: Timestamp::parse("2026-11-25T10:00:00Z").unwrap(),
+    }
+}
+
+/// (customer, index) rows of `customer_events`.
+fn indexed(store: &Store) -> Vec<(String, u64)> {
+    let view = store.read().unwrap();
+    let mut out = Vec::new();
+    for c in ["cus_idxa", "cus_idxb", "cus_idxc"] {
+        for i in view.event_index(CUSTOMER_EVENTS, c).unwrap() {
+            out.push((c.to_owned(), i));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let customers: Vec<CustomerId> = ["cus_idxa", "cus_idxb", "cus_idxc"]
+        .iter()
+        .map(|c| CustomerId::parse(c).unwrap())
+        .collect();
+
+    // One batch of many use cases (queued behind a busy writer): a loaded writer leaves their
+    // events out of the party indexes for now.
+    rt.block_on(async {
+        let w = store.writer().clone();
+        let busy = tokio::spawn(async move {
+            w.run(|_tx: &mut Tx<'_>| {
+                std::thread::sleep(Duration::from_millis(300));
+                Ok::<_, StoreError>(())
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut tasks = Vec::new();
+        for n in 0..60usize {
+            let (w, c) = (store.writer().clone(), customers[n % 3].clone());
+            tasks.push(tokio::spawn(async move {
+                w.run(move |tx: &mut Tx<'_>| {
+                    let mut nonce = [0u8; 32];
+                    nonce[0] = n as u8;
+                    tx.append(&registered(&c), nonce).map(|_| ())
+                })
+                .await
+            }));
+        }
+        busy.await.unwrap().unwrap();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+    });
+    let view = store.read().unwrap();
+    let (size, upto) = (
+        view.ledger_size().unwrap(),
+        view.meta(INDEXED_UPTO).unwrap(),
+    );
+    drop(view);
+    assert_eq!(size, 60);
+    assert!(
+        upto < size,
+        "the batch of 60 should have deferred its indexing ({upto})"
+    );
+    assert_eq!(indexed(&store).len() as u64, upto);
+
+    // A crash now: copy the file as it is on disk (every batch above is committed).
+    std::fs::copy(
+        dir.path().join(assent::store::DB_FILE),
+        crashed.path().join(assent::store::DB_FILE),
+    )
+    .unwrap();
+
+    // Opening the crashed copy indexes the tail: exactly every event under its customer.
+    let reopened = Store::open(crashed.path()).unwrap();
+    let view = reopened.read().unwrap();
+    assert_eq!(view.meta(INDEXED_UPTO).unwrap(), 60);
+    drop(view);
+    let got = indexed(&reopened);
+    assert_eq!(got.len(), 60);
+    let mut idx: Vec<u64> = got.iter().map(|(_, i)| *i).collect();
+    idx.sort();
+    assert_eq!(idx, (0..60).collect::<Vec<_>>());
+    let view = reopened.read().unwrap();
+    for (c, i) in &got {
+        let stored = view.get_bytes_u64(LEDGER_EVENTS, *i).unwrap().unwrap();
+        let event = assent::ledger::event::parse_stored(&stored).unwrap();
+        assert_eq!(
+            event.customer().map(|c| c.as_str()),
+            Some(c.as_str()),
+            "event {i}"
+        );
+    }
+    drop(view);
+    rt.block_on(reopened.writer().shutdown());
+
+    // A clean shutdown of the original indexes everything before it lets go.
+    rt.block_on(store.writer().shutdown());
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(indexed(&store).len(), 60);
+    rt.block_on(store.writer().shutdown());
+}
