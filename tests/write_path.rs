@@ -45,9 +45,9 @@ fn a_revocation_committed_after_a_read_was_planned_still_refuses_it() {
     let read = org.read(&customer, "email", PURPOSE);
     busy.join().unwrap();
     revoke.join().unwrap().unwrap();
-    let err = read
-        .err()
-        .expect("a read after an acknowledged revocation must fail");
+    let Err(err) = read else {
+        panic!("a read after an acknowledged revocation must fail");
+    };
     assert_eq!(err.code(), Some("grant_revoked"), "{err}");
     // No read was logged.
     let ledger = org.ledger().unwrap();
