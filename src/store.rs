@@ -51,7 +51,7 @@ impl Store {
             let rtx = db.begin_read()?;
             let view = ReadView::new(rtx);
             let size = view.ledger_size()?;
-            Frontier::load(&view, size)?
+            Frontier::load(&view.nodes()?, size)?
         };
         // At most one batch plus `writer::INDEX_LAG` events, if the last run did not stop
         // cleanly: the indexes are derived from the ledger, never replayed from a log.

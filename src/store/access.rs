@@ -289,6 +289,26 @@ impl ReadView {
     }
 }
 
+/// The tree-node table of a snapshot, opened once for the many lookups of a root or proof
+/// (opening a table looks it up in redb's table tree each time).
+pub struct NodeTable(redb::ReadOnlyTable<(u8, u64), [u8; 32]>);
+
+impl ReadView {
+    pub fn nodes(&self) -> Result<NodeTable, StoreError> {
+        Ok(NodeTable(self.open(super::tables::LEDGER_NODES)?))
+    }
+}
+
+impl NodeReader for NodeTable {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
+        self.0
+            .get((level, index))
+            .map_err(|e| LedgerError::Store(e.to_string()))?
+            .map(|v| v.value())
+            .ok_or_else(|| LedgerError::Store(format!("missing tree node ({level}, {index})")))
+    }
+}
+
 impl NodeReader for ReadView {
     fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
         Reads::node(self, level, index)

@@ -47,7 +47,7 @@ impl Vault {
         let (size, root, latest) = {
             let view = self.store().read()?;
             let size = view.ledger_size()?;
-            let root = merkle::root(&view, size).map_err(ledger_err)?;
+            let root = merkle::root(&view.nodes()?, size).map_err(ledger_err)?;
             (size, root, view.latest_checkpoint()?)
         };
         if let Some((s, note)) = latest.filter(|(s, _)| *s >= size) {
@@ -82,7 +82,7 @@ impl Vault {
                 format!("index must be below size {size}"),
             ));
         }
-        merkle::inclusion_proof(&view, index, size).map_err(ledger_err)
+        merkle::inclusion_proof(&view.nodes()?, index, size).map_err(ledger_err)
     }
 
     /// RFC 9162 §2.1.4.1 consistency proof between tree sizes `from` and `to`.
@@ -92,7 +92,7 @@ impl Vault {
         if from == 0 || from > to {
             return Err(VaultError::bad("bad_sizes", "need 0 < from ≤ to"));
         }
-        merkle::consistency_proof(&view, from, to).map_err(ledger_err)
+        merkle::consistency_proof(&view.nodes()?, from, to).map_err(ledger_err)
     }
 
     /// The vault's signature over (index, leaf, time) of an organization read.
