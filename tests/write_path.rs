@@ -191,9 +191,20 @@ fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
     drop(view);
     rt.block_on(reopened.writer().shutdown());
 
-    // A clean shutdown of the original indexes everything before it lets go.
+    // A clean shutdown of the original indexes everything before it lets go (read with redb
+    // directly: `Store::open` would index the tail itself).
     rt.block_on(store.writer().shutdown());
     drop(store);
+    {
+        let db = redb::Database::open(dir.path().join(assent::store::DB_FILE)).unwrap();
+        let rtx = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let meta = rtx.open_table(assent::store::tables::META).unwrap();
+        let upto = redb::ReadableTable::get(&meta, INDEXED_UPTO)
+            .unwrap()
+            .unwrap()
+            .value();
+        assert_eq!(upto, 60);
+    }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(indexed(&store).len(), 60);
     rt.block_on(store.writer().shutdown());

@@ -106,15 +106,19 @@ fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Msg>) {
             }
         }
         if !jobs.is_empty() {
-            commit_batch(&db, &mut frontier, jobs, stopping);
+            commit_batch(&db, &mut frontier, jobs);
         }
         if stopping && rx.is_empty() {
             rx.close();
             // Anything that slipped in between is still committed before we go.
             while let Ok(msg) = rx.try_recv() {
                 if let Msg::Job(j) = msg {
-                    commit_batch(&db, &mut frontier, vec![j], true);
+                    commit_batch(&db, &mut frontier, vec![j]);
                 }
+            }
+            // Leave the per-party indexes complete (start-up would otherwise redo the tail).
+            if let Err(e) = index_all(&db, &mut frontier) {
+                tracing::warn!(error = %e, "indexing the ledger tail at shutdown failed");
             }
             break;
         }
@@ -131,9 +135,8 @@ pub(crate) fn index_all(db: &Database, frontier: &mut Frontier) -> Result<u64, S
     Ok(indexed)
 }
 
-/// Runs `jobs` in one transaction and answers each once it is durable (or failed). `settle`
-/// also brings the per-party indexes fully up to date (shutdown).
-fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>, settle: bool) {
+/// Runs `jobs` in one transaction and answers each once it is durable (or failed).
+fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
     let snapshot = frontier.clone();
     let started = std::time::Instant::now();
     let mut finishes = Vec::with_capacity(jobs.len());
@@ -151,7 +154,7 @@ fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>, settle: 
                 poisoned |= failed && tx.writes() != before;
                 finishes.push(finish);
             }
-            if !poisoned && (light || settle || tx.index_lag()? >= INDEX_LAG) {
+            if !poisoned && (light || tx.index_lag()? >= INDEX_LAG) {
                 tx.index_parties()?;
             }
         }
