@@ -4,6 +4,8 @@
 //! process, and the release `assent serve` binary until it listens. Run with `make bench`
 //! (sizes via LEDGER_SIZES=1000000,…).
 
+mod support;
+
 use assent::domain::ids::CustomerId;
 use assent::domain::time::Timestamp;
 use assent::ledger::Event;
@@ -60,7 +62,7 @@ fn main() {
         let build = t0.elapsed();
         let view = store.read().unwrap();
         assert_eq!(view.ledger_size().unwrap(), size);
-        let root = merkle::root(&view, size).unwrap();
+        let root = merkle::root(&view.nodes().unwrap(), size).unwrap();
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut gen_times = Vec::with_capacity(SAMPLES);
         let mut verify_times = Vec::with_capacity(SAMPLES);
@@ -98,7 +100,7 @@ fn main() {
         drop(view);
         rt.block_on(store.writer().shutdown());
         drop(store);
-        startup(dir.path());
+        startup(&rt, dir.path());
         let file = std::fs::metadata(dir.path().join(assent::store::DB_FILE))
             .map(|m| m.len())
             .unwrap_or(0);
@@ -112,40 +114,17 @@ fn main() {
 
 /// Start-up on an existing ledger: opening the store (frontier from O(log n) stored nodes, no
 /// replay), then the real server binary from exec to listening.
-fn startup(data: &std::path::Path) {
+fn startup(rt: &tokio::runtime::Runtime, data: &std::path::Path) {
     let t = Instant::now();
     let store = Store::open(data).unwrap();
     let open = t.elapsed();
-    let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(store.writer().shutdown());
     drop(store);
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let bin = root.join("target/release/assent");
     let serve = if bin.exists() {
-        let addr = data.join("addr");
-        let t = Instant::now();
-        let mut child = std::process::Command::new(&bin)
-            .args([
-                "serve",
-                "--demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "",
-            ])
-            .arg("--data")
-            .arg(data)
-            .arg("--keys")
-            .arg(root.join("keys-example"))
-            .arg("--addr-file")
-            .arg(&addr)
-            .env("ASSENT_LOG", "error")
-            .spawn()
-            .unwrap();
-        while !addr.exists() && t.elapsed() < Duration::from_secs(120) {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let took = t.elapsed();
+        let (mut child, _, took) =
+            support::spawn_vault(&bin, data, &root, &[("ASSENT_LOG", "error")]);
         let _ = child.kill();
         let _ = child.wait();
         format!("{:.0} ms", took.as_secs_f64() * 1e3)

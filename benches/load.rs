@@ -5,6 +5,8 @@
 //! scenario and as a ratio of the ceiling, in-process group-commit appends/s, and the server's
 //! peak RSS. Nothing here is a test: no figure is asserted.
 
+mod support;
+
 use assent::config::ServeConfig;
 use assent::crypto::b64;
 use assent::crypto::bundle::{CustomerSecrets, KdfParams, seal_bundle};
@@ -59,19 +61,17 @@ fn main() {
     );
     let appends = rt.block_on(group_commit_appends(&dir.path().join("appends")));
 
-    let (mut vault, url) = spawn(
+    let (mut vault, url, _) = support::spawn_vault(
         &vault_bin,
-        &[
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "",
-        ],
         &data,
         &root,
+        &[
+            ("ASSENT_LOG", "warn"),
+            ("ASSENT_LIMITS_AUTH_PER_IP_PER_MINUTE", "1000000"),
+            ("ASSENT_LIMITS_AUTH_PER_ACCOUNT_PER_MINUTE", "1000000"),
+        ],
     );
+    std::thread::sleep(Duration::from_millis(50));
     let org_tokens: Vec<String> = seed
         .orgs
         .iter()
@@ -483,34 +483,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn spawn(bin: &Path, args: &[&str], data: &Path, root: &Path) -> (Child, String) {
-    let addr = data.with_file_name("addr");
-    let _ = std::fs::remove_file(&addr);
-    let child = Command::new(bin)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .arg("--keys")
-        .arg(root.join("keys-example"))
-        .arg("--addr-file")
-        .arg(&addr)
-        .env("ASSENT_LOG", "warn")
-        .env("ASSENT_LIMITS_AUTH_PER_IP_PER_MINUTE", "1000000")
-        .env("ASSENT_LIMITS_AUTH_PER_ACCOUNT_PER_MINUTE", "1000000")
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !addr.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "vault did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(50));
-    (child, std::fs::read_to_string(&addr).unwrap())
 }
 
 fn org_token(url: &str, id: &OrgId, key: &assent::crypto::keys::SigningKey) -> String {

@@ -75,7 +75,10 @@ fn checkpoints_are_signed_every_second_and_match_the_tree() {
     let (note, cp) = fresh_checkpoint(&tv);
     assert!(note.contains("\n\n\u{2014} assent.demo "), "{note}");
     let view = tv.vault.store().read().unwrap();
-    assert_eq!(cp.root, merkle::root(&view, cp.size).unwrap());
+    assert_eq!(
+        cp.root,
+        merkle::root(&view.nodes().unwrap(), cp.size).unwrap()
+    );
     // The key is served in C2SP verifier form and matches the vault key file.
     let keys = assent::config::VaultKeys::load(&repo("keys-example")).unwrap();
     assert_eq!(

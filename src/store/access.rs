@@ -308,11 +308,3 @@ impl NodeReader for NodeTable {
             .ok_or_else(|| LedgerError::Store(format!("missing tree node ({level}, {index})")))
     }
 }
-
-impl NodeReader for ReadView {
-    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
-        Reads::node(self, level, index)
-            .map_err(|e| LedgerError::Store(e.to_string()))?
-            .ok_or_else(|| LedgerError::Store(format!("missing tree node ({level}, {index})")))
-    }
-}

@@ -131,7 +131,12 @@ pub(crate) fn index_all(db: &Database, frontier: &mut Frontier) -> Result<u64, S
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate)?;
     let indexed = Tx::new(&txn, frontier).index_parties()?;
-    txn.commit()?;
+    if indexed == 0 {
+        // Nothing was left to index: no commit, so no fsync on start-up or shutdown.
+        txn.abort()?;
+    } else {
+        txn.commit()?;
+    }
     Ok(indexed)
 }
 
