@@ -13,7 +13,7 @@ import { openBundle, sealBundle } from '../../web/src/crypto/bundle.js';
 import { ed25519Public, ed25519Sign, newSecret, x25519KeyPair, x25519Public } from '../../web/src/crypto/keys.js';
 import { envelopeAad, newDataKey, newEnvelopeId, openPayload, sealPayload } from '../../web/src/crypto/envelope.js';
 import { OWNER, suite, unwrapKey, wrapInfo, wrapKey } from '../../web/src/crypto/wrap.js';
-import { fingerprint, jcs, signGrant, signOrgKey, verifyGrant, verifyOrgKey } from '../../web/src/crypto/sign.js';
+import { fingerprint, fingerprintMatches, grantMessage, jcs, signGrant, signOrgKey, verifyGrant, verifyOrgKey } from '../../web/src/crypto/sign.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../../web/src/ledger/merkle.js';
 import { openNote, parseVerifierKey } from '../../web/src/ledger/note.js';
 import { checkCheckpoint, leafCommitment, verifyLedger } from '../../web/src/ledger/verify.js';
@@ -48,33 +48,77 @@ async function hpkeA21(dir) {
   await fails(() => suite.open({ recipientKey, enc: fromHex(v.enc), info: utf8('other') }, fromHex(v.ct), fromHex(v.aad)), 'A.2.1 other info');
 }
 
+// Wire v1 objects that v2 keeps unchanged: wrap info, the org-key binding, ledger leaves (and JCS).
+// The v1 envelope AAD and grant message are gone from the page; wireV2 checks their successors.
 async function wireV1(dir) {
   const v = readJson(join(dir, 'assent-wire-v1.json'));
   const r = v.read_response;
-  ok(fromUtf8(envelopeAad(r.customer_id, r.envelope_id, r.version, r.label)) === v.expect.envelope_aad_utf8, 'wire: envelope AAD');
   const info = wrapInfo(r.envelope_id, r.version, v.org.org_id, r.grant_id);
-  ok(fromUtf8(info) === v.expect.wrap_info_utf8, 'wire: wrap info');
-  ok(equal(await x25519Public(fromB64url(v.org.x25519_private)), fromB64url(v.org.x25519_public)), 'wire: org public key');
+  ok(fromUtf8(info) === v.expect.wrap_info_utf8, 'wire v1: wrap info');
+  ok(equal(await x25519Public(fromB64url(v.org.x25519_private)), fromB64url(v.org.x25519_public)), 'wire v1: org public key');
+  const orgKeys = await x25519KeyPair(fromB64url(v.org.x25519_private));
+  const wrap = { enc: fromB64url(r.wrap.enc), ct: fromB64url(r.wrap.ct) };
+  ok(b64url(await unwrapKey(orgKeys, info, wrap)) === v.expect.data_key, 'wire v1: data key');
+  await fails(() => unwrapKey(orgKeys, wrapInfo(r.envelope_id, r.version, v.org.org_id, 'grt_other'), wrap), 'wire v1: wrap moved to another grant');
+  ok(fromUtf8(jcs(v.grant.object)) === v.grant.jcs_utf8, 'wire v1: grant JCS');
+  ok(await verifyOrgKey(fromB64url(v.org.ed25519_public), fromB64url(v.org.x25519_public), fromB64url(v.org_key.signature)), 'wire v1: org key binding');
+  ok(!(await verifyOrgKey(fromB64url(v.org.ed25519_public), fromB64url(v.grant.customer_ed25519_public), fromB64url(v.org_key.signature))), 'wire v1: org key binding for another key refused');
+  const leaf = await leafCommitment(fromB64url(v.ledger_leaf.nonce), v.ledger_leaf.event);
+  ok(b64url(leaf) === v.ledger_leaf.leaf, 'wire v1: ledger leaf');
+  ok(b64url(await leafHash(leaf)) === v.ledger_leaf.tree_leaf_hash, 'wire v1: RFC 9162 leaf hash');
+}
+
+// Wire v2 (assent-wire-v2.json, made by an independent implementation): open read_response as the
+// organization would, with the v2 AAD; the grant's v2 signature over exactly signed_message_utf8;
+// the org-key binding; the grant names the key the wrap opens with; a changed content_type fails.
+async function wireV2(dir) {
+  const v = readJson(join(dir, 'assent-wire-v2.json'));
+  const r = v.read_response;
+  const aad = envelopeAad(r.customer_id, r.envelope_id, r.version, r.label, r.content_type);
+  ok(fromUtf8(aad) === v.expect.envelope_aad_utf8, 'wire v2: envelope AAD');
+  const info = wrapInfo(r.envelope_id, r.version, v.org.org_id, r.grant_id);
+  ok(fromUtf8(info) === v.expect.wrap_info_utf8, 'wire v2: wrap info');
+  const orgPub = fromB64url(v.org.x25519_public);
+  ok(equal(await x25519Public(fromB64url(v.org.x25519_private)), orgPub), 'wire v2: org public key');
   const orgKeys = await x25519KeyPair(fromB64url(v.org.x25519_private));
   const wrap = { enc: fromB64url(r.wrap.enc), ct: fromB64url(r.wrap.ct) };
   const dek = await unwrapKey(orgKeys, info, wrap);
-  ok(b64url(dek) === v.expect.data_key, 'wire: data key');
-  await fails(() => unwrapKey(orgKeys, wrapInfo(r.envelope_id, r.version, v.org.org_id, 'grt_other'), wrap), 'wire: wrap moved to another grant');
-  const aad = envelopeAad(r.customer_id, r.envelope_id, r.version, r.label);
+  ok(b64url(dek) === v.expect.data_key, 'wire v2: data key');
   const plain = openPayload(dek, aad, fromB64url(r.nonce), fromB64url(r.ciphertext));
-  ok(fromUtf8(plain) === v.expect.plaintext_utf8, 'wire: plaintext');
-  await fails(() => openPayload(dek, envelopeAad(r.customer_id, r.envelope_id, r.version + 1, r.label), fromB64url(r.nonce), fromB64url(r.ciphertext)), 'wire: other version');
-  ok(fromUtf8(jcs(v.grant.object)) === v.grant.jcs_utf8, 'wire: grant JCS');
-  const cpk = fromB64url(v.grant.customer_ed25519_public);
-  ok(await verifyGrant(cpk, v.grant.object, fromB64url(v.grant.signature)), 'wire: grant signature');
-  const widened = { ...v.grant.object };
-  delete widened.max_reads;
-  ok(!(await verifyGrant(cpk, widened, fromB64url(v.grant.signature))), 'wire: widened grant refused');
-  ok(await verifyOrgKey(fromB64url(v.org.ed25519_public), fromB64url(v.org.x25519_public), fromB64url(v.org_key.signature)), 'wire: org key binding');
-  ok(!(await verifyOrgKey(fromB64url(v.org.ed25519_public), fromB64url(v.grant.customer_ed25519_public), fromB64url(v.org_key.signature))), 'wire: org key binding for another key refused');
-  const leaf = await leafCommitment(fromB64url(v.ledger_leaf.nonce), v.ledger_leaf.event);
-  ok(b64url(leaf) === v.ledger_leaf.leaf, 'wire: ledger leaf');
-  ok(b64url(await leafHash(leaf)) === v.ledger_leaf.tree_leaf_hash, 'wire: RFC 9162 leaf hash');
+  ok(fromUtf8(plain) === v.expect.plaintext_utf8, 'wire v2: plaintext');
+  const relabelled = envelopeAad(r.customer_id, r.envelope_id, r.version, r.label, v.expect.must_not_open_with_content_type);
+  await fails(() => openPayload(dek, relabelled, fromB64url(r.nonce), fromB64url(r.ciphertext)), 'wire v2: content_type changed');
+  await fails(() => openPayload(dek, envelopeAad(r.customer_id, r.envelope_id, r.version + 1, r.label, r.content_type), fromB64url(r.nonce), fromB64url(r.ciphertext)), 'wire v2: other version');
+  await fails(() => envelopeAad(r.customer_id, r.envelope_id, r.version, r.label, 'text/plain\nx: y'), 'wire v2: newline in content_type refused');
+  await fails(() => envelopeAad(r.customer_id, r.envelope_id, r.version, r.label, `text/${'x'.repeat(251)}`), 'wire v2: 256-byte content_type refused');
+  ok(fromUtf8(envelopeAad(r.customer_id, r.envelope_id, r.version, r.label, `text/${'x'.repeat(250)}`)).endsWith('x'), 'wire v2: 255-byte content_type accepted');
+
+  const g = v.grant;
+  ok(fromUtf8(grantMessage(g.object)) === g.signed_message_utf8, 'wire v2: grant signed message');
+  ok(fromUtf8(grantMessage({ ...g.object, state: 'active', reads: 3, org_name: 'x' })) === g.signed_message_utf8, 'wire v2: only the signed fields are signed');
+  const cpk = fromB64url(g.customer_ed25519_public);
+  const sig = fromB64url(g.signature);
+  ok(await verifyGrant(cpk, g.object, sig), 'wire v2: grant signature');
+  for (const [field, value] of [['org_encryption_key', b64url(new Uint8Array(32).fill(9))], ['org_identity_key', v.org.x25519_public], ['max_reads', 11], ['labels', ['email']], ['customer_id', 'cus_other']]) {
+    ok(!(await verifyGrant(cpk, { ...g.object, [field]: value }, sig)), `wire v2: grant with another ${field} refused`);
+  }
+  const noQuota = { ...g.object };
+  delete noQuota.max_reads;
+  ok(!(await verifyGrant(cpk, noQuota, sig)), 'wire v2: grant without its quota refused');
+  ok(!(await verifyGrant(fromB64url(v.org.ed25519_public), g.object, sig)), 'wire v2: grant under another key refused');
+  ok(g.object.org_identity_key === v.org.ed25519_public, 'wire v2: grant names the org identity key');
+  ok(equal(fromB64url(g.object.org_encryption_key), orgPub), 'wire v2: grant names the key the wrap opens with');
+  const orgId = fromB64url(g.object.org_identity_key);
+  ok(await verifyOrgKey(orgId, fromB64url(g.object.org_encryption_key), fromB64url(v.org_key.signature)), 'wire v2: org key binding');
+  ok(!(await verifyOrgKey(orgId, cpk, fromB64url(v.org_key.signature))), 'wire v2: binding for another key refused');
+  ok(JSON.parse(`"${v.org_key.message_utf8_prefix}"`) === 'assent/v1/org-key\n', 'wire v2: org-key prefix unchanged');
+  // The fingerprint: computed from the key; accepted with or without spaces, any case.
+  const fp = await fingerprint(orgId);
+  ok(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/.test(fp), 'fingerprint format');
+  ok(await fingerprintMatches(orgId, fp.replace(/ /g, '').toUpperCase()), 'fingerprint without spaces, upper case');
+  ok(await fingerprintMatches(orgId, ` ${fp.toUpperCase()} `), 'fingerprint with spaces');
+  ok(!(await fingerprintMatches(cpk, fp)), 'fingerprint of another key refused');
+  ok(!(await fingerprintMatches(orgId, fp.slice(0, -1))), 'short fingerprint refused');
 }
 
 async function goNote(dir) {
@@ -145,6 +189,7 @@ async function merkleVectors(dir) {
 async function vectors(dir) {
   await hpkeA21(dir);
   await wireV1(dir);
+  await wireV2(dir);
   await goNote(dir);
   await merkleVectors(dir);
   console.log(JSON.stringify({ ok: true, checks }));

@@ -1,7 +1,10 @@
 // Verifies a `GET /v1/me/ledger` answer the way src/client/verify.rs does: the checkpoint's
-// signature against the pinned vault key, its consistency with the last checkpoint this device
-// saw, then for every entry the leaf recomputed from its event and nonce and its inclusion proof
-// against the signed root.
+// signature against the pinned vault key, its consistency with the last checkpoint this account
+// kept, then for every entry the leaf recomputed from its event and nonce and its inclusion proof
+// against the signed root, and that the answer is complete (customer_seq 1, 2, 3, … with no gap
+// and not below the highest this account has seen). Nothing the vault sends is taken on trust:
+// every field of an entry is either recomputed (leaf), proved (index, via the proof) or checked
+// against what the account pinned (checkpoint, customer_seq).
 import { b64url, equal, fromB64url, fromB64urlN, sha256, utf8 } from '../crypto/bytes.js';
 import { jcs } from '../crypto/sign.js';
 import { verifyCheckpoint } from './checkpoint.js';
@@ -64,33 +67,72 @@ export async function checkCheckpoint(verifier, note, lastSeen, consistency) {
 }
 
 /**
- * Verifies every entry of the answer. Returns { checkpoint, consistentWith, entries: [{index,
- * status: 'verified' | 'pending' | 'failed', reason}], ok }. Throws LedgerFailure for a checkpoint
- * that fails; entry failures are reported per entry (ok = false).
+ * Checks one entry: its leaf recomputed from its event and nonce, its index inside the signed
+ * tree (an index at or beyond the checkpoint's size is a failure: nothing proves such an entry,
+ * and a vault could place anything there), and its inclusion proof against the signed root.
+ * Throws an Error naming what failed.
  */
-export async function verifyLedger(verifier, answer, lastSeen, consistency) {
+export async function checkEntry(e, checkpoint) {
+  if (!e || typeof e !== 'object' || !e.event || typeof e.event !== 'object') throw new Error('the entry has no event');
+  if (!Number.isSafeInteger(e.index) || e.index < 0) throw new Error('the entry has no valid index');
+  const leaf = await leafCommitment(fromB64urlN(e.nonce, 32, 'nonce'), e.event);
+  if (b64url(leaf) !== e.leaf) throw new Error('its leaf does not match its event and nonce');
+  if (BigInt(e.index) >= checkpoint.size) {
+    throw new Error(`its index ${e.index} is at or beyond the signed checkpoint's ${checkpoint.size} entries, so nothing proves it is in the ledger`);
+  }
+  if (!e.proof) throw new Error('no inclusion proof was given');
+  await verifyInclusion(BigInt(e.index), checkpoint.size, await leafHash(leaf), hashes(e.proof), checkpoint.root);
+}
+
+/**
+ * Verifies a customer's ledger answer (`GET /v1/me/ledger`) and that it is COMPLETE:
+ *   - the checkpoint (signature, consistency with `lastSeen`), then every entry (checkEntry);
+ *   - entries in ascending index order, every event naming `customerId`;
+ *   - `customer_seq` contiguous from 1 in index order (a hidden event leaves a gap);
+ *   - the highest `customer_seq` not below `pinnedSeq`, the highest this account has seen.
+ * Returns { checkpoint, consistentWith, entries: [{index, status: 'verified' | 'failed', reason}],
+ * highestSeq, problem: null | {kind, message}, ok }. Throws LedgerFailure for a checkpoint that
+ * fails; entry failures are reported per entry, completeness failures as `problem`.
+ */
+export async function verifyLedger(verifier, answer, lastSeen, consistency, { customerId, pinnedSeq = 0 }) {
+  if (typeof customerId !== 'string' || !customerId) throw new Error('verifyLedger needs the account’s customer id');
   if (!answer || typeof answer.checkpoint !== 'string') {
     throw new LedgerFailure('signature', 'The vault sent no signed checkpoint.');
   }
   const { checkpoint, consistentWith } = await checkCheckpoint(verifier, answer.checkpoint, lastSeen, consistency);
+  if (!Array.isArray(answer.entries)) throw new LedgerFailure('entry', 'The vault sent no list of ledger entries.');
   const results = [];
-  for (const e of answer.entries || []) {
-    const r = { index: e.index, status: 'verified', reason: '' };
+  let problem = null;
+  const fail = (kind, message) => {
+    problem = problem || { kind, message };
+  };
+  let lastIndex = -1;
+  let seq = 0;
+  for (const e of answer.entries) {
+    const r = { index: e?.index, status: 'verified', reason: '' };
     try {
-      const leaf = await leafCommitment(fromB64urlN(e.nonce, 32, 'nonce'), e.event);
-      if (b64url(leaf) !== e.leaf) throw new Error('its leaf does not match its event and nonce');
-      if (BigInt(e.index) >= checkpoint.size) {
-        r.status = 'pending';
-        r.reason = 'newer than the signed checkpoint; checked on the next visit';
-      } else {
-        if (!e.proof) throw new Error('no inclusion proof was given');
-        await verifyInclusion(BigInt(e.index), checkpoint.size, await leafHash(leaf), hashes(e.proof), checkpoint.root);
+      await checkEntry(e, checkpoint);
+      if (e.index <= lastIndex) throw new Error('entries are not in ascending index order');
+      lastIndex = e.index;
+      if (e.event.customer_id !== customerId) throw new Error(`it names another customer (${e.event.customer_id})`);
+      const n = e.event.customer_seq;
+      if (n !== seq + 1) {
+        const why = Number.isSafeInteger(n) && n > seq + 1
+          ? `${n - seq - 1} of your events before it ${n - seq - 1 === 1 ? 'is' : 'are'} missing (your event number ${n} follows number ${seq})`
+          : `its number among your events is ${n} where ${seq + 1} was expected`;
+        fail('gap', `The vault hid part of your history: ${why}.`);
+        throw new Error(why);
       }
     } catch (err) {
       r.status = 'failed';
       r.reason = err.message;
     }
+    if (Number.isSafeInteger(e?.event?.customer_seq)) seq = Math.max(seq, e.event.customer_seq);
     results.push(r);
   }
-  return { checkpoint, consistentWith, entries: results, ok: results.every((r) => r.status !== 'failed') };
+  if (seq < pinnedSeq) {
+    fail('rollback', `The vault shows ${seq} of your events, but this device has already seen ${pinnedSeq}: your history was cut.`);
+  }
+  const ok = !problem && results.every((r) => r.status === 'verified');
+  return { checkpoint, consistentWith, entries: results, highestSeq: seq, problem, ok };
 }
