@@ -1,14 +1,24 @@
 // The customer's device in the page: sign-up, log-in, unlocking the key bundle, envelopes,
 // approvals, revocation and rotation. Mirrors src/client/customer.rs byte for byte; the server
 // only ever sees ciphertext, wraps, signatures and the login proof.
+//
+// Invariant: a data key is wrapped only to the owner's own key or to the org_encryption_key of a
+// grant this device verified (grantcheck.js) — at approval, the grant it is signing, with keys
+// from the organization's verified key log and anchored (orgtrust.js); on every put and rotation,
+// grants with the account's own signature that its verified ledger shows created and not revoked.
+// Anything that fails is refused with a Refused error, before anything is sent.
 import { ApiError } from './api.js';
 import { b64url, equal, fromB64url, fromB64urlN, wipe } from './crypto/bytes.js';
 import { deriveKeys, newKdf, DEFAULT } from './crypto/kdf.js';
 import { openBundle, sealBundle } from './crypto/bundle.js';
 import { ed25519Public, ed25519SigningKey, newSecret, x25519KeyPair, x25519Public } from './crypto/keys.js';
-import { envelopeAad, newDataKey, newEnvelopeId, openPayload, sealPayload } from './crypto/envelope.js';
+import { checkContentType, envelopeAad, newDataKey, newEnvelopeId, openPayload, sealPayload } from './crypto/envelope.js';
 import { OWNER, unwrapKey, wrapInfo, wrapKey } from './crypto/wrap.js';
-import { fingerprint, grantTerms, signGrant, verifyOrgKey } from './crypto/sign.js';
+import { grantTerms, signGrant } from './crypto/sign.js';
+import { checkLedger, checkOrgKeys } from './ledger/guard.js';
+import { AccountPins } from './ledger/pins.js';
+import { GrantRefused, usableGrant, verifyOwnGrant } from './grantcheck.js';
+import { approvalNeeds, assessOrg } from './orgtrust.js';
 
 export class WrongPassphrase extends Error {}
 export class Refused extends Error {}
@@ -43,7 +53,7 @@ export async function signUp(api, handle, passphrase, cost = DEFAULT) {
  * (enough to revoke) and the key-encryption key needed by `unlock`. Wrong passphrase →
  * WrongPassphrase.
  */
-export async function logIn(api, handle, passphrase) {
+export async function logIn(api, handle, passphrase, storage = globalThis.localStorage) {
   const { kdf } = await api.get(`/v1/customers/kdf?handle=${enc(handle)}`);
   const { auth, kek } = await deriveKeys(passphrase, kdf);
   let answer;
@@ -57,21 +67,23 @@ export async function logIn(api, handle, passphrase) {
     wipe(auth);
   }
   api.token = answer.token;
-  const session = new Session(api, answer);
+  const session = new Session(api, answer, storage);
   return { session, kek };
 }
 
 export class Session {
-  constructor(api, answer) {
+  constructor(api, answer, storage) {
     this.api = api;
+    this.storage = storage;
     this.customerId = answer.customer_id;
+    this.pins = new AccountPins(storage, this.customerId);
     this.handle = answer.handle;
     this.bundle = answer.bundle;
     this.x25519Public = fromB64urlN(answer.x25519_public, 32, 'x25519_public');
     this.ed25519Public = fromB64urlN(answer.ed25519_public, 32, 'ed25519_public');
     this.expiresAt = Date.now() + (answer.expires_in || 900) * 1000;
     this.keys = null; // { x25519: {privateKey, publicKey}, ed25519: CryptoKey } once unlocked
-    this.orgs = new Map();
+    this.orgLogs = new Map(); // org_id → promise of its verified key log (display only)
   }
 
   get unlocked() {
@@ -100,7 +112,7 @@ export class Session {
   lock() {
     this.keys = null;
     this.bundle = null;
-    this.orgs.clear();
+    this.orgLogs.clear();
     this.api.token = null;
   }
 
@@ -134,52 +146,131 @@ export class Session {
     return { envelope: e, plaintext: await this.openFull(e) };
   }
 
+  /**
+   * Opens an envelope with the AAD of what the vault says it is (customer, id, version, label,
+   * content_type): a vault that changed any of them makes it fail, and nothing is shown.
+   */
   async openFull(e) {
+    let aad;
+    try {
+      aad = envelopeAad(this.customerId, e.envelope_id, e.version, e.label, e.content_type);
+    } catch (err) {
+      throw new Refused(`your ${e.label} cannot be opened: ${err.message}`);
+    }
     const key = await this.ownerKey(e);
     try {
-      const aad = envelopeAad(this.customerId, e.envelope_id, e.version, e.label);
       return openPayload(key, aad, fromB64urlN(e.nonce, 24, 'nonce'), fromB64url(e.ciphertext));
+    } catch {
+      throw new Refused(`your ${e.label} does not open: the vault changed it or what it says about it (type “${e.content_type}”, version ${e.version}), so it is not shown`);
     } finally {
       wipe(key);
     }
   }
 
-  /** An organization as checked before anything is wrapped to it. */
-  async checkOrg(org) {
-    const ed = fromB64urlN(org.ed25519_public, 32, 'ed25519_public');
-    const x = fromB64urlN(org.x25519_public, 32, 'x25519_public');
-    const bound = await verifyOrgKey(ed, x, fromB64url(org.key_signature));
-    const fp = await fingerprint(ed);
-    return { ...org, x25519: x, keyBound: bound, fingerprint: fp, fingerprintMatches: !org.fingerprint || org.fingerprint === fp };
+  /** The account's ledger, checked completely (guard.js): { ok, failure, answer, results, … }. */
+  checkLedger(answer = null) {
+    return checkLedger(this.api, this.storage, this.customerId, answer);
   }
 
-  async org(orgId) {
-    if (!this.orgs.has(orgId)) {
-      this.orgs.set(orgId, this.api.get(`/v1/orgs/${enc(orgId)}`).then((o) => this.checkOrg(o)));
+  /** The verified ledger's entries, or Refused: without it nothing is wrapped to anyone. */
+  async verifiedEntries(doing) {
+    const L = await this.checkLedger();
+    if (!L.ok) throw new Refused(`Your ledger does not verify, so this device cannot tell which organizations you approved; ${doing} refused and nothing was sent. ${L.failure.message}`);
+    return L.answer.entries;
+  }
+
+  /**
+   * An organization's keys from its verified key log (never from /v1/orgs/{id} or a request).
+   * `fresh` skips the per-session cache (approval always fetches afresh).
+   */
+  orgKeys(orgId, { fresh = false } = {}) {
+    if (fresh || !this.orgLogs.has(orgId)) {
+      const p = checkOrgKeys(this.api, this.storage, this.customerId, orgId);
+      this.orgLogs.set(orgId, p);
+      p.catch(() => this.orgLogs.delete(orgId));
+      return p;
     }
-    return this.orgs.get(orgId);
+    return this.orgLogs.get(orgId);
+  }
+
+  /** A display name: from the verified key log, else the id (never a name the vault asserts). */
+  async orgName(orgId) {
+    try {
+      return (await this.orgKeys(orgId)).name;
+    } catch {
+      return orgId;
+    }
+  }
+
+  /**
+   * Every grant the vault lists, each checked against this account's own key (verifyOwnGrant):
+   * [{ grant, ok, reason, own }].
+   */
+  async checkedGrants() {
+    const account = { customerId: this.customerId, ed25519Public: this.ed25519Public };
+    const out = [];
+    for (const g of await this.grants()) {
+      try {
+        out.push({ grant: g, ok: true, reason: '', own: await verifyOwnGrant(g, account) });
+      } catch (e) {
+        out.push({ grant: g, ok: false, reason: e.message, own: null });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The organization as this device would approve it now: its verified key log, and the
+   * verdict on its keys (orgtrust.js) against the account's earlier grants and `fingerprint`.
+   * Throws (LedgerFailure) when the key log does not verify.
+   */
+  async assessOrg(orgId, fingerprint = '') {
+    const log = await this.orgKeys(orgId, { fresh: true });
+    const earlier = [];
+    for (const c of await this.checkedGrants()) {
+      if (!c.ok || c.own.terms.org_id !== orgId) continue;
+      earlier.push({ ...c.own, approvedAt: c.grant.created_at, order: Date.parse(c.grant.created_at) || 0, grantId: c.grant.grant_id });
+    }
+    return { log, trust: await assessOrg(log, earlier, fingerprint) };
   }
 
   /**
    * Seals `plaintext` under a fresh data key as the label's next version, wrapped to the owner
-   * and to every organization with an active grant on the label (Device::put).
+   * and to every organization with an active grant on the label (Device::put) — each grant
+   * verified (usableGrant), the wrap made to ITS signed org_encryption_key. One grant that fails
+   * refuses the whole write: nothing is sent.
    */
   async put(label, contentType, plaintext, rotate = false) {
     this.requireKeys();
+    try {
+      checkContentType(contentType);
+    } catch (e) {
+      throw new Refused(`cannot store this: ${e.message}`);
+    }
+    const entries = await this.verifiedEntries('saving');
+    const account = { customerId: this.customerId, ed25519Public: this.ed25519Public };
+    const recipients = [];
+    for (const g of await this.grants()) {
+      if (g.state !== 'active' || !(g.labels || []).includes(label)) continue;
+      try {
+        recipients.push(await usableGrant(g, account, entries, label));
+      } catch (e) {
+        if (!(e instanceof GrantRefused)) throw e;
+        const name = g.org_name || g.org_id;
+        throw new Refused(`The vault lists access for “${name}” (${g.grant_id}) that this device cannot verify: ${e.reason}. Saving refused: nothing was sent, and your ${label} was not shared with it.`);
+      }
+    }
     const existing = await this.envelope(label);
     const envelopeId = existing ? existing.envelope_id : newEnvelopeId();
     const version = existing ? existing.version + 1 : 1;
     const key = newDataKey();
     try {
-      const sealed = sealPayload(key, envelopeAad(this.customerId, envelopeId, version, label), plaintext);
+      const sealed = sealPayload(key, envelopeAad(this.customerId, envelopeId, version, label, contentType), plaintext);
       const owner = await wrapKey(this.x25519Public, wrapInfo(envelopeId, version, this.customerId, OWNER), key);
       const grantWraps = [];
-      for (const g of await this.grants()) {
-        if (g.state !== 'active' || !g.labels.includes(label)) continue;
-        const org = await this.org(g.org_id);
-        if (!org.keyBound) throw new Refused(`${org.name}’s encryption key is not signed by its identity key; refusing it`);
-        const w = await wrapKey(org.x25519, wrapInfo(envelopeId, version, org.org_id, g.grant_id), key);
-        grantWraps.push({ grant_id: g.grant_id, enc: b64url(w.enc), ct: b64url(w.ct) });
+      for (const { terms, orgEncryptionKey } of recipients) {
+        const w = await wrapKey(orgEncryptionKey, wrapInfo(envelopeId, version, terms.org_id, terms.grant_id), key);
+        grantWraps.push({ grant_id: terms.grant_id, enc: b64url(w.enc), ct: b64url(w.ct) });
       }
       return await this.api.put(`/v1/me/envelopes/${enc(label)}`, {
         envelope_id: envelopeId,
@@ -223,15 +314,23 @@ export class Session {
 
   /**
    * Approves a request, optionally narrowing labels, shortening the duration or capping reads:
-   * signs the grant and wraps each granted envelope's data key to the organization (Device::approve).
+   * signs a grant naming the organization's CURRENT keys from its verified key log and wraps
+   * each granted envelope's data key to that signed org_encryption_key (Device::approve).
+   * `fingerprint`: the anchor from the organization's link or typed in; `acceptKeyChange` and
+   * `acceptUnverified`: the customer's explicit choices (orgtrust.js says when each is needed).
    */
-  async approve(request, { labels, durationSecs, maxReads } = {}) {
+  async approve(request, { labels, durationSecs, maxReads, fingerprint = '', acceptKeyChange = false, acceptUnverified = false } = {}) {
     const keys = this.requireKeys();
     if (request.status !== 'pending') throw new Refused(`this request is already ${request.status}`);
-    const org = await this.checkOrg(request.org);
-    if (!org.keyBound || !org.fingerprintMatches) {
-      throw new Refused(`${org.name}’s encryption key is not signed by its identity key; refusing to approve`);
+    let assessed;
+    try {
+      assessed = await this.assessOrg(request.org_id, fingerprint);
+    } catch (e) {
+      throw new Refused(`${e.message} Refusing to approve: nothing was shared.`);
     }
+    const { log, trust } = assessed;
+    const need = approvalNeeds(trust, log.name, { acceptKeyChange, acceptUnverified }, (t) => (t ? t.slice(0, 10) : 'an earlier day'));
+    if (need) throw new Refused(need.message);
     const chosen = [...(labels || request.labels)].sort();
     if (chosen.length === 0) throw new Refused('choose at least one kind of data to share');
     if (chosen.some((l) => !request.labels.includes(l))) throw new Refused('you can only share what was asked for');
@@ -240,26 +339,31 @@ export class Session {
     const grant = grantTerms({
       grant_id: `grt_${randomHex16()}`,
       customer_id: this.customerId,
-      org_id: org.org_id,
+      org_id: log.orgId,
+      org_identity_key: b64url(log.identityKey),
+      org_encryption_key: b64url(log.encryptionKey),
       labels: chosen,
       purposes: request.purposes,
       not_after: rfc3339(now + duration),
       max_reads: maxReads || undefined,
     });
+    const orgEncryptionKey = fromB64urlN(grant.org_encryption_key, 32, 'org_encryption_key'); // the signed key
     const wraps = [];
     for (const label of grant.labels) {
       const e = await this.envelope(label);
       if (!e) continue;
       const key = await this.ownerKey(e);
       try {
-        const w = await wrapKey(org.x25519, wrapInfo(e.envelope_id, e.version, org.org_id, grant.grant_id), key);
+        const w = await wrapKey(orgEncryptionKey, wrapInfo(e.envelope_id, e.version, grant.org_id, grant.grant_id), key);
         wraps.push({ label, envelope_id: e.envelope_id, version: e.version, enc: b64url(w.enc), ct: b64url(w.ct) });
       } finally {
         wipe(key);
       }
     }
     const signature = await signGrant(keys.ed25519, grant);
-    return this.api.post(`/v1/me/requests/${enc(request.request_id)}/approve`, { grant, signature: b64url(signature), wraps });
+    if (!trust.verified) this.pins.markUnverified(grant.grant_id, grant.org_id);
+    const answer = await this.api.post(`/v1/me/requests/${enc(request.request_id)}/approve`, { grant, signature: b64url(signature), wraps });
+    return { answer, grant, log, trust };
   }
 
   decline(requestId) {
@@ -279,7 +383,4 @@ export class Session {
     return this.api.get(`/v1/me/grants/${enc(grantId)}/receipt`);
   }
 
-  ledger() {
-    return this.api.get('/v1/me/ledger');
-  }
 }

@@ -2,7 +2,6 @@
 // (device.js, crypto/, ledger/); the vault sees only ciphertext, wraps and signatures.
 import { Api } from './api.js';
 import { logIn, signUp, WrongPassphrase } from './device.js';
-import { checkLedger } from './ledger/guard.js';
 import { h, replace, toast } from './ui/dom.js';
 import { renderAuth } from './ui/auth.js';
 import { renderData } from './ui/data.js';
@@ -11,6 +10,7 @@ import { renderAccess } from './ui/access.js';
 import { renderLedger } from './ui/ledger.js';
 import { renderAccount } from './ui/account.js';
 import { labelWords, list } from './words.js';
+import { parseRoute } from './route.js';
 
 const VIEWS = {
   data: ['Data', renderData],
@@ -35,8 +35,10 @@ const ctx = {
   rerender() {
     return show(ctx.view, { focus: false });
   },
+  /** An organization's request link: `#/requests/{request_id}?fp=<fingerprint>` (route.js). */
+  link: null,
   async checkLedger() {
-    const L = await checkLedger(api, localStorage);
+    const L = await ctx.session.checkLedger();
     ctx.ledger = L;
     renderAlert();
     return L;
@@ -47,6 +49,7 @@ const ctx = {
     if (ctx.session.unlocked) await rotate();
     await ctx.refresh();
   },
+  rotate: () => rotate(),
   lock,
 };
 
@@ -54,6 +57,7 @@ function lock(notice) {
   if (ctx.session) ctx.session.lock();
   ctx.session = null;
   ctx.ledger = null;
+  ctx.link = null;
   replace($('nav'));
   $('nav').hidden = true;
   replace($('who'));
@@ -98,6 +102,9 @@ async function renderNav() {
 let renderSeq = 0;
 async function show(view, { focus = true } = {}) {
   if (!ctx.session) return;
+  const route = parseRoute(`#/${view}`);
+  if (route.link) ctx.link = route.link;
+  view = route.view;
   if (!VIEWS[view]) view = 'data';
   ctx.view = view;
   const seq = ++renderSeq;
@@ -135,7 +142,7 @@ async function rotate() {
 async function enter(handle, passphrase) {
   let result;
   try {
-    result = await logIn(api, handle, passphrase);
+    result = await logIn(api, handle, passphrase, localStorage);
   } catch (e) {
     if (e instanceof WrongPassphrase) throw new Error('Wrong handle or passphrase. Check both and try again.');
     throw e;
@@ -144,8 +151,9 @@ async function enter(handle, passphrase) {
   ctx.session = session;
   replace($('who'), h('span', { class: 'handle', id: 'who-handle' }, session.handle),
     h('button', { type: 'button', class: 'secondary', id: 'lock', onclick: () => lock() }, 'Lock'));
-  const start = (location.hash || '').startsWith('#/') ? location.hash.slice(2) : 'data';
-  ctx.view = VIEWS[start] ? start : 'data';
+  const route = parseRoute(location.hash);
+  ctx.view = VIEWS[route.view] ? route.view : 'data';
+  if (route.link) ctx.link = route.link;
   await renderNav();
   let keyProblem = null;
   try {

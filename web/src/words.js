@@ -107,6 +107,8 @@ export function sentence(ev, org) {
       return `${what[0].toUpperCase()}${what.slice(1)} was re-encrypted under a new key (version ${ev.version})`;
     case 'org_registered':
       return `${org} joined the vault`;
+    case 'org_keys_changed':
+      return `${org} changed its keys (key version ${ev.key_seq})`;
     case 'request_created':
       return `${org} asked for ${labels} for ${purposes}`;
     case 'request_declined':

@@ -35,13 +35,15 @@ async function card(ctx, e, form) {
   let plain = null;
   if (session.unlocked) {
     try {
+      // The full envelope's content_type is the one its AAD authenticates (openFull).
       const full = await session.envelope(e.label);
       plain = await session.openFull(full);
+      e = { ...e, content_type: full.content_type };
       content = isText(e.content_type)
         ? h('p', { class: 'value', 'data-label': e.label }, fromUtf8(plain))
         : h('p', { class: 'value file', 'data-label': e.label }, `File (${e.content_type}), ${plain.length} bytes`);
     } catch (err) {
-      content = h('p', { class: 'error' }, `Cannot open this item: ${err.message}`);
+      content = h('p', { class: 'error open-failed', role: 'alert' }, `Cannot open this item: ${err.message}.`);
     }
   }
   const history = (ctx.ledger?.answer?.entries || []).filter((x) => x.event.label === e.label && x.event.envelope_id === e.envelope_id);

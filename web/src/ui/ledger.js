@@ -2,9 +2,9 @@
 import { h, replace, busy } from './dom.js';
 import { sentence, when } from '../words.js';
 
+// There is no "pending": an entry the signed checkpoint does not cover is a failure (verify.js).
 const MARK = {
   verified: ['✓', 'verified', 'Included in the signed ledger (proof checked on this device)'],
-  pending: ['…', 'pending', 'Newer than the signed checkpoint; checked on the next visit'],
   failed: ['✗', 'NOT verified', ''],
 };
 
@@ -12,7 +12,8 @@ export async function renderLedger(ctx, root) {
   const heading = h('h2', { tabindex: '-1' }, 'Ledger');
   const again = h('button', { type: 'button', class: 'secondary', id: 'ledger-recheck' }, 'Check again');
   again.addEventListener('click', () => busy(again, null, () => ctx.rerender()));
-  // Checked afresh on every visit: signature, consistency with the kept checkpoint, inclusion.
+  // Checked afresh on every visit: signature, consistency with the kept checkpoint, inclusion,
+  // completeness (customer_seq 1…N with no gap, never below what this account saw before).
   const L = await ctx.checkLedger();
   const status = L.ok
     ? h('div', { class: 'status ok', id: 'ledger-status' },
@@ -21,7 +22,8 @@ export async function renderLedger(ctx, root) {
         L.consistentWith === null
           ? 'this is the first checkpoint this device has kept; '
           : `it extends the ledger of ${L.consistentWith} entries this device saw before, so no history was rewritten; `,
-        'and each entry below is proved to be in it.'))
+        'each entry below is proved to be in it; ',
+        L.highestSeq ? `and your events are complete: numbers 1 to ${L.highestSeq}, none missing.` : 'and you have no events yet.'))
     : h('div', { class: 'status bad', id: 'ledger-status', role: 'alert' },
       h('p', {}, h('strong', {}, '✗ The ledger failed verification. '), L.failure.message));
   const key = L.vaultKey
@@ -34,7 +36,7 @@ export async function renderLedger(ctx, root) {
   for (const e of entries) {
     const id = e.event.org_id;
     if (id && !names.has(id)) {
-      names.set(id, await ctx.session.org(id).then((o) => o.name, () => id));
+      names.set(id, await ctx.session.orgName(id)); // from the verified key log
     }
   }
   const items = entries.map((e) => {
