@@ -8,117 +8,47 @@
 // (`make test` does all of it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { b64std, concat, fromB64url, fromB64std, utf8 } from '../../web/src/crypto/bytes.js';
+import {
+  DESKTOP, PHONE, ROOT, SHOTS, cli as runCli, go, keyFileFingerprint, DEMO_ORG_KEY, launchBrowser, needBuilt, newPage as openPage, shooter, startVault, unlock as unlockAs,
+} from './harness.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-// playwright-core is a devDependency of web/ (web/node_modules), not of this folder.
-const { chromium } = createRequire(join(ROOT, 'web/package.json'))('playwright-core');
-const BIN = join(ROOT, 'target/debug/assent');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'target/screenshots');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const HANDLE = 'alice';
 const PASS = 'correct horse battery staple 42';
 const EMAIL = 'alice@example.com';
 const ORG_NAME = 'Acme Bank (demo)';
 
-let server;
+let vault;
 let url;
 let tmp;
 let browser;
+let shots;
 const cspViolations = [];
 
-function need(path, hint) {
-  assert.ok(existsSync(path), `${path} is missing: ${hint}`);
-}
-
 before(async () => {
-  need(BIN, 'run `cargo build --bin assent`');
-  need(join(ROOT, 'web/dist/app.js'), 'run `npm ci --prefix web && npm run build --prefix web`');
-  need(CHROMIUM, 'install Debian’s chromium (`apt-get install -y chromium`)');
-  rmSync(SHOTS, { recursive: true, force: true });
-  mkdirSync(SHOTS, { recursive: true });
+  needBuilt();
+  // Only this file's screenshots (top level of target/screenshots/) are replaced.
+  shots = shooter(SHOTS);
+  for (const f of readdirSync(SHOTS)) if (f.endsWith('.png')) rmSync(join(SHOTS, f));
   tmp = mkdtempSync(join(tmpdir(), 'assent-browser-'));
-  const addr = join(tmp, 'addr');
-  server = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--metrics-listen', '', '--data', join(tmp, 'data'), '--keys', join(ROOT, 'keys-example'), '--web', join(ROOT, 'web'), '--addr-file', addr], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ASSENT_LOG: 'warn' },
-  });
-  let log = '';
-  server.stderr.on('data', (d) => {
-    log += d;
-  });
-  const t0 = Date.now();
-  while (!existsSync(addr) || !readFileSync(addr, 'utf8').trim()) {
-    assert.ok(Date.now() - t0 < 20000, `the server did not start:\n${log}`);
-    assert.equal(server.exitCode, null, `the server exited:\n${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  url = readFileSync(addr, 'utf8').trim();
-  if (!url.startsWith('http')) url = `http://${url}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  vault = await startVault(tmp);
+  url = vault.url;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill();
+  vault?.proc.kill();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 /** The real CLI as the demo organization. */
-function cli(...args) {
-  const r = spawnSync(BIN, args, {
-    env: { ...process.env, ASSENT_SERVER: url, ASSENT_ORG_KEY: join(ROOT, 'keys-example/demo-org.key'), ASSENT_LOG: 'warn' },
-    encoding: 'utf8',
-    timeout: 30000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function newPage(viewport, extra = {}) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, ...extra });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-  page.on('pageerror', (e) => cspViolations.push(`page error: ${e.message}`));
-  return { context, page };
-}
-
-let shotNo = 0;
-/** Screenshots the current screen at desktop and phone size. */
-async function shots(page, name) {
-  const n = String(++shotNo).padStart(2, '0');
-  const was = page.viewportSize();
-  for (const [kind, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(50);
-    await page.screenshot({ path: join(SHOTS, `${n}-${name}-${kind}.png`), fullPage: true });
-  }
-  await page.setViewportSize(was);
-}
-
-async function unlock(page, pass = PASS) {
-  if (await page.locator('#tab-unlock').getAttribute('aria-pressed') !== 'true') await page.click('#tab-unlock');
-  await page.fill('#unlock-handle', HANDLE);
-  await page.fill('#unlock-pass', pass);
-  await page.click('#unlock-form button[type=submit]');
-}
-
-async function go(page, view) {
-  await page.click(`#nav-${view}`);
-  await page.waitForSelector(`#view-${view}`);
-}
+const cli = (...args) => runCli(url, args);
+const newPage = (viewport, extra = {}) => openPage(browser, viewport, extra, cspViolations);
+const unlock = (page, pass = PASS) => unlockAs(page, HANDLE, pass);
 
 /** Flips one byte of a checkpoint note's root line (keeps the old signature). */
 function flipRoot(note) {
@@ -198,38 +128,57 @@ test('the dashboard, end to end, in Chromium', async (t) => {
     const card = page.locator('li.request');
     await card.waitFor();
     assert.match(await card.locator('h3').textContent(), new RegExp(`${ORG_NAME.replace(/[()]/g, '\\$&')} asks`));
-    assert.equal(await card.locator('.identity.ok .fingerprint').textContent(), fingerprint);
+    // Computed in the page from the key in the verified key log; the same as the CLI's.
+    assert.equal(await card.locator('.org-fingerprint').textContent(), fingerprint);
+    assert.equal(fingerprint, await keyFileFingerprint(DEMO_ORG_KEY));
+    await card.locator('.keylog.ok').waitFor();
+    assert.equal(await card.locator('input.accept-unverified').isChecked(), false, 'unticked by default');
     assert.match(await card.textContent(), /identity verification/);
     assert.match(await card.textContent(), /30 days/);
     assert.match(await card.textContent(), /We must verify your identity/);
     await shots(page, 'requests');
   });
 
-  await t.test('an organization key whose binding signature fails cannot be approved', async () => {
-    await page.route('**/v1/me/requests', async (route) => {
+  await t.test('an organization key log whose binding signature fails cannot be approved', async () => {
+    await page.route('**/v1/orgs/*/keys', async (route) => {
       const res = await route.fetch();
       const body = await res.json();
-      for (const r of body) {
-        const sig = fromB64url(r.org.key_signature);
+      for (const e of body.entries) {
+        const sig = fromB64url(e.event.key_signature);
         sig[10] ^= 0x40;
-        r.org.key_signature = Buffer.from(sig).toString('base64url');
+        e.event.key_signature = Buffer.from(sig).toString('base64url');
       }
       await route.fulfill({ response: res, json: body });
     });
     await go(page, 'data');
     await go(page, 'requests');
     const card = page.locator('li.request');
-    await card.locator('.identity.bad').waitFor();
+    await card.locator('.keylog.bad').waitFor();
+    assert.match(await card.locator('.keylog.bad').textContent(), /does not verify/);
     assert.equal(await card.locator('button:has-text("Approve")').isDisabled(), true);
     await shots(page, 'request-bad-key');
-    await page.unroute('**/v1/me/requests');
+    await page.unroute('**/v1/orgs/*/keys');
     await go(page, 'data');
     await go(page, 'requests');
-    await page.locator('li.request .identity.ok').waitFor();
+    await page.locator('li.request .keylog.ok').waitFor();
   });
 
-  await t.test('approve, narrowed to the email; the organization reads it (CLI)', async () => {
+  await t.test('first contact without the fingerprint needs the explicit choice', async () => {
     const card = page.locator('li.request');
+    await card.locator('button:has-text("Approve")').click();
+    await card.locator('.error:has-text("its fingerprint was not checked")').waitFor();
+    await card.locator('input.fp-input').fill('0000 1111 2222 3333 4444 5555 6666 7777');
+    await card.locator('.anchor.bad').waitFor();
+    await card.locator('button:has-text("Approve")').click();
+    await card.locator('.error:has-text("Refusing to approve")').waitFor();
+    await shots(page, 'request-fingerprint-mismatch');
+  });
+
+  await t.test('approve with the fingerprint the bank gave, narrowed to the email; the organization reads it (CLI)', async () => {
+    const card = page.locator('li.request');
+    await card.locator('input.fp-input').fill(fingerprint.replace(/ /g, '').toUpperCase()); // as typed from a letter
+    await card.locator('.anchor.ok').waitFor();
+    await shots(page, 'request-fingerprint-matches');
     await card.locator('label:has-text("postal address")').click(); // uncheck
     await card.locator('button:has-text("Approve")').click();
     await page.waitForSelector('#view-requests .empty');
@@ -240,6 +189,8 @@ test('the dashboard, end to end, in Chromium', async (t) => {
     assert.notEqual(refused.status, 0, 'a narrowed-away label must not be readable');
     await go(page, 'access');
     await page.waitForSelector('li.grant .meta:has-text("read 1 time")');
+    assert.equal(await page.locator('li.grant .grant-check.ok .fingerprint').textContent(), fingerprint);
+    assert.equal(await page.locator('li.grant .unverified-org').count(), 0);
     await shots(page, 'access');
   });
 
@@ -347,10 +298,11 @@ test('the dashboard, end to end, in Chromium', async (t) => {
   await t.test('a rewritten history (validly signed fork of the kept checkpoint) shows the red warning', async () => {
     // The demo vault key is public, so the test can sign a checkpoint for the same size with
     // another root, as a compromised vault could; the device must notice on its next visit.
-    const kept = await page.evaluate(() => localStorage.getItem('assent.last_checkpoint'));
+    const pin = `assent.account.${customerId}.last_checkpoint`; // kept per account
+    const kept = await page.evaluate((k) => localStorage.getItem(k), pin);
     const body = `${flipRoot(kept).split('\n\n')[0]}\n`;
     const forged = await signWithDemoKey(body);
-    await page.evaluate((n) => localStorage.setItem('assent.last_checkpoint', n), forged);
+    await page.evaluate(([k, n]) => localStorage.setItem(k, n), [pin, forged]);
     await page.click('#ledger-recheck');
     await page.waitForSelector('#ledger-status.bad');
     assert.match(await page.textContent('#ledger-alert'), /history was rewritten/);
