@@ -173,9 +173,9 @@ export class Session {
   }
 
   /** The verified ledger's entries, or Refused: without it nothing is wrapped to anyone. */
-  async verifiedEntries(doing) {
+  async verifiedEntries() {
     const L = await this.checkLedger();
-    if (!L.ok) throw new Refused(`Your ledger does not verify, so this device cannot tell which organizations you approved; ${doing} refused and nothing was sent. ${L.failure.message}`);
+    if (!L.ok) throw new Refused(`Your ledger does not verify (${L.failure.message.replace(/\.$/, '')}), so this device cannot tell which organizations you approved. Saving refused: nothing was sent.`);
     return L.answer.entries;
   }
 
@@ -210,6 +210,11 @@ export class Session {
     const account = { customerId: this.customerId, ed25519Public: this.ed25519Public };
     const out = [];
     for (const g of await this.grants()) {
+      if (!this.unlocked) {
+        // The account's public key came from the vault; only unlocking proves it is ours.
+        out.push({ grant: g, ok: false, locked: true, reason: 'unlock your keys to check it', own: null });
+        continue;
+      }
       try {
         out.push({ grant: g, ok: true, reason: '', own: await verifyOwnGrant(g, account) });
       } catch (e) {
@@ -247,7 +252,7 @@ export class Session {
     } catch (e) {
       throw new Refused(`cannot store this: ${e.message}`);
     }
-    const entries = await this.verifiedEntries('saving');
+    const entries = await this.verifiedEntries();
     const account = { customerId: this.customerId, ed25519Public: this.ed25519Public };
     const recipients = [];
     for (const g of await this.grants()) {

@@ -45,6 +45,7 @@ const orgName = (g) => g.name;
 
 /** What this device checked about the grant, in words. */
 function checkedFacts(g) {
+  if (g.check.locked) return h('p', { class: 'grant-check locked' }, 'Unlock your keys to check that you signed this.');
   if (!g.check.ok) {
     return h('p', { class: 'grant-check bad', role: 'alert' }, h('span', { 'aria-hidden': 'true' }, '✗ '),
       `The vault lists this access, but this device cannot verify it: ${g.check.reason}. Nothing of yours is wrapped to it from this device.`);
