@@ -83,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/grants/{id}/receipt", get(grants::receipt))
         // organizations
         .route("/v1/orgs/{id}", get(org::public_info))
+        .route("/v1/orgs/{id}/keys", get(ledger::org_keys))
+        .route("/v1/org/keys", post(org::change_keys))
         .route("/v1/oauth/token", post(org::token))
         .route(
             "/v1/org/requests",

@@ -8,4 +8,4 @@ pub mod note;
 pub mod receipt;
 
 pub use error::LedgerError;
-pub use event::{Event, Prepared, leaf_commitment};
+pub use event::{Event, Prepared, Sequenced, leaf_commitment};

@@ -1,7 +1,7 @@
 //! `assent customer`: the customer's device on the command line.
 
 use super::{CliError, print_json, split_list};
-use crate::client::customer::{self as device, Device, KdfCost};
+use crate::client::customer::{self as device, Device, KdfCost, OrgCheck};
 use crate::client::parse_duration;
 use crate::client::profile::Profile;
 use crate::crypto::bundle::{DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T};
@@ -65,9 +65,20 @@ pub enum CustomerCommand {
     },
     /// Access requests from organizations.
     Requests,
-    /// Approve a request (optionally narrower or shorter than asked).
+    /// Approve a request (optionally narrower or shorter than asked). The organization's keys
+    /// come from its key log, verified against the pinned vault key; the first time you approve
+    /// an organization, give the fingerprint it handed you (its website, app or letter).
     Approve {
         request_id: String,
+        /// The organization's fingerprint, as it gave it to you (any case, spaces optional).
+        #[arg(long)]
+        org_fingerprint: Option<String>,
+        /// Approve an organization whose fingerprint you could not check.
+        #[arg(long)]
+        accept_unverified_org: bool,
+        /// Go on although the organization's keys changed since you last approved it.
+        #[arg(long)]
+        accept_key_change: bool,
         /// Grant only these labels (comma-separated).
         #[arg(long)]
         labels: Option<String>,
@@ -129,11 +140,22 @@ fn passphrase(confirm: bool) -> Result<Zeroizing<String>, CliError> {
     Ok(p)
 }
 
-/// Unlocks the device; any unlock also performs pending key rotations.
-fn open(profile: &Path) -> Result<Device, CliError> {
-    let p = Profile::load(profile)?;
-    let d = device::unlock(&p, passphrase(false)?.as_bytes())?;
-    let rotated = d.rotate_pending()?;
+/// An unlocked device and the profile it came from: what the device verifies (pins) is
+/// written back by [`Unlocked::save`] once the command succeeded.
+struct Unlocked {
+    path: PathBuf,
+    profile: Profile,
+    d: Device,
+}
+
+impl Unlocked {
+    fn save(&mut self) -> Result<(), CliError> {
+        self.d.save_into(&mut self.profile);
+        Ok(self.profile.save(&self.path)?)
+    }
+}
+
+fn report_rotated(rotated: &[Label]) {
     if !rotated.is_empty() {
         eprintln!(
             "rotated the data keys of: {}",
@@ -144,7 +166,21 @@ fn open(profile: &Path) -> Result<Device, CliError> {
                 .join(", ")
         );
     }
-    Ok(d)
+}
+
+/// Unlocks the device; any unlock also performs pending key rotations.
+fn open(path: &Path) -> Result<Unlocked, CliError> {
+    let profile = Profile::load(path)?;
+    let d = device::unlock(&profile, passphrase(false)?.as_bytes())?;
+    let mut u = Unlocked {
+        path: path.to_owned(),
+        profile,
+        d,
+    };
+    let rotated = u.d.rotate_pending()?;
+    report_rotated(&rotated);
+    u.save()?;
+    Ok(u)
 }
 
 fn guess_type(path: &Path) -> &'static str {
@@ -213,23 +249,20 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                 _ => return Err(CliError::Usage("give --text or --file".into())),
             };
             let ct = content_type.unwrap_or(ct);
-            let ct = ct
-                .split(';')
-                .next()
-                .unwrap_or("text/plain")
-                .trim()
-                .to_owned();
-            let d = open(&a.profile)?;
-            print_json(&d.put(&label, &ct, &bytes, false)?)
+            let mut u = open(&a.profile)?;
+            let answer = u.d.put(&label, &ct, &bytes, false)?;
+            u.save()?;
+            print_json(&answer)
         }
         CustomerCommand::List => print_json(
             &open(&a.profile)?
+                .d
                 .api
                 .get::<serde_json::Value>("/v1/me/envelopes")?,
         ),
         CustomerCommand::Get { label, out } => {
             let label = Label::parse(&label)?;
-            let (e, plain) = open(&a.profile)?.get(&label)?;
+            let (e, plain) = open(&a.profile)?.d.get(&label)?;
             eprintln!("{} v{} ({})", e.label, e.version, e.content_type);
             match out {
                 Some(path) => {
@@ -243,13 +276,17 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                 }
             }
         }
-        CustomerCommand::Requests => print_json(
-            &open(&a.profile)?
-                .api
-                .get::<serde_json::Value>("/v1/me/requests")?,
-        ),
+        CustomerCommand::Requests => {
+            let mut u = open(&a.profile)?;
+            let out = requests(&mut u.d)?;
+            u.save()?;
+            print_json(&out)
+        }
         CustomerCommand::Approve {
             request_id,
+            org_fingerprint,
+            accept_unverified_org,
+            accept_key_change,
             labels,
             duration,
             max_reads,
@@ -264,63 +301,66 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                 })
                 .transpose()?;
             let duration = duration.map(|d| parse_duration(&d)).transpose()?;
-            let answer = open(&a.profile)?.approve(&rid, labels, duration, max_reads)?;
+            let check = OrgCheck {
+                fingerprint: org_fingerprint,
+                accept_unverified: accept_unverified_org,
+                accept_key_change,
+            };
+            let mut u = open(&a.profile)?;
+            let answer = u.d.approve(&rid, labels, duration, max_reads, &check)?;
+            u.save()?;
             eprintln!("granted: {}", answer["grant"]["grant_id"]);
             print_json(&answer)
         }
-        CustomerCommand::Decline { request_id } => {
-            print_json(&open(&a.profile)?.decline(&RequestId::parse(&request_id)?)?)
-        }
-        CustomerCommand::Grants => print_json(
+        CustomerCommand::Decline { request_id } => print_json(
             &open(&a.profile)?
-                .api
-                .get::<serde_json::Value>("/v1/me/grants")?,
+                .d
+                .decline(&RequestId::parse(&request_id)?)?,
         ),
+        CustomerCommand::Grants => {
+            let mut u = open(&a.profile)?;
+            let out = grants(&mut u.d)?;
+            u.save()?;
+            print_json(&out)
+        }
         CustomerCommand::Revoke { grant_id } => {
-            let d = open(&a.profile)?;
-            let answer = d.revoke(&GrantId::parse(&grant_id)?)?;
+            let mut u = open(&a.profile)?;
+            let answer = u.d.revoke(&GrantId::parse(&grant_id)?)?;
             eprintln!("{}", answer["note"].as_str().unwrap_or(""));
-            let rotated = d.rotate_pending()?;
-            if !rotated.is_empty() {
-                eprintln!(
-                    "rotated the data keys of: {}",
-                    rotated
-                        .iter()
-                        .map(Label::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
+            let rotated = u.d.rotate_pending()?;
+            report_rotated(&rotated);
+            u.save()?;
             print_json(&answer)
         }
         CustomerCommand::Rotate => {
-            let d = open(&a.profile)?;
-            let rotated = d.rotate_pending()?;
+            let mut u = open(&a.profile)?;
+            let rotated = u.d.rotate_pending()?;
+            u.save()?;
             print_json(&json!({ "rotated": rotated }))
         }
         CustomerCommand::Erase { label } => {
             let label = Label::parse(&label)?;
-            print_json(&open(&a.profile)?.erase(&label)?)
+            print_json(&open(&a.profile)?.d.erase(&label)?)
         }
-        CustomerCommand::Ledger { action: None } => print_json(&open(&a.profile)?.ledger()?),
+        CustomerCommand::Ledger { action: None } => print_json(&open(&a.profile)?.d.ledger()?),
         CustomerCommand::Ledger {
             action: Some(LedgerAction::Verify),
         } => verify_ledger(&a.profile),
         CustomerCommand::Receipts { grant } => {
-            let d = open(&a.profile)?;
-            let profile = Profile::load(&a.profile)?;
+            let u = open(&a.profile)?;
+            let (d, profile) = (&u.d, &u.profile);
             let ids: Vec<String> = match grant {
                 Some(g) => vec![GrantId::parse(&g)?.to_string()],
                 None => d
                     .grants()?
                     .into_iter()
-                    .map(|g| g.grant_id.to_string())
+                    .map(|g| g.terms.grant_id.to_string())
                     .collect(),
             };
             let mut out = Vec::new();
             for id in ids {
                 let r: serde_json::Value = d.api.get(&format!("/v1/me/grants/{id}/receipt"))?;
-                check_receipt_signatures(&profile, &r)?;
+                check_receipt_signatures(profile, &r)?;
                 out.push(r);
             }
             print_json(&out)
@@ -349,35 +389,91 @@ fn check_receipt_signatures(profile: &Profile, r: &serde_json::Value) -> Result<
 }
 
 fn verify_ledger(path: &Path) -> Result<(), CliError> {
-    let mut profile = Profile::load(path)?;
-    let key = profile
-        .vault_key
-        .clone()
-        .ok_or_else(|| CliError::Usage("this profile has no pinned vault key".into()))?;
-    let verifier = crate::client::verify::pinned(&key)?;
-    let d = open(path)?;
-    let ledger = d.ledger()?;
-    let v = crate::client::verify::verify_own_ledger(
-        &d.api,
-        &verifier,
-        &ledger,
-        profile.last_checkpoint.as_deref(),
-    )
-    .map_err(|e| CliError::Usage(format!("VERIFICATION FAILED: {e}")))?;
-    profile.last_checkpoint = Some(v.note.clone());
-    profile.save(path)?;
+    let mut u = open(path)?;
+    let name = u.d.trust.verifier.name.clone();
+    let ledger =
+        u.d.own_ledger()
+            .map_err(|e| CliError::Usage(format!("VERIFICATION FAILED: {e}")))?;
+    u.save()?;
+    let v = &ledger.verified;
     eprintln!(
-        "ok: checkpoint of {} entries signed by {}; {} of your entries included{}",
+        "ok: checkpoint of {} entries signed by {name}; all {} of your entries included, numbered 1–{} without a gap{}",
         v.checkpoint.size,
-        verifier.name,
-        v.entries_checked,
+        v.entries_checked(),
+        u.d.trust.last_seq,
         v.consistent_with.map_or(String::new(), |s| format!(
             "; consistent with the last checkpoint you saw ({s})"
         ))
     );
     print_json(&json!({
         "size": v.checkpoint.size,
-        "entries_checked": v.entries_checked,
+        "entries_checked": v.entries_checked(),
+        "last_seq": u.d.trust.last_seq,
         "consistent_with": v.consistent_with,
     }))
+}
+
+/// Requests as this device sees them: the organization's name, keys and fingerprint from its
+/// verified key log (computed here, never the vault's string), and how they compare with what
+/// the customer approved before.
+fn requests(d: &mut Device) -> Result<Vec<serde_json::Value>, CliError> {
+    let mut out = Vec::new();
+    for r in d.requests()? {
+        let org = match d.org_keys(&r.org_id) {
+            Ok(log) => json!({
+                "org_id": log.org_id,
+                "name": log.name,
+                "fingerprint": device::org_fingerprint(&log.current),
+                "key_log": format!("verified: {} key set(s), the current one logged at entry {}", log.keys.len(), log.current.index),
+                "verified_on_this_device": d.org_verified(&r.org_id),
+            }),
+            Err(e) => json!({ "org_id": r.org_id, "key_log": format!("FAILED: {e}") }),
+        };
+        out.push(json!({
+            "request_id": r.request_id,
+            "status": r.status,
+            "org": org,
+            "labels": r.labels,
+            "purposes": r.purposes,
+            "duration_secs": r.duration_secs,
+            "justification": r.justification,
+            "created_at": r.created_at,
+        }));
+    }
+    Ok(out)
+}
+
+/// Grants as this device checks them: signed by its own key and logged, or refused; and
+/// whether the organization was verified by fingerprint when this device approved it.
+fn grants(d: &mut Device) -> Result<Vec<serde_json::Value>, CliError> {
+    let listed = d.grants()?;
+    let ledger = d.own_ledger()?;
+    let mut out = Vec::new();
+    for g in listed {
+        let check = match d.checked_grant(&g, &ledger) {
+            Ok(_) => "signed by you and logged".to_owned(),
+            Err(e) if g.state == "revoked" => format!("revoked ({e})"),
+            Err(e) => e.to_string(),
+        };
+        let org = match d.org_verified(&g.terms.org_id) {
+            Some(true) => "verified by fingerprint",
+            Some(false) => "NOT VERIFIED: you approved it without checking its fingerprint",
+            None => "approved on another device",
+        };
+        out.push(json!({
+            "grant_id": g.terms.grant_id,
+            "org_id": g.terms.org_id,
+            "org_name": g.org_name,
+            "org_fingerprint": crate::crypto::sign::fingerprint(&g.terms.org_identity_key),
+            "organization": org,
+            "labels": g.terms.labels,
+            "purposes": g.terms.purposes,
+            "not_after": g.terms.not_after,
+            "max_reads": g.terms.max_reads,
+            "state": g.state,
+            "reads": g.reads,
+            "check": check,
+        }));
+    }
+    Ok(out)
 }

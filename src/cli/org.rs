@@ -3,6 +3,7 @@
 use super::{CliError, print_json, split_list};
 use crate::client::org::OrgClient;
 use crate::client::parse_duration;
+use crate::client::verify::Trust;
 use crate::config::{OrgKeys, write_json};
 use crate::crypto::b64;
 use crate::crypto::keys::{X25519Secret, generate_signing_key};
@@ -30,8 +31,69 @@ pub struct OrgArgs {
         global = true
     )]
     pub key: PathBuf,
+    /// What this organization pinned (vault key, last checkpoint, highest org_seq, earlier
+    /// keys); default: the key file's path with `.state.json` appended.
+    #[arg(long, env = "ASSENT_ORG_STATE", global = true)]
+    pub state: Option<PathBuf>,
+    /// Pin this vault key (C2SP verifier form) instead of trusting the first one seen.
+    #[arg(long, env = "ASSENT_VAULT_KEY", global = true)]
+    pub vault_key: Option<String>,
     #[command(subcommand)]
     pub command: OrgCommand,
+}
+
+/// The organization's pins, kept beside its key file.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct OrgState {
+    vault_key: Option<String>,
+    last_checkpoint: Option<String>,
+    #[serde(default)]
+    last_seq: u64,
+    /// Public halves of this organization's earlier keys (identity, encryption), base64url:
+    /// key events naming them are its own.
+    #[serde(default)]
+    previous_keys: Vec<(String, String)>,
+}
+
+impl OrgArgs {
+    fn state_path(&self) -> PathBuf {
+        self.state.clone().unwrap_or_else(|| {
+            let mut p = self.key.clone().into_os_string();
+            p.push(".state.json");
+            PathBuf::from(p)
+        })
+    }
+
+    fn load_state(&self) -> Result<OrgState, CliError> {
+        let path = self.state_path();
+        if !path.exists() {
+            return Ok(OrgState::default());
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+    }
+
+    /// Connects with the pinned vault key (the flag, else the state file, else the first one
+    /// seen, which is then pinned).
+    fn connect(&self) -> Result<(OrgClient, OrgState), CliError> {
+        let state = self.load_state()?;
+        let c = OrgClient::connect(&self.server, OrgKeys::load(&self.key)?)?;
+        let pinned = self
+            .vault_key
+            .clone()
+            .or_else(|| state.vault_key.clone())
+            .unwrap_or_else(|| c.trust.verifier.to_key_string());
+        let trust = Trust::new(&pinned, state.last_checkpoint.clone(), state.last_seq)?;
+        Ok((c.with_trust(trust), state))
+    }
+
+    fn save_state(&self, c: &OrgClient, mut state: OrgState) -> Result<(), CliError> {
+        state.vault_key = Some(c.trust.verifier.to_key_string());
+        state.last_checkpoint = c.trust.last_checkpoint.clone();
+        state.last_seq = c.trust.last_seq;
+        Ok(write_json(&self.state_path(), &state)?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -85,28 +147,39 @@ pub enum OrgCommand {
     },
     /// This organization's entries in the ledger.
     Ledger,
+    /// Check this organization's ledger: signed by the pinned vault key, consistent with the
+    /// last check, complete (org_seq 1, 2, 3, …), and every key event under its id one it made.
+    /// Exits non-zero naming the event otherwise.
+    Monitor,
+    /// Replace this organization's keys: writes a new key file and logs the change, signed by
+    /// the current identity key. Customers approve again for the new keys.
+    RotateKeys {
+        /// Where to write the new key file (the old one is left in place).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub fn run(a: OrgArgs) -> Result<(), CliError> {
-    match a.command {
+    match &a.command {
         OrgCommand::Keygen {
             id,
             name,
             out,
             demo,
         } => {
-            OrgId::parse(&id)?;
+            OrgId::parse(id)?;
             if out.exists() {
                 return Err(CliError::Usage(format!("{} exists", out.display())));
             }
             let keys = OrgKeys {
-                demo,
-                org_id: id,
-                name,
+                demo: *demo,
+                org_id: id.clone(),
+                name: name.clone(),
                 identity: generate_signing_key(),
                 encryption: X25519Secret::generate(),
             };
-            write_json(&out, &keys.to_file())?;
+            write_json(out, &keys.to_file())?;
             eprintln!(
                 "wrote {}; give the operator the output of `assent org show --key {0}`",
                 out.display()
@@ -115,7 +188,7 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
         }
         OrgCommand::Show => show(&OrgKeys::load(&a.key)?),
         OrgCommand::Token => {
-            let c = OrgClient::connect(&a.server, OrgKeys::load(&a.key)?)?;
+            let (c, _) = a.connect()?;
             eprintln!("authenticated as {}", c.keys.org_id);
             print_json(&json!({ "access_token": c.api.token() }))
         }
@@ -126,13 +199,13 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
             duration,
             justification,
         } => {
-            let c = OrgClient::connect(&a.server, OrgKeys::load(&a.key)?)?;
+            let (c, _) = a.connect()?;
             let answer = c.request(
-                &customer,
-                &split_list(&labels),
-                &split_list(&purposes),
-                parse_duration(&duration)?,
-                &justification,
+                customer,
+                &split_list(labels),
+                &split_list(purposes),
+                parse_duration(duration)?,
+                justification,
             )?;
             eprintln!(
                 "request {} is waiting for the customer",
@@ -140,24 +213,23 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
             );
             print_json(&answer)
         }
-        OrgCommand::Requests => {
-            print_json(&OrgClient::connect(&a.server, OrgKeys::load(&a.key)?)?.requests()?)
-        }
+        OrgCommand::Requests => print_json(&a.connect()?.0.requests()?),
         OrgCommand::Read {
             customer,
             label,
             purpose,
             out,
         } => {
-            let c = OrgClient::connect(&a.server, OrgKeys::load(&a.key)?)?;
-            let (r, plain) = c.read(&customer, &label, &purpose)?;
+            let (c, state) = a.connect()?;
+            let (r, plain) = c.read(customer, label, purpose)?;
+            a.save_state(&c, state)?;
             eprintln!(
                 "read {} v{} ({}) under grant {}; logged at ledger index {}",
                 r.label, r.version, r.content_type, r.grant_id, r.ledger.index
             );
             match out {
                 Some(path) => {
-                    std::fs::write(&path, &plain[..]).map_err(|e| CliError::Usage(e.to_string()))
+                    std::fs::write(path, &plain[..]).map_err(|e| CliError::Usage(e.to_string()))
                 }
                 None => {
                     let mut so = std::io::stdout();
@@ -167,8 +239,61 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
                 }
             }
         }
-        OrgCommand::Ledger => {
-            print_json(&OrgClient::connect(&a.server, OrgKeys::load(&a.key)?)?.ledger()?)
+        OrgCommand::Ledger => print_json(&a.connect()?.0.ledger()?),
+        OrgCommand::Monitor => {
+            let (mut c, state) = a.connect()?;
+            let known = state
+                .previous_keys
+                .iter()
+                .map(|(i, e)| {
+                    Ok((
+                        b64::decode_array(i, "identity_key")?,
+                        b64::decode_array(e, "encryption_key")?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, crate::crypto::CryptoError>>()
+                .map_err(|e| CliError::Usage(format!("{}: {e}", a.state_path().display())))?;
+            let m = c
+                .monitor(&known)
+                .map_err(|e| CliError::Usage(format!("MONITOR FAILED: {e}")))?;
+            a.save_state(&c, state)?;
+            eprintln!(
+                "ok: {} of your entries (org_seq 1–{}) included in a checkpoint of {}; {} key event(s), all yours",
+                m.entries, m.last_seq, m.size, m.key_events
+            );
+            print_json(&json!({
+                "size": m.size,
+                "entries": m.entries,
+                "last_seq": m.last_seq,
+                "key_events": m.key_events,
+            }))
+        }
+        OrgCommand::RotateKeys { out } => {
+            if out.exists() {
+                return Err(CliError::Usage(format!("{} exists", out.display())));
+            }
+            let (c, mut state) = a.connect()?;
+            let new = OrgKeys {
+                demo: c.keys.demo,
+                org_id: c.keys.org_id.clone(),
+                name: c.keys.name.clone(),
+                identity: generate_signing_key(),
+                encryption: X25519Secret::generate(),
+            };
+            let answer = c.change_keys(&new)?;
+            write_json(out, &new.to_file())?;
+            state.previous_keys.push((
+                b64::encode(&c.keys.identity.verifying_key().to_bytes()),
+                b64::encode(&c.keys.encryption.public()),
+            ));
+            a.save_state(&c, state)?;
+            eprintln!(
+                "new keys in {} (key_seq {}); use --key {0} from now on, and hand customers the new fingerprint {}",
+                out.display(),
+                answer["key_seq"],
+                fingerprint(&new.identity.verifying_key().to_bytes())
+            );
+            print_json(&answer)
         }
     }
 }

@@ -24,6 +24,9 @@ pub enum ClientError {
     Config(#[from] crate::config::ConfigError),
     #[error("unexpected answer from the vault: {0}")]
     Protocol(String),
+    /// A check against something the vault cannot forge failed: the device refuses.
+    #[error("REFUSED: {0}")]
+    Refused(String),
 }
 
 impl ClientError {

@@ -1,20 +1,23 @@
 //! The customer's device: key generation, unlock, envelope sealing, approvals and rotation.
 
-use super::profile::{PROFILE_KIND, Profile};
+use super::profile::{OrgAnchor, PROFILE_KIND, Profile};
+use super::verify::{self, OrgKeyLog, Party, Trust, VerifyFailure};
 use super::{Api, ClientError};
 use crate::crypto::b64::{self, serde_array, serde_bytes};
 use crate::crypto::bundle::{
     CustomerSecrets, KdfParams, SealedBundle, derive_keys, open_bundle, seal_bundle,
 };
 use crate::crypto::envelope::{DataKey, envelope_aad, open_payload, seal_payload};
-use crate::crypto::sign::{sign_grant, verify_org_key};
+use crate::crypto::sign::{fingerprint, fingerprint_matches, sign_grant, verify_grant};
 use crate::crypto::wrap::{OWNER, Wrap, unwrap_key, wrap_info, wrap_key};
 use crate::domain::catalog::{Label, Purpose};
 use crate::domain::grant::GrantTerms;
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId, RequestId};
 use crate::domain::time::Timestamp;
+use crate::ledger::Event;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
 #[derive(Deserialize)]
@@ -55,42 +58,22 @@ pub struct EnvelopeSummary {
     pub updated_at: Timestamp,
 }
 
-/// An organization as the device checks it before wrapping anything to it.
+/// An organization as the vault describes it. Display only: nothing here is trusted. The
+/// device takes an organization's name and keys from its verified key log
+/// ([`verify::org_key_log`]) and computes the fingerprint itself.
 #[derive(Deserialize, Debug, Clone)]
 pub struct OrgInfo {
     pub org_id: OrgId,
     pub name: String,
-    #[serde(with = "serde_array")]
-    pub ed25519_public: [u8; 32],
-    #[serde(with = "serde_array")]
-    pub x25519_public: [u8; 32],
-    #[serde(with = "serde_bytes")]
-    pub key_signature: Vec<u8>,
-    pub fingerprint: String,
 }
 
-impl OrgInfo {
-    /// The identity key must have signed the encryption key (design: "refuses a key whose
-    /// signature does not verify").
-    pub fn checked(self) -> Result<Self, ClientError> {
-        verify_org_key(
-            &self.ed25519_public,
-            &self.x25519_public,
-            &self.key_signature,
-        )
-        .map_err(|_| {
-            ClientError::Protocol(format!(
-                "{}'s encryption key is not signed by its identity key; refusing it",
-                self.org_id
-            ))
-        })?;
-        Ok(self)
-    }
-}
-
+/// A request as the vault lists it. `org_id` names the organization; `org` is the vault's
+/// description of it (display only, see [`OrgInfo`]).
 #[derive(Deserialize, Debug)]
 pub struct RequestView {
     pub request_id: RequestId,
+    pub customer_id: CustomerId,
+    pub org_id: OrgId,
     pub org: OrgInfo,
     pub labels: Vec<Label>,
     pub purposes: Vec<Purpose>,
@@ -100,17 +83,61 @@ pub struct RequestView {
     pub created_at: Timestamp,
 }
 
-#[derive(Deserialize, Debug)]
+/// A grant as the vault lists it: the signed terms (flattened) and the vault's bookkeeping.
+/// The device believes the terms only after [`Device::checked_grant`] verified the signature
+/// with its own key; `state`, `reads` and `org_name` are the vault's word.
+#[derive(Debug)]
 pub struct GrantView {
-    pub grant_id: GrantId,
-    pub org_id: OrgId,
-    pub labels: Vec<Label>,
-    pub purposes: Vec<Purpose>,
-    pub not_after: Timestamp,
+    pub terms: GrantTerms,
+    pub signature: Vec<u8>,
     pub state: String,
     pub reads: u32,
-    #[serde(default)]
     pub org_name: Option<String>,
+}
+
+/// The fields of a listed grant that the customer signed (wire v2).
+const SIGNED_GRANT_FIELDS: [&str; 9] = [
+    "grant_id",
+    "customer_id",
+    "org_id",
+    "org_identity_key",
+    "org_encryption_key",
+    "labels",
+    "purposes",
+    "not_after",
+    "max_reads",
+];
+
+impl<'de> Deserialize<'de> for GrantView {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut all = serde_json::Map::<String, Value>::deserialize(d)?;
+        let mut signed = serde_json::Map::new();
+        for k in SIGNED_GRANT_FIELDS {
+            if let Some(v) = all.remove(k) {
+                signed.insert(k.to_owned(), v);
+            }
+        }
+        #[derive(Deserialize)]
+        struct Rest {
+            #[serde(with = "serde_bytes")]
+            signature: Vec<u8>,
+            state: String,
+            reads: u32,
+            #[serde(default)]
+            org_name: Option<String>,
+        }
+        let terms: GrantTerms =
+            serde_json::from_value(Value::Object(signed)).map_err(D::Error::custom)?;
+        let rest: Rest = serde_json::from_value(Value::Object(all)).map_err(D::Error::custom)?;
+        Ok(Self {
+            terms,
+            signature: rest.signature,
+            state: rest.state,
+            reads: rest.reads,
+            org_name: rest.org_name,
+        })
+    }
 }
 
 /// Cost of the passphrase KDF for a new account.
@@ -151,6 +178,8 @@ pub fn sign_up(
     Ok(Profile {
         vault_key: Some(vault_key),
         last_checkpoint: None,
+        last_seq: 0,
+        org_anchors: BTreeMap::new(),
         kind: PROFILE_KIND.into(),
         server: api.base().to_owned(),
         handle: handle.to_owned(),
@@ -166,6 +195,10 @@ pub struct Device {
     pub api: Api,
     pub customer_id: CustomerId,
     secrets: CustomerSecrets,
+    /// The pinned vault key, last verified checkpoint and highest own sequence number; moved
+    /// forward only by checks that passed. Written back to the profile by [`Device::save_into`].
+    pub trust: Trust,
+    anchors: BTreeMap<String, OrgAnchor>,
 }
 
 /// Derives keys from the passphrase, logs in, opens the key bundle the server returns and
@@ -195,7 +228,18 @@ pub fn unlock(profile: &Profile, passphrase: &[u8]) -> Result<Device, ClientErro
     api.set_token(session.token);
     let customer_id = CustomerId::parse(&session.customer_id)
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
+    // A profile made before pinning existed pins the vault key now (trust on first use).
+    let vault_key = match &profile.vault_key {
+        Some(k) => k.clone(),
+        None => api.get_text("/v1/ledger/key")?.trim().to_owned(),
+    };
     Ok(Device {
+        trust: Trust::new(
+            &vault_key,
+            profile.last_checkpoint.clone(),
+            profile.last_seq,
+        )?,
+        anchors: profile.org_anchors.clone(),
         api,
         customer_id,
         secrets,
@@ -206,7 +250,67 @@ fn path_label(label: &Label) -> String {
     format!("/v1/me/envelopes/{label}")
 }
 
+fn refused(e: VerifyFailure) -> ClientError {
+    match e {
+        VerifyFailure::Client(c) => c,
+        other => ClientError::Refused(other.to_string()),
+    }
+}
+
+/// The customer's own ledger, verified and complete (see [`verify::verify_own`]).
+pub struct OwnLedger {
+    pub verified: verify::Verified,
+}
+
+impl OwnLedger {
+    /// The `grant_created` event of `grant`, if the ledger holds it.
+    fn created(&self, grant: &GrantId) -> Option<(&Event, u64)> {
+        self.verified
+            .entries
+            .iter()
+            .find_map(|e| match &e.event.event {
+                ev @ Event::GrantCreated { grant_id, .. } if grant_id == grant => {
+                    Some((ev, e.index))
+                }
+                _ => None,
+            })
+    }
+
+    fn revoked(&self, grant: &GrantId) -> bool {
+        self.verified.entries.iter().any(
+            |e| matches!(&e.event.event, Event::GrantRevoked { grant_id, .. } if grant_id == grant),
+        )
+    }
+}
+
+/// What the customer decided about an organization they cannot check against a pin.
+#[derive(Default, Clone)]
+pub struct OrgCheck {
+    /// The fingerprint the organization handed out through its own channel.
+    pub fingerprint: Option<String>,
+    /// "Approve an organization I could not verify".
+    pub accept_unverified: bool,
+    /// Go on although the organization's keys changed since an earlier approval.
+    pub accept_key_change: bool,
+}
+
+/// A grant the device verified itself: its own signature, its own id, logged as created and
+/// not logged as revoked.
+pub struct CheckedGrant {
+    pub terms: GrantTerms,
+    /// When the customer approved it (the `grant_created` event's time).
+    pub approved_at: Timestamp,
+}
+
 impl Device {
+    /// Writes what this device learned (pins, anchors) back into its profile.
+    pub fn save_into(&self, profile: &mut Profile) {
+        profile.vault_key = Some(self.trust.verifier.to_key_string());
+        profile.last_checkpoint = self.trust.last_checkpoint.clone();
+        profile.last_seq = self.trust.last_seq;
+        profile.org_anchors = self.anchors.clone();
+    }
+
     pub fn envelopes(&self) -> Result<Vec<EnvelopeSummary>, ClientError> {
         self.api.get("/v1/me/envelopes")
     }
@@ -229,7 +333,8 @@ impl Device {
         Ok(unwrap_key(&self.secrets.x25519, &info, &e.owner_wrap)?)
     }
 
-    /// Decrypts one envelope on this device.
+    /// Decrypts one envelope on this device. The AAD binds the label asked for and the content
+    /// type as served, so a relabelled envelope does not open.
     pub fn get(&self, label: &Label) -> Result<(EnvelopeFull, Zeroizing<Vec<u8>>), ClientError> {
         let e = self
             .envelope(label)?
@@ -240,31 +345,117 @@ impl Device {
             e.envelope_id.as_str(),
             e.version,
             label.as_str(),
+            &e.content_type,
         );
-        let plain = open_payload(&key, &aad, &e.nonce, &e.ciphertext)?;
+        let plain = open_payload(&key, &aad, &e.nonce, &e.ciphertext).map_err(|_| {
+            ClientError::Refused(format!(
+                "the `{label}` envelope does not open: its ciphertext, label or content type \
+                 is not what this device sealed"
+            ))
+        })?;
         Ok((e, plain))
     }
 
-    pub fn org(&self, id: &OrgId) -> Result<OrgInfo, ClientError> {
-        self.api
-            .get::<OrgInfo>(&format!("/v1/orgs/{id}"))?
-            .checked()
+    /// The customer's ledger, verified against the pinned vault key and checked complete.
+    pub fn own_ledger(&mut self) -> Result<OwnLedger, ClientError> {
+        let page: Value = self.api.get("/v1/me/ledger")?;
+        let verified = verify::verify_own(
+            &self.api,
+            &mut self.trust,
+            &page,
+            Party::Customer(self.customer_id.as_str()),
+        )
+        .map_err(refused)?;
+        Ok(OwnLedger { verified })
+    }
+
+    /// An organization's keys, from its key log verified against the pinned vault key.
+    pub fn org_keys(&mut self, org: &OrgId) -> Result<OrgKeyLog, ClientError> {
+        verify::org_key_log(&self.api, &mut self.trust, org).map_err(refused)
     }
 
     pub fn grants(&self) -> Result<Vec<GrantView>, ClientError> {
         self.api.get("/v1/me/grants")
     }
 
-    /// Seals `plaintext` under a fresh data key as the label's next version, wrapped to the
-    /// owner and to every organization with an active grant on the label.
-    pub fn put(
+    /// Believes a listed grant only if this device's own key signed it for this customer, the
+    /// verified ledger holds its `grant_created` (with the same signature) and no
+    /// `grant_revoked`.
+    pub fn checked_grant(
         &self,
+        g: &GrantView,
+        ledger: &OwnLedger,
+    ) -> Result<CheckedGrant, ClientError> {
+        let gid = &g.terms.grant_id;
+        let refuse = |why: &str| {
+            ClientError::Refused(format!(
+                "the vault lists grant {gid} ({}) as yours, but {why}; refusing it",
+                g.terms.org_id
+            ))
+        };
+        if g.terms.customer_id != self.customer_id {
+            return Err(refuse("it was made for another customer"));
+        }
+        verify_grant(&self.secrets.ed25519_public(), &g.terms, &g.signature)
+            .map_err(|_| refuse("your key did not sign it"))?;
+        let Some((Event::GrantCreated { signature, at, .. }, _)) = ledger.created(gid) else {
+            return Err(refuse("your verified ledger does not hold its approval"));
+        };
+        if *signature != b64::encode(&g.signature) {
+            return Err(refuse(
+                "its approval in your ledger carries another signature",
+            ));
+        }
+        if ledger.revoked(gid) {
+            return Err(refuse("your verified ledger shows you revoked it"));
+        }
+        Ok(CheckedGrant {
+            terms: g.terms.clone(),
+            approved_at: *at,
+        })
+    }
+
+    /// The grants to wrap a new data key of `label` for: every grant the vault lists as active
+    /// on the label, each checked by [`Device::checked_grant`] and still in force by its signed
+    /// terms. Any that fails stops everything: nothing is sent.
+    fn recipients(&mut self, label: &Label) -> Result<Vec<GrantTerms>, ClientError> {
+        let listed: Vec<GrantView> = self
+            .grants()?
+            .into_iter()
+            .filter(|g| g.state == "active" && g.terms.labels.contains(label))
+            .collect();
+        if listed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ledger = self.own_ledger()?;
+        let now = super::now();
+        let mut out = Vec::new();
+        for g in &listed {
+            let checked = self.checked_grant(g, &ledger)?;
+            if checked.terms.not_after <= now {
+                return Err(ClientError::Refused(format!(
+                    "the vault lists grant {} as active, but it expired at {}; refusing it",
+                    checked.terms.grant_id, checked.terms.not_after
+                )));
+            }
+            out.push(checked.terms);
+        }
+        Ok(out)
+    }
+
+    /// Seals `plaintext` under a fresh data key as the label's next version, wrapped to the
+    /// owner and — only — to the `org_encryption_key` of each checked grant on the label.
+    pub fn put(
+        &mut self,
         label: &Label,
         content_type: &str,
         plaintext: &[u8],
         rotate: bool,
     ) -> Result<Value, ClientError> {
+        crate::domain::catalog::check_content_type(content_type)
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
         let existing = self.envelope(label)?;
+        let recipients = self.recipients(label)?;
         let (envelope_id, version) = match &existing {
             Some(e) => (e.envelope_id.clone(), e.version + 1),
             None => (
@@ -278,6 +469,7 @@ impl Device {
             envelope_id.as_str(),
             version,
             label.as_str(),
+            content_type,
         );
         let sealed = seal_payload(&key, &aad, plaintext)?;
         let owner = wrap_key(
@@ -291,18 +483,14 @@ impl Device {
             &key,
         )?;
         let mut grant_wraps = Vec::new();
-        for g in self.grants()? {
-            if g.state != "active" || !g.labels.contains(label) {
-                continue;
-            }
-            let org = self.org(&g.org_id)?;
+        for g in &recipients {
             let info = wrap_info(
                 envelope_id.as_str(),
                 version,
-                org.org_id.as_str(),
+                g.org_id.as_str(),
                 g.grant_id.as_str(),
             );
-            let w = wrap_key(&org.x25519_public, &info, &key)?;
+            let w = wrap_key(&g.org_encryption_key, &info, &key)?;
             grant_wraps.push(json!({ "grant_id": g.grant_id, "enc": b64::encode(&w.enc), "ct": b64::encode(&w.ct) }));
         }
         self.api.put(
@@ -322,7 +510,7 @@ impl Device {
 
     /// Re-encrypts every envelope marked `rotation_pending` under a new data key, so a revoked
     /// organization's old wrapped key opens nothing new. Returns the labels rotated.
-    pub fn rotate_pending(&self) -> Result<Vec<Label>, ClientError> {
+    pub fn rotate_pending(&mut self) -> Result<Vec<Label>, ClientError> {
         let mut done = Vec::new();
         for e in self.envelopes()? {
             if !e.rotation_pending {
@@ -343,14 +531,133 @@ impl Device {
         self.api.get("/v1/me/requests")
     }
 
+    /// Decides whether this device may trust `log`'s current keys for a new grant:
+    /// - keys pinned by an earlier checked grant to the same organization must be the same
+    ///   (else "keys changed since you approved it on …", unless the customer accepts it);
+    /// - with no earlier grant (first contact) an anchor from outside the vault is needed: the
+    ///   fingerprint the organization handed out, or an explicit "approve an organization I
+    ///   could not verify".
+    ///
+    /// Returns whether the keys are verified (anchored) rather than accepted unverified.
+    pub fn check_org(&mut self, log: &OrgKeyLog, check: &OrgCheck) -> Result<bool, ClientError> {
+        let current = &log.current;
+        let fp = fingerprint(&current.identity_key);
+        if let Some(given) = &check.fingerprint
+            && !fingerprint_matches(&current.identity_key, given)
+        {
+            return Err(ClientError::Refused(format!(
+                "{} ({}) has the fingerprint {fp}, not the {given} you were given: these are \
+                 not the organization's keys. Nothing was approved.",
+                log.name, log.org_id
+            )));
+        }
+        let ledger = self.own_ledger()?;
+        let mut pinned: Option<CheckedGrant> = None;
+        for g in self.grants()? {
+            if g.terms.org_id != log.org_id {
+                continue;
+            }
+            let c = self.checked_grant(&g, &ledger).or_else(|e| {
+                // A grant the customer revoked still pins the keys it was approved for.
+                verify_grant(&self.secrets.ed25519_public(), &g.terms, &g.signature)
+                    .ok()
+                    .filter(|()| g.terms.customer_id == self.customer_id)
+                    .and_then(|()| {
+                        ledger
+                            .created(&g.terms.grant_id)
+                            .and_then(|(ev, _)| match ev {
+                                Event::GrantCreated { at, .. } => Some(CheckedGrant {
+                                    terms: g.terms.clone(),
+                                    approved_at: *at,
+                                }),
+                                _ => None,
+                            })
+                    })
+                    .ok_or(e)
+            })?;
+            if pinned
+                .as_ref()
+                .is_none_or(|p| c.approved_at > p.approved_at)
+            {
+                pinned = Some(c);
+            }
+        }
+        let anchor = self.anchors.get(log.org_id.as_str()).cloned();
+        let verified = match &pinned {
+            Some(p)
+                if p.terms.org_identity_key == current.identity_key
+                    && p.terms.org_encryption_key == current.encryption_key =>
+            {
+                check.fingerprint.is_some()
+                    || anchor.is_none_or(|a| a.verified || a.identity_key != current.identity_key)
+            }
+            Some(p) => {
+                let changes: Vec<String> = log
+                    .keys
+                    .iter()
+                    .filter(|k| k.at >= p.approved_at && k.key_seq > 1)
+                    .map(|k| {
+                        format!(
+                            "key change #{} logged at ledger entry {} on {} (new fingerprint {})",
+                            k.key_seq,
+                            k.index,
+                            k.at,
+                            fingerprint(&k.identity_key)
+                        )
+                    })
+                    .collect();
+                if !check.accept_key_change {
+                    return Err(ClientError::Refused(format!(
+                        "{}'s keys changed since you approved it on {}: {}. Ask {} whether it \
+                         changed its keys; to go on, approve again with the new fingerprint \
+                         {fp} confirmed (--org-fingerprint) and --accept-key-change. Nothing \
+                         was approved.",
+                        log.name,
+                        p.approved_at.date(),
+                        if changes.is_empty() {
+                            "the keys the vault now names are not in the grants you signed"
+                                .to_owned()
+                        } else {
+                            changes.join("; ")
+                        },
+                        log.name
+                    )));
+                }
+                check.fingerprint.is_some()
+            }
+            None if check.fingerprint.is_some() => true,
+            None if check.accept_unverified => false,
+            None => {
+                return Err(ClientError::Refused(format!(
+                    "this is your first grant to {} ({}), and nothing outside the vault vouches \
+                     for its keys yet. Compare its fingerprint {fp} with the one {} gave you \
+                     (its website, app or letter) and pass it with --org-fingerprint, or pass \
+                     --accept-unverified-org to approve an organization you could not verify. \
+                     Nothing was approved.",
+                    log.name, log.org_id, log.name
+                )));
+            }
+        };
+        self.anchors.insert(
+            log.org_id.to_string(),
+            OrgAnchor {
+                identity_key: current.identity_key,
+                verified,
+            },
+        );
+        Ok(verified)
+    }
+
     /// Approves a request, optionally narrowing its labels, shortening its duration or capping
-    /// reads: signs the grant and wraps each granted envelope's data key to the organization.
+    /// reads: checks the organization's keys ([`Device::check_org`]), signs a grant naming them
+    /// and wraps each granted envelope's data key to the encryption key in that grant.
     pub fn approve(
-        &self,
+        &mut self,
         request_id: &RequestId,
         labels: Option<Vec<Label>>,
         duration_secs: Option<u64>,
         max_reads: Option<u32>,
+        check: &OrgCheck,
     ) -> Result<Value, ClientError> {
         let request = self
             .requests()?
@@ -363,17 +670,27 @@ impl Device {
                 request.status
             )));
         }
-        let org = request.org.clone().checked()?;
+        if request.customer_id != self.customer_id {
+            return Err(ClientError::Refused(format!(
+                "request {request_id} is addressed to another customer; refusing it"
+            )));
+        }
+        // The organization's keys come from its verified key log, never from the request.
+        let log = self.org_keys(&request.org_id)?;
+        self.check_org(&log, check)?;
+        let keys = log.current;
         let mut labels = labels.unwrap_or_else(|| request.labels.clone());
         labels.sort();
         let duration = duration_secs
             .unwrap_or(request.duration_secs)
             .min(request.duration_secs);
-        let now = crate::vault::Vault::now();
+        let now = super::now();
         let terms = GrantTerms {
             grant_id: GrantId::from_random(crate::crypto::keys::random_array()),
             customer_id: self.customer_id.clone(),
-            org_id: org.org_id.clone(),
+            org_id: log.org_id.clone(),
+            org_identity_key: keys.identity_key,
+            org_encryption_key: keys.encryption_key,
             labels,
             purposes: request.purposes.clone(),
             not_after: now.plus(i64::try_from(duration).unwrap_or(i64::MAX)),
@@ -388,10 +705,10 @@ impl Device {
             let info = wrap_info(
                 e.envelope_id.as_str(),
                 e.version,
-                org.org_id.as_str(),
+                terms.org_id.as_str(),
                 terms.grant_id.as_str(),
             );
-            let w = wrap_key(&org.x25519_public, &info, &key)?;
+            let w = wrap_key(&terms.org_encryption_key, &info, &key)?;
             wraps.push(json!({
                 "label": label, "envelope_id": e.envelope_id, "version": e.version,
                 "enc": b64::encode(&w.enc), "ct": b64::encode(&w.ct),
@@ -402,6 +719,12 @@ impl Device {
             &format!("/v1/me/requests/{request_id}/approve"),
             &json!({ "grant": terms, "signature": b64::encode(&signature), "wraps": wraps }),
         )
+    }
+
+    /// Whether this device anchored `org` (fingerprint checked) or approved it unverified;
+    /// `None` when this device never approved it.
+    pub fn org_verified(&self, org: &OrgId) -> Option<bool> {
+        self.anchors.get(org.as_str()).map(|a| a.verified)
     }
 
     pub fn decline(&self, request_id: &RequestId) -> Result<Value, ClientError> {
@@ -417,4 +740,10 @@ impl Device {
     pub fn ledger(&self) -> Result<Value, ClientError> {
         self.api.get("/v1/me/ledger")
     }
+}
+
+/// The fingerprint of an organization's identity key as this device computes it (never the
+/// string a vault sends).
+pub fn org_fingerprint(keys: &verify::OrgKeys) -> String {
+    fingerprint(&keys.identity_key)
 }

@@ -1,11 +1,16 @@
-//! The organization's side: `private_key_jwt` token, requests, and reads decrypted locally.
+//! The organization's side: `private_key_jwt` token, requests, reads decrypted locally and
+//! checked against what was asked, key changes, and the monitor of its own ledger.
 
+use super::verify::{self, Party, Trust, VerifyFailure};
 use super::{Api, ClientError};
 use crate::config::OrgKeys;
 use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::crypto::envelope::{envelope_aad, open_payload};
 use crate::crypto::wrap::{Wrap, unwrap_key, wrap_info};
-use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
+use crate::domain::catalog::{Label, Purpose};
+use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId};
+use crate::ledger::Event;
+use crate::ledger::receipt::{AccessReceipt, verify_receipt};
 use crate::tokens;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,12 +28,26 @@ pub struct LedgerRef {
     pub leaf: [u8; 32],
 }
 
-/// The wire format of an organization read.
+/// The vault's signature over the read's ledger entry.
+#[derive(Deserialize, Debug)]
+pub struct ReadReceipt {
+    pub index: u64,
+    #[serde(with = "serde_array")]
+    pub leaf: [u8; 32],
+    pub time: String,
+    #[serde(with = "serde_bytes")]
+    pub signature: Vec<u8>,
+}
+
+/// The wire format of an organization read. Checked by [`OrgClient::read`]: customer, label and
+/// purpose must be what was asked; the wrap info and AAD are built from what was asked (so an
+/// answer about anything else does not open); the receipt must verify under the PINNED vault
+/// key and name the answer's ledger entry.
 #[derive(Deserialize, Debug)]
 pub struct ReadResponse {
     pub customer_id: CustomerId,
     pub envelope_id: EnvelopeId,
-    pub label: String,
+    pub label: Label,
     pub version: u64,
     pub content_type: String,
     #[serde(with = "serde_array")]
@@ -37,7 +56,9 @@ pub struct ReadResponse {
     pub ciphertext: Vec<u8>,
     pub wrap: Wrap,
     pub grant_id: GrantId,
+    pub purpose: Purpose,
     pub ledger: LedgerRef,
+    pub receipt: ReadReceipt,
 }
 
 impl ReadResponse {
@@ -56,7 +77,8 @@ impl ReadResponse {
             self.customer_id.as_str(),
             self.envelope_id.as_str(),
             self.version,
-            &self.label,
+            self.label.as_str(),
+            &self.content_type,
         );
         Ok(open_payload(&key, &aad, &self.nonce, &self.ciphertext)?)
     }
@@ -65,6 +87,8 @@ impl ReadResponse {
 pub struct OrgClient {
     pub api: Api,
     pub keys: OrgKeys,
+    /// The pinned vault key, the last verified checkpoint and the highest `org_seq` seen.
+    pub trust: Trust,
 }
 
 impl OrgClient {
@@ -72,7 +96,7 @@ impl OrgClient {
     pub fn connect(server: &str, keys: OrgKeys) -> Result<Self, ClientError> {
         let mut api = Api::new(server)?;
         let endpoint = format!("{}/v1/oauth/token", api.base());
-        let now = crate::vault::Vault::now().unix();
+        let now = super::now().unix();
         let assertion = tokens::client_assertion(&keys.identity, &keys.org_id, &endpoint, now)
             .map_err(|e| ClientError::Usage(e.to_string()))?;
         let answer: TokenAnswer = api.post_form(
@@ -87,7 +111,16 @@ impl OrgClient {
             ],
         )?;
         api.set_token(answer.access_token);
-        Ok(Self { api, keys })
+        // Trust on first use; a caller with a pinned key replaces it (`with_trust`).
+        let vault_key = api.get_text("/v1/ledger/key")?;
+        let trust = Trust::new(&vault_key, None, 0)?;
+        Ok(Self { api, keys, trust })
+    }
+
+    /// Uses what this organization pinned before (vault key, checkpoint, sequence number).
+    pub fn with_trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
+        self
     }
 
     /// Asks a customer (by id `cus_…` or by handle) for labels and purposes.
@@ -120,22 +153,151 @@ impl OrgClient {
         self.api.get("/v1/org/requests")
     }
 
-    /// Reads and decrypts one envelope for `purpose`.
+    /// Reads and decrypts one envelope for `purpose`, refusing an answer about another
+    /// customer, label or purpose, or one whose receipt the pinned vault key did not sign.
     pub fn read(
         &self,
         customer: &str,
         label: &str,
         purpose: &str,
     ) -> Result<(ReadResponse, Zeroizing<Vec<u8>>), ClientError> {
+        let customer =
+            CustomerId::parse(customer).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let label = Label::parse(label).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let purpose = Purpose::parse(purpose).map_err(|e| ClientError::Usage(e.to_string()))?;
         let r: ReadResponse = self.api.get_query(
             &format!("/v1/org/customers/{customer}/envelopes/{label}"),
-            &[("purpose", purpose)],
+            &[("purpose", purpose.as_str())],
         )?;
-        let plain = r.open(&self.keys)?;
+        if r.customer_id != customer || r.label != label || r.purpose != purpose {
+            return Err(ClientError::Refused(format!(
+                "asked for {customer}'s `{label}` for {purpose}, the vault answered with \
+                 {}'s `{}` for {}; refusing the answer",
+                r.customer_id, r.label, r.purpose
+            )));
+        }
+        crate::domain::catalog::check_content_type(&r.content_type)
+            .map_err(|e| ClientError::Refused(e.to_string()))?;
+        let receipt = AccessReceipt {
+            index: r.receipt.index,
+            leaf: r.receipt.leaf,
+            time: r.receipt.time.clone(),
+        };
+        if receipt.index != r.ledger.index || receipt.leaf != r.ledger.leaf {
+            return Err(ClientError::Refused(
+                "the access receipt names another ledger entry than the answer".into(),
+            ));
+        }
+        verify_receipt(&self.trust.verifier.public, &receipt, &r.receipt.signature).map_err(
+            |_| {
+                ClientError::Refused(
+                    "the access receipt is not signed by the pinned vault key: the read may not \
+                     be logged"
+                        .into(),
+                )
+            },
+        )?;
+        let plain = r.open(&self.keys).map_err(|_| {
+            ClientError::Refused(format!(
+                "the answer does not open for {customer}'s `{label}` with this organization's \
+                 key: it is not the envelope asked for, or its content type was changed"
+            ))
+        })?;
         Ok((r, plain))
+    }
+
+    /// Replaces this organization's keys: the change is signed by the current identity key
+    /// and logged in the organization's key log. Returns the new key_seq.
+    pub fn change_keys(&self, new: &OrgKeys) -> Result<Value, ClientError> {
+        let org_id =
+            OrgId::parse(&self.keys.org_id).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let log: Value = self.api.get(&format!("/v1/orgs/{org_id}/keys"))?;
+        let key_seq = log["entries"].as_array().map_or(0, Vec::len) as u64 + 1;
+        let identity_key = new.identity.verifying_key().to_bytes();
+        let encryption_key = new.encryption.public();
+        let change = crate::crypto::sign::OrgKeyChange {
+            org_id: org_id.as_str(),
+            key_seq,
+            identity_key,
+            encryption_key,
+        };
+        let change_signature =
+            crate::crypto::sign::sign_org_key_change(&self.keys.identity, &change)?;
+        self.api.post(
+            "/v1/org/keys",
+            &json!({
+                "identity_key": crate::crypto::b64::encode(&identity_key),
+                "encryption_key": crate::crypto::b64::encode(&encryption_key),
+                "key_signature": crate::crypto::b64::encode(
+                    &crate::crypto::sign::sign_org_key(&new.identity, &encryption_key)
+                ),
+                "change_signature": crate::crypto::b64::encode(&change_signature),
+            }),
+        )
+    }
+
+    /// The organization's monitor: verifies its own ledger (pinned vault key, consistency,
+    /// inclusion, `org_seq` complete from 1 and not going back) and that every key event under
+    /// its id names keys it made (`known`: the key file's keys and the earlier ones it kept).
+    /// Moves `trust` forward only when everything passed.
+    pub fn monitor(&mut self, known: &[([u8; 32], [u8; 32])]) -> Result<Monitored, VerifyFailure> {
+        let page: Value = self.api.get("/v1/org/ledger")?;
+        let mut trust = self.trust.clone();
+        let v = verify::verify_own(&self.api, &mut trust, &page, Party::Org(&self.keys.org_id))?;
+        let mine = (
+            self.keys.identity.verifying_key().to_bytes(),
+            self.keys.encryption.public(),
+        );
+        let mut key_events = 0;
+        for e in &v.entries {
+            let (identity, encryption, key_seq) = match &e.event.event {
+                Event::OrgRegistered {
+                    identity_key,
+                    encryption_key,
+                    key_seq,
+                    ..
+                }
+                | Event::OrgKeysChanged {
+                    identity_key,
+                    encryption_key,
+                    key_seq,
+                    ..
+                } => (identity_key, encryption_key, key_seq),
+                _ => continue,
+            };
+            key_events += 1;
+            let pair = (*identity, *encryption);
+            if pair != mine && !known.contains(&pair) {
+                return Err(VerifyFailure::KeyLog {
+                    org: self.keys.org_id.clone(),
+                    reason: format!(
+                        "ledger entry {} (key_seq {key_seq}) names keys this organization did \
+                         not make: identity fingerprint {}",
+                        e.index,
+                        crate::crypto::sign::fingerprint(identity)
+                    ),
+                });
+            }
+        }
+        self.trust = trust;
+        Ok(Monitored {
+            size: v.checkpoint.size,
+            entries: v.entries.len(),
+            key_events,
+            last_seq: self.trust.last_seq,
+        })
     }
 
     pub fn ledger(&self) -> Result<Value, ClientError> {
         self.api.get("/v1/org/ledger")
     }
+}
+
+/// What a monitor run checked.
+#[derive(Debug)]
+pub struct Monitored {
+    pub size: u64,
+    pub entries: usize,
+    pub key_events: usize,
+    pub last_seq: u64,
 }

@@ -24,6 +24,25 @@ pub struct Profile {
     /// The last checkpoint verified, for the next consistency check.
     #[serde(default)]
     pub last_checkpoint: Option<String>,
+    /// The highest `customer_seq` this device has seen in its own ledger: a listing that ends
+    /// below it hides events.
+    #[serde(default)]
+    pub last_seq: u64,
+    /// Organizations this device approved, and whether their fingerprint was checked against
+    /// one the organization gave the customer itself (for the grant listing).
+    #[serde(default)]
+    pub org_anchors: std::collections::BTreeMap<String, OrgAnchor>,
+}
+
+/// How this device came to trust an organization's identity key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrgAnchor {
+    #[serde(with = "serde_array")]
+    pub identity_key: [u8; 32],
+    /// True when the customer gave the fingerprint the organization handed out (or the keys
+    /// were pinned by an earlier grant that was); false for "approve an organization I could
+    /// not verify".
+    pub verified: bool,
 }
 
 pub const PROFILE_KIND: &str = "assent/customer-profile";

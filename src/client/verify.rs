@@ -1,13 +1,19 @@
-//! Client-side ledger verification: a customer (or anyone) checks the vault's signed checkpoint
-//! against a pinned key, the inclusion of each of their own events, and the consistency of the
-//! new checkpoint with the last one they saw — so a rewritten or truncated history is detected.
+//! Client-side ledger verification. A device believes a ledger answer only after checking it
+//! against things the vault cannot forge: the checkpoint's signature under the PINNED vault key,
+//! its consistency with the last checkpoint this device verified, each entry's leaf recomputed
+//! from its event and nonce, and each entry's inclusion proof against the signed root. A party's
+//! own listing must also be complete: its sequence numbers run 1, 2, 3, … without a gap and never
+//! go back below what this device saw before.
 
 use super::{Api, ClientError};
 use crate::crypto::b64;
+use crate::crypto::sign::{OrgKeyChange, verify_org_key, verify_org_key_change};
+use crate::domain::ids::OrgId;
+use crate::domain::time::Timestamp;
 use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::merkle::{self, Hash};
 use crate::ledger::note::{Verifier, parse_verifier_key};
-use crate::ledger::{Event, leaf_commitment};
+use crate::ledger::{Event, Sequenced, leaf_commitment};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -17,7 +23,7 @@ pub enum VerifyFailure {
     #[error("the checkpoint's signature does not verify against the pinned vault key: {0}")]
     Signature(String),
     #[error(
-        "the ledger shrank: it was {old} entries, the vault now signs {new} (truncated history)"
+        "the ledger shrank: it was {old} entries, the vault now signs {new} (truncated or rolled-back history)"
     )]
     Truncated { old: u64, new: u64 },
     #[error(
@@ -30,17 +36,51 @@ pub enum VerifyFailure {
     Leaf { index: u64 },
     #[error("entry {index} is not included in the signed tree: {reason}")]
     Inclusion { index: u64, reason: String },
+    #[error(
+        "entry {index} is at or beyond the signed checkpoint's size {size}: the vault cannot prove it"
+    )]
+    BeyondCheckpoint { index: u64, size: u64 },
+    #[error("entry {index} is not about {party}: the vault listed someone else's event")]
+    Foreign { index: u64, party: String },
+    #[error(
+        "events are missing from {party}'s ledger: after event #{after} came #{got} (hidden history)"
+    )]
+    Gap { party: String, after: u64, got: u64 },
+    #[error(
+        "{party}'s ledger went back: this device already saw event #{pinned}, the vault now shows {shown} (hidden history)"
+    )]
+    WentBack {
+        party: String,
+        pinned: u64,
+        shown: u64,
+    },
+    #[error("{org}'s key log does not verify: {reason}")]
+    KeyLog { org: String, reason: String },
     #[error("{0}")]
     Client(#[from] ClientError),
 }
 
-#[derive(Debug)]
-pub struct Verified {
-    pub checkpoint: Checkpoint,
-    pub note: String,
-    pub entries_checked: usize,
-    /// The previous checkpoint size this one was proved consistent with.
-    pub consistent_with: Option<u64>,
+/// What a device has pinned about a vault and its own place in it: the vault's verifier key,
+/// the last checkpoint it verified and the highest own sequence number it saw.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    pub verifier: Verifier,
+    pub last_checkpoint: Option<String>,
+    pub last_seq: u64,
+}
+
+impl Trust {
+    pub fn new(
+        vault_key: &str,
+        last_checkpoint: Option<String>,
+        last_seq: u64,
+    ) -> Result<Self, ClientError> {
+        Ok(Self {
+            verifier: pinned(vault_key)?,
+            last_checkpoint,
+            last_seq,
+        })
+    }
 }
 
 pub fn pinned(key: &str) -> Result<Verifier, ClientError> {
@@ -59,7 +99,8 @@ fn hashes(v: &Value) -> Result<Vec<Hash>, ClientError> {
         .collect()
 }
 
-/// Checks `note` against the pinned key, then against the last checkpoint seen (if any).
+/// Checks `note` against the pinned key, then against the last checkpoint seen (if any): a
+/// smaller tree, another root for the same size, or a failed consistency proof is a failure.
 pub fn check_checkpoint(
     api: &Api,
     verifier: &Verifier,
@@ -104,34 +145,66 @@ pub fn check_checkpoint(
 }
 
 #[derive(Deserialize)]
-struct Entry {
+struct RawEntry {
     index: u64,
     nonce: String,
-    event: Event,
+    event: Value,
     leaf: String,
     #[serde(default)]
     proof: Option<Value>,
 }
 
-/// Verifies a `GET /v1/me/ledger` answer: the checkpoint, then for every entry the leaf
-/// recomputed from its event and nonce, and its inclusion proof against the signed root.
-pub fn verify_own_ledger(
+/// One ledger entry whose leaf and inclusion were verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedEntry {
+    pub index: u64,
+    pub nonce: [u8; 32],
+    pub event: Sequenced,
+}
+
+/// A page of entries (`GET /v1/me/ledger`, `/v1/org/ledger`, `/v1/orgs/{id}/keys`) verified
+/// against a checkpoint that is itself verified.
+#[derive(Debug)]
+pub struct Verified {
+    pub checkpoint: Checkpoint,
+    pub note: String,
+    /// The previous checkpoint size this one was proved consistent with.
+    pub consistent_with: Option<u64>,
+    pub entries: Vec<VerifiedEntry>,
+}
+
+impl Verified {
+    pub fn entries_checked(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// Verifies a page: the checkpoint (pinned key, consistency with `last_seen`), then for every
+/// entry the leaf recomputed from the event exactly as sent and the nonce, the index below the
+/// checkpoint size, and the inclusion proof against the signed root. Entries come back in
+/// index order.
+pub fn verify_page(
     api: &Api,
     verifier: &Verifier,
-    ledger: &Value,
+    page: &Value,
     last_seen: Option<&str>,
 ) -> Result<Verified, VerifyFailure> {
-    let note = ledger["checkpoint"]
+    let note = page["checkpoint"]
         .as_str()
         .ok_or_else(|| ClientError::Protocol("no checkpoint in the ledger answer".into()))?;
     let (cp, consistent_with) = check_checkpoint(api, verifier, note, last_seen)?;
-    let entries: Vec<Entry> = serde_json::from_value(ledger["entries"].clone())
+    let raw: Vec<RawEntry> = serde_json::from_value(page["entries"].clone())
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
-    let mut checked = 0;
-    for e in &entries {
+    let mut entries = Vec::with_capacity(raw.len());
+    for e in raw {
         let nonce: [u8; 32] = b64::decode_array(&e.nonce, "nonce").map_err(ClientError::from)?;
-        let canonical = e
-            .event
+        // The event is parsed strictly and re-canonicalized: what is checked is what is shown.
+        let event: Sequenced = serde_json::from_value(e.event)
+            .map_err(|err| ClientError::Protocol(format!("entry {}: {err}", e.index)))?;
+        event
+            .check()
+            .map_err(|err| ClientError::Protocol(format!("entry {}: {err}", e.index)))?;
+        let canonical = event
             .canonical()
             .map_err(|err| ClientError::Protocol(err.to_string()))?;
         let leaf = leaf_commitment(&nonce, &canonical);
@@ -139,7 +212,10 @@ pub fn verify_own_ledger(
             return Err(VerifyFailure::Leaf { index: e.index });
         }
         if e.index >= cp.size {
-            continue; // newer than the checkpoint: checked on the next run
+            return Err(VerifyFailure::BeyondCheckpoint {
+                index: e.index,
+                size: cp.size,
+            });
         }
         let proof = match &e.proof {
             Some(p) => hashes(p)?,
@@ -161,12 +237,250 @@ pub fn verify_own_ledger(
             index: e.index,
             reason: err.to_string(),
         })?;
-        checked += 1;
+        entries.push(VerifiedEntry {
+            index: e.index,
+            nonce,
+            event,
+        });
+    }
+    entries.sort_by_key(|e| e.index);
+    if entries.windows(2).any(|w| w[0].index == w[1].index) {
+        return Err(ClientError::Protocol("the same entry is listed twice".into()).into());
     }
     Ok(Verified {
         checkpoint: cp,
         note: note.to_owned(),
-        entries_checked: checked,
         consistent_with,
+        entries,
     })
+}
+
+/// Whose listing a page is, for the completeness check.
+#[derive(Clone, Copy)]
+pub enum Party<'a> {
+    Customer(&'a str),
+    Org(&'a str),
+}
+
+impl Party<'_> {
+    fn name(&self) -> String {
+        match self {
+            Party::Customer(c) => (*c).to_owned(),
+            Party::Org(o) => (*o).to_owned(),
+        }
+    }
+
+    fn seq(&self, e: &Sequenced) -> Option<u64> {
+        match self {
+            Party::Customer(c) => e
+                .event
+                .customer()
+                .filter(|x| x.as_str() == *c)
+                .and(e.customer_seq),
+            Party::Org(o) => e.event.org().filter(|x| x.as_str() == *o).and(e.org_seq),
+        }
+    }
+}
+
+/// A party's own listing is complete: every entry is about the party, its sequence numbers
+/// are 1, 2, 3, … in index order without a gap, and the highest is not below `pinned` (what
+/// this device saw before). Returns the highest number shown.
+pub fn check_complete(
+    entries: &[VerifiedEntry],
+    party: Party<'_>,
+    pinned: u64,
+) -> Result<u64, VerifyFailure> {
+    let mut last = 0;
+    for e in entries {
+        let seq = party.seq(&e.event).ok_or_else(|| VerifyFailure::Foreign {
+            index: e.index,
+            party: party.name(),
+        })?;
+        if seq != last + 1 {
+            return Err(VerifyFailure::Gap {
+                party: party.name(),
+                after: last,
+                got: seq,
+            });
+        }
+        last = seq;
+    }
+    if last < pinned {
+        return Err(VerifyFailure::WentBack {
+            party: party.name(),
+            pinned,
+            shown: last,
+        });
+    }
+    Ok(last)
+}
+
+/// Verifies a party's own ledger page and moves `trust` forward (new checkpoint, highest
+/// sequence number) only once every check passed.
+pub fn verify_own(
+    api: &Api,
+    trust: &mut Trust,
+    page: &Value,
+    party: Party<'_>,
+) -> Result<Verified, VerifyFailure> {
+    let v = verify_page(api, &trust.verifier, page, trust.last_checkpoint.as_deref())?;
+    let last = check_complete(&v.entries, party, trust.last_seq)?;
+    trust.last_checkpoint = Some(v.note.clone());
+    trust.last_seq = last;
+    Ok(v)
+}
+
+/// One set of an organization's keys, as its verified key log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgKeys {
+    pub key_seq: u64,
+    pub identity_key: [u8; 32],
+    pub encryption_key: [u8; 32],
+    /// When the vault logged them, and where.
+    pub at: Timestamp,
+    pub index: u64,
+}
+
+/// An organization's key log, verified: its registered name and every key set in order.
+#[derive(Debug, Clone)]
+pub struct OrgKeyLog {
+    pub org_id: OrgId,
+    pub name: String,
+    /// The organization's current keys: the newest entry of the log.
+    pub current: OrgKeys,
+    /// Every key set in order (the last is `current`).
+    pub keys: Vec<OrgKeys>,
+}
+
+/// Checks an organization's key log (entries already verified by [`verify_page`]): every entry
+/// is about `org`; the first is its registration with key_seq 1; each later one is a change
+/// with the next key_seq, naming the previous identity key and signed by it; every encryption
+/// key is signed by its identity key.
+pub fn check_key_log(org: &OrgId, entries: &[VerifiedEntry]) -> Result<OrgKeyLog, VerifyFailure> {
+    let fail = |reason: String| VerifyFailure::KeyLog {
+        org: org.to_string(),
+        reason,
+    };
+    let mut name = None;
+    let mut keys: Vec<OrgKeys> = Vec::new();
+    for e in entries {
+        let (org_id, key_seq, identity, encryption, key_sig, at) = match &e.event.event {
+            Event::OrgRegistered {
+                org_id,
+                name: n,
+                key_seq,
+                identity_key,
+                encryption_key,
+                key_signature,
+                at,
+            } => {
+                if !keys.is_empty() {
+                    return Err(fail(format!(
+                        "entry {} registers the organization a second time",
+                        e.index
+                    )));
+                }
+                name = Some(n.clone());
+                (
+                    org_id,
+                    *key_seq,
+                    identity_key,
+                    encryption_key,
+                    key_signature,
+                    at,
+                )
+            }
+            Event::OrgKeysChanged {
+                org_id,
+                key_seq,
+                identity_key,
+                encryption_key,
+                key_signature,
+                previous_identity_key,
+                change_signature,
+                at,
+            } => {
+                let prev = keys.last().ok_or_else(|| {
+                    fail(format!("entry {} changes keys never registered", e.index))
+                })?;
+                if *previous_identity_key != prev.identity_key {
+                    return Err(fail(format!(
+                        "entry {} names a previous identity key that is not the logged one",
+                        e.index
+                    )));
+                }
+                let change = OrgKeyChange {
+                    org_id: org_id.as_str(),
+                    key_seq: *key_seq,
+                    identity_key: *identity_key,
+                    encryption_key: *encryption_key,
+                };
+                verify_org_key_change(&prev.identity_key, &change, change_signature).map_err(
+                    |_| {
+                        fail(format!(
+                            "the key change in entry {} is not signed by the previous identity key",
+                            e.index
+                        ))
+                    },
+                )?;
+                (
+                    org_id,
+                    *key_seq,
+                    identity_key,
+                    encryption_key,
+                    key_signature,
+                    at,
+                )
+            }
+            _ => {
+                return Err(fail(format!("entry {} is not a key event", e.index)));
+            }
+        };
+        if org_id != org {
+            return Err(fail(format!("entry {} is about {org_id}", e.index)));
+        }
+        if key_seq != keys.len() as u64 + 1 {
+            return Err(fail(format!(
+                "entry {} has key_seq {key_seq}, expected {}",
+                e.index,
+                keys.len() + 1
+            )));
+        }
+        verify_org_key(identity, encryption, key_sig).map_err(|_| {
+            fail(format!(
+                "the encryption key in entry {} is not signed by its identity key",
+                e.index
+            ))
+        })?;
+        keys.push(OrgKeys {
+            key_seq,
+            identity_key: *identity,
+            encryption_key: *encryption,
+            at: *at,
+            index: e.index,
+        });
+    }
+    match (name, keys.last().cloned()) {
+        (Some(name), Some(current)) => Ok(OrgKeyLog {
+            org_id: org.clone(),
+            name,
+            current,
+            keys,
+        }),
+        _ => Err(fail("the log is empty".into())),
+    }
+}
+
+/// Fetches and verifies an organization's key log; moves `trust`'s checkpoint forward.
+pub fn org_key_log(api: &Api, trust: &mut Trust, org: &OrgId) -> Result<OrgKeyLog, VerifyFailure> {
+    let page: Value = api.get(&format!("/v1/orgs/{org}/keys"))?;
+    let v = verify_page(
+        api,
+        &trust.verifier,
+        &page,
+        trust.last_checkpoint.as_deref(),
+    )?;
+    let log = check_key_log(org, &v.entries)?;
+    trust.last_checkpoint = Some(v.note);
+    Ok(log)
 }

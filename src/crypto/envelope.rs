@@ -41,13 +41,21 @@ impl std::fmt::Debug for DataKey {
     }
 }
 
-/// AAD binding a payload to its owner, envelope, version and label:
-/// `"assent/v1/envelope\n" customer_id "\n" envelope_id "\n" version "\n" label`.
+/// AAD binding a payload to its owner, envelope, version, label and content type (wire v2):
+/// `"assent/v2/envelope\n" customer_id "\n" envelope_id "\n" version "\n" label "\n"
+/// content_type`, the content type exactly as stored and served.
 ///
-/// Invariant (enforced by the domain's id rules): ids contain no '\n', so the
-/// encoding is unambiguous.
-pub fn envelope_aad(customer_id: &str, envelope_id: &str, version: u64, label: &str) -> Vec<u8> {
-    format!("assent/v1/envelope\n{customer_id}\n{envelope_id}\n{version}\n{label}").into_bytes()
+/// Invariant (enforced by the domain's id rules and `check_content_type`): ids and content
+/// types contain no '\n', so the encoding is unambiguous.
+pub fn envelope_aad(
+    customer_id: &str,
+    envelope_id: &str,
+    version: u64,
+    label: &str,
+    content_type: &str,
+) -> Vec<u8> {
+    format!("assent/v2/envelope\n{customer_id}\n{envelope_id}\n{version}\n{label}\n{content_type}")
+        .into_bytes()
 }
 
 /// A sealed payload: ciphertext includes the 16-byte tag at the end.

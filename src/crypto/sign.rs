@@ -8,15 +8,16 @@ use sha2::{Digest as _, Sha256};
 use super::error::CryptoError;
 use super::keys::{SigningKey, verifying_key};
 
-const GRANT_PREFIX: &[u8] = b"assent/v1/grant\n";
+const GRANT_PREFIX: &[u8] = b"assent/v2/grant\n";
 const ORG_KEY_PREFIX: &[u8] = b"assent/v1/org-key\n";
+const ORG_KEY_CHANGE_PREFIX: &[u8] = b"assent/v2/org-key-change\n";
 
 /// RFC 8785 JSON Canonicalization Scheme bytes of `value`.
 pub fn jcs<T: Serialize>(value: &T) -> Result<Vec<u8>, CryptoError> {
     serde_json_canonicalizer::to_vec(value).map_err(|e| CryptoError::Encoding(e.to_string()))
 }
 
-/// The signed message of a grant: `"assent/v1/grant\n" ‖ JCS(grant)`.
+/// The signed message of a grant (wire v2): `"assent/v2/grant\n" ‖ JCS(grant)`.
 pub fn grant_message(grant_jcs: &[u8]) -> Vec<u8> {
     [GRANT_PREFIX, grant_jcs].concat()
 }
@@ -55,6 +56,43 @@ pub fn verify_org_key(
     verify_signature(identity_public, &org_key_message(x25519_public), signature)
 }
 
+/// What an organization's previous identity key signs to change its keys.
+#[derive(Serialize)]
+pub struct OrgKeyChange<'a> {
+    pub org_id: &'a str,
+    pub key_seq: u64,
+    #[serde(with = "super::b64::serde_array")]
+    pub identity_key: [u8; 32],
+    #[serde(with = "super::b64::serde_array")]
+    pub encryption_key: [u8; 32],
+}
+
+/// `"assent/v2/org-key-change\n" ‖ JCS({org_id, key_seq, identity_key, encryption_key})`.
+pub fn org_key_change_message(change: &OrgKeyChange<'_>) -> Result<Vec<u8>, CryptoError> {
+    Ok([ORG_KEY_CHANGE_PREFIX, &jcs(change)?].concat())
+}
+
+/// Signs a key change with the organization's previous identity key.
+pub fn sign_org_key_change(
+    previous: &SigningKey,
+    change: &OrgKeyChange<'_>,
+) -> Result<[u8; 64], CryptoError> {
+    Ok(previous.sign(&org_key_change_message(change)?).to_bytes())
+}
+
+/// Verifies a key change against the previous identity key.
+pub fn verify_org_key_change(
+    previous_identity: &[u8; 32],
+    change: &OrgKeyChange<'_>,
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    verify_signature(
+        previous_identity,
+        &org_key_change_message(change)?,
+        signature,
+    )
+}
+
 /// Strict Ed25519 verification (`verify_strict`: rejects non-canonical and
 /// small-order encodings, RFC 8032 §5.1.7 with cofactorless check).
 pub fn verify_signature(
@@ -70,6 +108,17 @@ pub fn verify_signature(
     })?;
     key.verify_strict(message, &sig)
         .map_err(|_| CryptoError::BadSignature)
+}
+
+/// Whether `given` (as a person typed or pasted it: any case, with or without spaces) is the
+/// fingerprint of `public`. Compares the 16 bytes, not the text.
+pub fn fingerprint_matches(public: &[u8; 32], given: &str) -> bool {
+    let hex: String = given.chars().filter(|c| !c.is_whitespace()).collect();
+    let digest = Sha256::digest(public);
+    hex.len() == 32
+        && hex.is_ascii()
+        && (0..16)
+            .all(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).is_ok_and(|b| b == digest[i]))
 }
 
 /// Human fingerprint of an identity key: first 16 bytes of SHA-256(key), lowercase

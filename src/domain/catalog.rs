@@ -155,6 +155,38 @@ pub fn distinct_sorted<T: Ord + Clone>(
     Ok(v)
 }
 
+/// Longest content type an envelope may carry (it is part of the envelope AAD, wire v2).
+pub const MAX_CONTENT_TYPE: usize = 255;
+
+/// A content type is authenticated exactly as stored and served (the sixth line of the
+/// envelope AAD), so it must not be able to smuggle a line break: a media type `type/subtype`
+/// (RFC 6838 token characters) with optional parameters, at most 255 bytes, no control
+/// characters.
+pub fn check_content_type(ct: &str) -> Result<(), DomainError> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    let essence = ct.split(';').next().unwrap_or_default();
+    let ok = ct.len() <= MAX_CONTENT_TYPE
+        && !ct.chars().any(char::is_control)
+        && essence
+            .split_once('/')
+            .is_some_and(|(t, s)| token(t) && token(s));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "bad_content_type",
+            format!(
+                "content_type must be a media type like text/plain (optionally with parameters), \
+                 at most {MAX_CONTENT_TYPE} bytes, without control characters"
+            ),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

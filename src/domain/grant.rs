@@ -11,14 +11,24 @@ use serde::{Deserialize, Serialize};
 pub const CLOCK_SKEW_SECS: i64 = 300;
 pub const MAX_READS_LIMIT: u32 = 1_000_000;
 
-/// The object the customer signs (Ed25519 over `assent/v1/grant\n` ‖ JCS(terms)).
+/// The object the customer signs (wire v2: Ed25519 over `assent/v2/grant\n` ‖ JCS(terms)).
 /// Field names and the omission of an absent `max_reads` are part of the wire format.
+///
+/// Invariant: the grant names the organization's keys the customer approved; a device wraps
+/// data keys only to the `org_encryption_key` of a grant whose signature it verified itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrantTerms {
     pub grant_id: GrantId,
     pub customer_id: CustomerId,
     pub org_id: OrgId,
+    /// The organization's Ed25519 identity key (raw, base64url).
+    #[serde(with = "crate::crypto::b64::serde_array")]
+    pub org_identity_key: [u8; 32],
+    /// The organization's X25519 encryption key (raw, base64url): every wrap for this grant
+    /// is made to it.
+    #[serde(with = "crate::crypto::b64::serde_array")]
+    pub org_encryption_key: [u8; 32],
     pub labels: Vec<Label>,
     pub purposes: Vec<Purpose>,
     pub not_after: Timestamp,

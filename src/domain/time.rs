@@ -59,6 +59,11 @@ impl Timestamp {
         Self::from_unix(dt.assume_utc().unix_timestamp()).map_err(|_| bad())
     }
 
+    /// The calendar day, `YYYY-MM-DD` (for people).
+    pub fn date(self) -> String {
+        self.to_rfc3339().chars().take(10).collect()
+    }
+
     pub fn to_rfc3339(self) -> String {
         OffsetDateTime::from_unix_timestamp(self.0)
             .ok()

@@ -4,10 +4,12 @@ use super::AppState;
 use super::auth::{CustomerAuth, OrgAuth};
 use super::error::ApiError;
 use super::extract::Json;
-use super::openapi::{Base64Url32, ErrorBody};
+use super::extract::Path;
+use super::openapi::{Base64Url32, ErrorBody, OrgIdDoc};
 use super::transparency::hashes;
 use crate::crypto::b64::serde_array;
-use crate::ledger::Event;
+use crate::domain::ids::OrgId;
+use crate::ledger::Sequenced;
 use crate::store::ledger_tx::Appended;
 use crate::vault::history::OpenedEntry;
 use axum::extract::State;
@@ -41,15 +43,19 @@ pub struct Entry {
     #[schema(value_type = Base64Url32)]
     pub nonce: [u8; 32],
     /// The event, tagged by `type` (`customer_registered`, `envelope_written`, `envelope_erased`,
-    /// `key_rotated`, `org_registered`, `request_created`, `request_declined`, `grant_created`,
-    /// `grant_revoked`, `read`).
+    /// `key_rotated`, `org_registered`, `org_keys_changed`, `request_created`,
+    /// `request_declined`, `grant_created`, `grant_revoked`, `read`), with `customer_seq` and/or
+    /// `org_seq`: each party's events numbered 1, 2, 3, … Clients check the numbers are
+    /// contiguous from 1 and never go back (an omitted event leaves a gap), and recompute the
+    /// leaf from this event and the nonce.
     #[schema(value_type = Object)]
-    pub event: Event,
+    pub event: Sequenced,
     #[serde(with = "serde_array")]
     #[schema(value_type = Base64Url32)]
     pub leaf: [u8; 32],
-    /// RFC 9162 inclusion proof of this leaf in the tree of `size` leaves (the checkpoint);
-    /// `null` for entries newer than the checkpoint.
+    /// RFC 9162 inclusion proof of this leaf in the tree of `size` leaves (the checkpoint).
+    /// Every entry listed is below the checkpoint size: a client treats one at or beyond it as
+    /// a failure.
     #[schema(value_type = Option<Vec<Base64Url32>>)]
     pub proof: Option<Vec<String>>,
 }
@@ -64,6 +70,9 @@ pub struct LedgerPage {
 }
 
 /// A party's events, each with its inclusion proof against a fresh signed checkpoint.
+///
+/// Invariant: `entries` were read at a ledger size no larger than the checkpoint signed here
+/// (checkpoints only move forward), so every entry gets a proof.
 async fn page(s: &AppState, entries: Vec<OpenedEntry>) -> Result<LedgerPage, ApiError> {
     let (size, checkpoint) = s.vault.checkpoint_now().await?;
     let mut out = Vec::with_capacity(entries.len());
@@ -128,4 +137,42 @@ pub async fn org(
 ) -> Result<Json<LedgerPage>, ApiError> {
     let (entries, _) = s.vault.org_ledger(&org)?;
     Ok(Json(page(&s, entries).await?))
+}
+
+/// An organization's key log: what a device checks before it trusts the organization's keys.
+#[derive(Serialize, ToSchema)]
+pub struct KeyLog {
+    #[schema(value_type = OrgIdDoc)]
+    pub org_id: OrgId,
+    #[serde(flatten)]
+    pub page: LedgerPage,
+}
+
+/// An organization's key log: its registration and every key change, with nonces (public) and
+/// inclusion proofs against a fresh signed checkpoint. A device trusts an organization's keys
+/// only from the newest entry of a log it verified (chain of `key_seq` 1, 2, …, each change
+/// signed by the previous identity key); the organization monitors the same entries.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{id}/keys",
+    operation_id = "org_key_log",
+    tag = "organizations",
+    params(("id" = OrgIdDoc, Path, description = "The organization")),
+    responses(
+        (status = 200, description = "The organization's key events", body = KeyLog),
+        (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
+        (status = 404, description = "`org_not_found`, `not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the checkpoint was not committed; retry", body = ErrorBody),
+    ),
+)]
+pub async fn org_keys(
+    State(s): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<KeyLog>, ApiError> {
+    let org_id = OrgId::parse(&raw)?;
+    let (entries, _) = s.vault.org_key_log(&org_id)?;
+    Ok(Json(KeyLog {
+        org_id,
+        page: page(&s, entries).await?,
+    }))
 }

@@ -423,6 +423,8 @@ impl Modify for Security {
         transparency::consistency,
         grants::receipt,
         org::public_info,
+        ledger::org_keys,
+        org::change_keys,
         org::token,
         requests::create,
         requests::list_org,

@@ -311,3 +311,78 @@ pub async fn read(
         receipt,
     }))
 }
+
+/// An organization's new keys, with its current identity key's signature over the change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyChangeBody {
+    /// The new Ed25519 identity key.
+    #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
+    pub identity_key: [u8; 32],
+    /// The new X25519 encryption key.
+    #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
+    pub encryption_key: [u8; 32],
+    /// The NEW identity key over `assent/v1/org-key\n` ‖ encryption_key.
+    #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
+    pub key_signature: Vec<u8>,
+    /// The CURRENT identity key over `assent/v2/org-key-change\n` ‖
+    /// JCS({org_id, key_seq, identity_key, encryption_key}), key_seq being the next one.
+    #[serde(with = "serde_bytes")]
+    #[schema(value_type = Base64UrlDoc)]
+    pub change_signature: Vec<u8>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeysChanged {
+    #[schema(value_type = OrgIdDoc)]
+    pub org_id: OrgId,
+    /// The position of these keys in the organization's key log (1 = registration).
+    pub key_seq: u64,
+    pub ledger: LedgerRef,
+}
+
+/// Change the organization's keys (its own act, signed by its current identity key); logged
+/// as `org_keys_changed` in its key log. Existing grants keep naming the keys they were
+/// approved for: customers approve again for the new keys.
+#[utoipa::path(
+    post,
+    path = "/v1/org/keys",
+    operation_id = "change_org_keys",
+    tag = "organizations",
+    security(("org_token" = [])),
+    request_body = KeyChangeBody,
+    responses(
+        (status = 200, description = "The new keys are the organization's", body = KeysChanged),
+        (status = 400, description = "`bad_json`, `bad_key`, `bad_signature`, `bad_change_signature`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
+pub async fn change_keys(
+    State(s): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Json(b): Json<KeyChangeBody>,
+) -> Result<Json<KeysChanged>, ApiError> {
+    let (key_seq, appended) = s
+        .vault
+        .change_org_keys(
+            org.clone(),
+            crate::vault::orgs::KeyChange {
+                identity_key: b.identity_key,
+                encryption_key: b.encryption_key,
+                key_signature: b.key_signature,
+                change_signature: b.change_signature,
+            },
+        )
+        .await?;
+    Ok(Json(KeysChanged {
+        org_id: org,
+        key_seq,
+        ledger: appended.into(),
+    }))
+}

@@ -40,8 +40,36 @@ pub enum Event {
         version: u64,
         at: Timestamp,
     },
+    /// An organization's first keys (`key_seq` 1), as the operator registered them. The nonce of
+    /// every key event is public (`GET /v1/orgs/{id}/keys`), so anyone can open it.
     OrgRegistered {
         org_id: OrgId,
+        name: String,
+        key_seq: u64,
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        identity_key: [u8; 32],
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        encryption_key: [u8; 32],
+        /// Identity over `assent/v1/org-key\n` ‖ encryption_key.
+        #[serde(with = "crate::crypto::b64::serde_bytes")]
+        key_signature: Vec<u8>,
+        at: Timestamp,
+    },
+    /// A later key change, signed by the previous identity key over
+    /// `assent/v2/org-key-change\n` ‖ JCS({org_id, key_seq, identity_key, encryption_key}).
+    OrgKeysChanged {
+        org_id: OrgId,
+        key_seq: u64,
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        identity_key: [u8; 32],
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        encryption_key: [u8; 32],
+        #[serde(with = "crate::crypto::b64::serde_bytes")]
+        key_signature: Vec<u8>,
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        previous_identity_key: [u8; 32],
+        #[serde(with = "crate::crypto::b64::serde_bytes")]
+        change_signature: Vec<u8>,
         at: Timestamp,
     },
     RequestCreated {
@@ -66,6 +94,13 @@ pub enum Event {
         labels: Vec<Label>,
         purposes: Vec<Purpose>,
         not_after: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_reads: Option<u32>,
+        /// The organization's keys the customer approved (wire v2).
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        org_identity_key: [u8; 32],
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        org_encryption_key: [u8; 32],
         /// The customer's Ed25519 signature over the grant (base64url).
         signature: String,
         at: Timestamp,
@@ -92,7 +127,7 @@ impl Event {
     /// The customer this event concerns (who may read it), if any.
     pub fn customer(&self) -> Option<&CustomerId> {
         match self {
-            Self::OrgRegistered { .. } => None,
+            Self::OrgRegistered { .. } | Self::OrgKeysChanged { .. } => None,
             Self::CustomerRegistered { customer_id, .. }
             | Self::EnvelopeWritten { customer_id, .. }
             | Self::EnvelopeErased { customer_id, .. }
@@ -113,6 +148,7 @@ impl Event {
             | Self::EnvelopeErased { .. }
             | Self::KeyRotated { .. } => None,
             Self::OrgRegistered { org_id, .. }
+            | Self::OrgKeysChanged { org_id, .. }
             | Self::RequestCreated { org_id, .. }
             | Self::RequestDeclined { org_id, .. }
             | Self::GrantCreated { org_id, .. }
@@ -121,16 +157,58 @@ impl Event {
         }
     }
 
-    /// RFC 8785 canonical JSON of the event.
+    /// True for the events that make up an organization's key log.
+    pub fn is_org_key_event(&self) -> bool {
+        matches!(
+            self,
+            Self::OrgRegistered { .. } | Self::OrgKeysChanged { .. }
+        )
+    }
+}
+
+/// An event as the ledger commits it: the event's fields plus each party's sequence number.
+///
+/// Invariant: `customer_seq` is present exactly when the event concerns a customer and
+/// `org_seq` exactly when it concerns an organization; each counts that party's events
+/// 1, 2, 3, … in ledger order, so a listing that omits one of a party's events leaves a gap its
+/// client sees ([`Sequenced::check`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequenced {
+    #[serde(flatten)]
+    pub event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_seq: Option<u64>,
+}
+
+impl Sequenced {
+    /// Refuses sequence numbers that do not match the event's parties (absent, extra or 0).
+    pub fn check(&self) -> Result<(), super::LedgerError> {
+        let fits = |party: bool, seq: Option<u64>| match seq {
+            Some(n) => party && n >= 1,
+            None => !party,
+        };
+        if fits(self.event.customer().is_some(), self.customer_seq)
+            && fits(self.event.org().is_some(), self.org_seq)
+        {
+            Ok(())
+        } else {
+            Err(super::LedgerError::Encoding(
+                "the event's sequence numbers do not match its parties".into(),
+            ))
+        }
+    }
+
+    /// RFC 8785 canonical JSON of the event with its sequence numbers: the committed bytes.
     pub fn canonical(&self) -> Result<Vec<u8>, super::LedgerError> {
         serde_json_canonicalizer::to_vec(self)
             .map_err(|e| super::LedgerError::Encoding(e.to_string()))
     }
 }
 
-/// An event ready to append: its canonical bytes and leaf commitment are computed before the
-/// write transaction (they do not depend on the leaf's position), so the single writer only
-/// places it in the tree.
+/// An event ready to append: its canonical bytes (with its sequence numbers) and leaf
+/// commitment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prepared {
     pub nonce: [u8; 32],
@@ -140,7 +218,8 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    pub fn new(event: &Event, nonce: [u8; 32]) -> Result<Self, super::LedgerError> {
+    pub fn new(event: &Sequenced, nonce: [u8; 32]) -> Result<Self, super::LedgerError> {
+        event.check()?;
         let canonical = event.canonical()?;
         Ok(Self {
             leaf: leaf_commitment(&nonce, &canonical),
@@ -173,8 +252,16 @@ pub fn split_stored(stored: &[u8]) -> Option<(&[u8; 32], &[u8])> {
 }
 
 /// The event of a stored ledger record.
-pub fn parse_stored(stored: &[u8]) -> Result<Event, super::LedgerError> {
+pub fn parse_stored(stored: &[u8]) -> Result<Sequenced, super::LedgerError> {
     let (_, canonical) = split_stored(stored)
         .ok_or_else(|| super::LedgerError::Encoding("stored event is truncated".into()))?;
-    serde_json::from_slice(canonical).map_err(|e| super::LedgerError::Encoding(e.to_string()))
+    parse_canonical(canonical)
+}
+
+/// Parses committed event bytes and checks their sequence numbers fit the event.
+pub fn parse_canonical(canonical: &[u8]) -> Result<Sequenced, super::LedgerError> {
+    let event: Sequenced = serde_json::from_slice(canonical)
+        .map_err(|e| super::LedgerError::Encoding(e.to_string()))?;
+    event.check()?;
+    Ok(event)
 }

@@ -4,9 +4,9 @@
 use super::DB_FILE;
 use super::tables::{CHECKPOINTS, LEDGER_EVENTS, LEDGER_NODES, META};
 use crate::ledger::checkpoint::Checkpoint;
+use crate::ledger::leaf_commitment;
 use crate::ledger::merkle::{self, Frontier, Hash};
 use crate::ledger::note::Verifier;
-use crate::ledger::{Event, leaf_commitment};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -102,6 +102,7 @@ pub fn audit_with(
         Ok(())
     };
     check_checkpoint(0, merkle::empty_root())?;
+    let mut seqs: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for item in events.iter().map_err(unreadable)? {
         let (k, v) = item.map_err(unreadable)?;
         let index = k.value();
@@ -117,10 +118,34 @@ pub fn audit_with(
                 index,
                 detail: "truncated".into(),
             })?;
-        let event: Event = serde_json::from_slice(canonical).map_err(|e| AuditFailure::Event {
-            index,
-            detail: e.to_string(),
-        })?;
+        let event =
+            crate::ledger::event::parse_canonical(canonical).map_err(|e| AuditFailure::Event {
+                index,
+                detail: e.to_string(),
+            })?;
+        // Each party's events are numbered 1, 2, 3, … in ledger order, with no gap.
+        let parties = [
+            (
+                event.event.customer().map(|c| c.to_string()),
+                event.customer_seq,
+            ),
+            (event.event.org().map(|o| o.to_string()), event.org_seq),
+        ];
+        for (party, seq) in parties {
+            if let (Some(party), Some(seq)) = (party, seq) {
+                let last = seqs.entry(party.clone()).or_insert(0);
+                if seq != *last + 1 {
+                    return Err(AuditFailure::Event {
+                        index,
+                        detail: format!(
+                            "{party}'s sequence number is {seq}, expected {}",
+                            *last + 1
+                        ),
+                    });
+                }
+                *last = seq;
+            }
+        }
         let recanon = event.canonical().map_err(|e| AuditFailure::Event {
             index,
             detail: e.to_string(),

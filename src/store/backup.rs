@@ -50,6 +50,8 @@ impl Store {
         n += copy(&src, &dst, LEDGER_EVENTS)?;
         n += copy(&src, &dst, CUSTOMER_EVENTS)?;
         n += copy(&src, &dst, ORG_EVENTS)?;
+        n += copy(&src, &dst, ORG_KEY_EVENTS)?;
+        n += copy(&src, &dst, PARTY_SEQS)?;
         n += copy(&src, &dst, USED_JTIS)?;
         n += copy(&src, &dst, CHECKPOINTS)?;
         let size = src

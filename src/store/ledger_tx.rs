@@ -6,9 +6,12 @@
 
 use super::StoreError;
 use super::access::{Index2, JsonTable, impl_reads, static_name};
-use super::tables::{self, CUSTOMER_EVENTS, LEDGER_EVENTS, LEDGER_NODES, META, ORG_EVENTS};
+use super::tables::{
+    self, CUSTOMER_EVENTS, LEDGER_EVENTS, LEDGER_NODES, META, ORG_EVENTS, ORG_KEY_EVENTS,
+    PARTY_SEQS,
+};
 use crate::ledger::merkle::{self, Frontier};
-use crate::ledger::{Event, Prepared};
+use crate::ledger::{Event, Prepared, Sequenced};
 use redb::{Database, Key, TableDefinition, WriteTransaction};
 use serde::Serialize;
 use std::cell::RefCell;
@@ -28,17 +31,29 @@ struct LedgerTables<'a> {
     events: redb::Table<'a, u64, &'static [u8]>,
     customer_events: redb::Table<'a, (&'static str, u64), ()>,
     org_events: redb::Table<'a, (&'static str, u64), ()>,
+    org_key_events: redb::Table<'a, (&'static str, u64), ()>,
+    seqs: redb::Table<'a, &'static str, u64>,
     meta: redb::Table<'a, &'static str, u64>,
 }
 
 /// Names of the tables [`LedgerTables`] holds open.
-const LEDGER_TABLES: [&str; 5] = [
+const LEDGER_TABLES: [&str; 7] = [
     "ledger_nodes",
     "ledger_events",
     "customer_events",
     "org_events",
+    "org_key_events",
+    "party_seqs",
     "meta",
 ];
+
+/// The next sequence number of `party` (1 for its first event), stored as it is handed out.
+fn next_seq(seqs: &mut redb::Table<'_, &'static str, u64>, party: &str) -> Result<u64, StoreError> {
+    use redb::ReadableTable;
+    let next = seqs.get(party)?.map_or(0, |v| v.value()) + 1;
+    seqs.insert(party, next)?;
+    Ok(next)
+}
 
 pub struct Tx<'a> {
     txn: &'a WriteTransaction,
@@ -82,6 +97,8 @@ impl<'a> Tx<'a> {
                 events: self.txn.open_table(LEDGER_EVENTS)?,
                 customer_events: self.txn.open_table(CUSTOMER_EVENTS)?,
                 org_events: self.txn.open_table(ORG_EVENTS)?,
+                org_key_events: self.txn.open_table(ORG_KEY_EVENTS)?,
+                seqs: self.txn.open_table(PARTY_SEQS)?,
                 meta: self.txn.open_table(META)?,
             });
         }
@@ -170,28 +187,49 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Appends `event` to the ledger in this transaction: its nonce and canonical bytes and the
-    /// new RFC 9162 tree nodes it completes. The per-party indexes follow in
-    /// [`Tx::index_parties`].
+    /// Appends `event` to the ledger in this transaction: it takes the next sequence number of
+    /// each party it concerns (the counters live in the database, in this transaction), and
+    /// stores its nonce and canonical bytes and the new RFC 9162 tree nodes it completes. An
+    /// organization's key event is also listed in `org_key_events`. The per-party indexes
+    /// follow in [`Tx::index_parties`].
     pub fn append(&mut self, event: &Event, nonce: [u8; 32]) -> Result<Appended, StoreError> {
-        self.append_prepared(&Prepared::new(event, nonce)?)
-    }
-
-    /// Appends an event prepared outside the transaction (see [`Prepared`]).
-    pub fn append_prepared(&mut self, event: &Prepared) -> Result<Appended, StoreError> {
         let index = self.frontier.size();
         self.writes += 1;
-        let new_nodes = self.frontier.push(merkle::leaf_hash(&event.leaf));
+        let prepared = {
+            let mut t = self.ledger_tables()?;
+            let customer_seq = match event.customer() {
+                Some(c) => Some(next_seq(&mut t.seqs, c.as_str())?),
+                None => None,
+            };
+            let org_seq = match event.org() {
+                Some(o) => Some(next_seq(&mut t.seqs, o.as_str())?),
+                None => None,
+            };
+            if event.is_org_key_event()
+                && let Some(org) = event.org()
+            {
+                t.org_key_events.insert((org.as_str(), index), ())?;
+            }
+            Prepared::new(
+                &Sequenced {
+                    event: event.clone(),
+                    customer_seq,
+                    org_seq,
+                },
+                nonce,
+            )?
+        };
+        let new_nodes = self.frontier.push(merkle::leaf_hash(&prepared.leaf));
         let size = self.frontier.size();
         let mut t = self.ledger_tables()?;
         for (level, i, hash) in new_nodes {
             t.nodes.insert((level, i), hash)?;
         }
-        t.events.insert(index, event.stored().as_slice())?;
+        t.events.insert(index, prepared.stored().as_slice())?;
         t.meta.insert(tables::LEDGER_SIZE, size)?;
         Ok(Appended {
             index,
-            leaf: event.leaf,
+            leaf: prepared.leaf,
         })
     }
 
@@ -225,7 +263,7 @@ impl<'a> Tx<'a> {
         for item in t.events.range(from..size)? {
             let (k, v) = item?;
             let index = k.value();
-            let event = crate::ledger::event::parse_stored(v.value())?;
+            let event = crate::ledger::event::parse_stored(v.value())?.event;
             if let Some(c) = event.customer() {
                 customers.push((c.to_string(), index));
             }
@@ -262,9 +300,17 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
                 meta.insert("schema_version", tables::SCHEMA_VERSION)?;
             }
             Some(v) if v == tables::SCHEMA_VERSION => {}
+            Some(v) if v < tables::SCHEMA_VERSION => {
+                return Err(StoreError::Db(format!(
+                    "this database has schema version {v}, written by an older Assent (wire v1); \
+                     this build reads only schema version {} (wire v2) and does not convert old \
+                     data: move the data directory aside and start a new vault",
+                    tables::SCHEMA_VERSION
+                )));
+            }
             Some(v) => {
                 return Err(StoreError::Db(format!(
-                    "schema version {v} is not supported by this build (expects {})",
+                    "schema version {v} is newer than this build supports (expects {})",
                     tables::SCHEMA_VERSION
                 )));
             }
@@ -290,6 +336,8 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
     txn.open_table(LEDGER_EVENTS)?;
     txn.open_table(CUSTOMER_EVENTS)?;
     txn.open_table(ORG_EVENTS)?;
+    txn.open_table(ORG_KEY_EVENTS)?;
+    txn.open_table(PARTY_SEQS)?;
     txn.open_table(tables::USED_JTIS)?;
     txn.open_table(tables::CHECKPOINTS)?;
     txn.commit()?;

@@ -45,12 +45,19 @@ pub const CUSTOMER_EVENTS: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("customer_events");
 /// (org_id, leaf index) index, up to [`INDEXED_UPTO`].
 pub const ORG_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("org_events");
+/// (org_id, leaf index) of each `org_registered` / `org_keys_changed` event: the org's key log,
+/// written in the appending transaction (never deferred).
+pub const ORG_KEY_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("org_key_events");
+/// party id (`cus_…` or `org_…`) → the sequence number of its newest ledger event.
+pub const PARTY_SEQS: TableDefinition<&str, u64> = TableDefinition::new("party_seqs");
 /// org_id ‖ "\n" ‖ jti → expiry (unix seconds) of client assertions already used (RFC 7523 §3).
 pub const USED_JTIS: TableDefinition<&str, i64> = TableDefinition::new("used_jtis");
 /// tree size → C2SP signed checkpoint note (text) for that size. Kept forever.
 pub const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
 
-pub const SCHEMA_VERSION: u64 = 1;
+/// 2: wire v2 (envelope AAD with content type, grants naming the org's keys), per-party
+/// sequence numbers in every event, organizations' key logs.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Every table name, for naming them in errors. Adding a table means adding it here, to
 /// `init_schema` (ledger_tx.rs) and to `backup_to` (backup.rs).
@@ -71,6 +78,8 @@ pub const ALL: &[&str] = &[
     "ledger_events",
     "customer_events",
     "org_events",
+    "org_key_events",
+    "party_seqs",
     "used_jtis",
     "checkpoints",
 ];

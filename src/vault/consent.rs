@@ -190,6 +190,22 @@ impl Vault {
                         )
                     })?;
                 sign::verify_grant(&c.ed25519_public, &a.terms, &a.signature)?;
+                let org: OrgRecord =
+                    tx.get_json(ORGS, a.terms.org_id.as_str())?.ok_or_else(|| {
+                        VaultError::not_found("org_not_found", "no such organization")
+                    })?;
+                if org.ed25519_public != a.terms.org_identity_key
+                    || org.x25519_public != a.terms.org_encryption_key
+                {
+                    return Err(VaultError::conflict(
+                        "org_keys_mismatch",
+                        format!(
+                            "the grant names keys that are not {}'s registered keys; fetch its \
+                             key log again and re-check",
+                            org.org_id
+                        ),
+                    ));
+                }
                 let gid = a.terms.grant_id.clone();
                 if tx.get_json::<_, Grant>(GRANTS, gid.as_str())?.is_some() {
                     return Err(VaultError::conflict(
@@ -207,6 +223,9 @@ impl Vault {
                         labels: a.terms.labels.clone(),
                         purposes: a.terms.purposes.clone(),
                         not_after: a.terms.not_after,
+                        max_reads: a.terms.max_reads,
+                        org_identity_key: a.terms.org_identity_key,
+                        org_encryption_key: a.terms.org_encryption_key,
                         signature: crate::crypto::b64::encode(&a.signature),
                         at: now,
                     },

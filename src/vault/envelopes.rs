@@ -6,11 +6,11 @@ use crate::domain::catalog::Label;
 use crate::domain::grant::{Grant, GrantState};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
 use crate::domain::time::Timestamp;
-use crate::ledger::{Event, Prepared};
+use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
 use crate::store::records::{EnvelopeHead, EnvelopeRecord, GrantWrap};
 use crate::store::tables::{CUSTOMER_GRANTS, ENVELOPES, GRANTS, WRAPS};
-use crate::store::{Reads, StoreError, Tx};
+use crate::store::{Reads, Tx};
 use std::collections::BTreeSet;
 
 /// HPKE X25519 `enc` length (RFC 9180 §7.1: Nenc = 32).
@@ -18,7 +18,6 @@ pub const WRAP_ENC_LEN: usize = 32;
 /// A wrapped 32-byte data key plus the 16-byte ChaCha20-Poly1305 tag.
 pub const WRAP_CT_LEN: usize = 48;
 const POLY1305_TAG: usize = 16;
-const MAX_CONTENT_TYPE: usize = 127;
 
 pub struct EnvelopeWrite {
     pub envelope_id: EnvelopeId,
@@ -41,26 +40,6 @@ pub fn check_wrap(w: &Wrap) -> Result<(), VaultError> {
         ));
     }
     Ok(())
-}
-
-fn check_content_type(ct: &str) -> Result<(), VaultError> {
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    let ok = ct.len() <= MAX_CONTENT_TYPE
-        && ct
-            .split_once('/')
-            .is_some_and(|(t, s)| token(t) && token(s));
-    if ok {
-        Ok(())
-    } else {
-        Err(VaultError::bad(
-            "bad_content_type",
-            "content_type must be a media type like text/plain",
-        ))
-    }
 }
 
 /// Grants of `customer` that are active now and cover `label`.
@@ -105,7 +84,7 @@ impl Vault {
                 "the ciphertext is shorter than its tag",
             ));
         }
-        check_content_type(&w.content_type)?;
+        crate::domain::catalog::check_content_type(&w.content_type)?;
         check_wrap(&w.owner_wrap)?;
         let mut provided = BTreeSet::new();
         for (gid, wrap) in &w.grant_wraps {
@@ -118,8 +97,7 @@ impl Vault {
             }
         }
         let now = Self::now();
-        // The event is fixed by the request; its canonical form and leaf hash are computed
-        // here, off the single writer.
+        let nonce = random_nonce();
         let (customer_id, envelope_id, version) =
             (customer.clone(), w.envelope_id.clone(), w.version);
         let event = if w.rotate {
@@ -139,7 +117,6 @@ impl Vault {
                 at: now,
             }
         };
-        let event = Prepared::new(&event, random_nonce()).map_err(StoreError::from)?;
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
@@ -206,7 +183,7 @@ impl Vault {
                     };
                     tx.put_json(WRAPS, (gid.as_str(), label.as_str()), &gw)?;
                 }
-                let appended = tx.append_prepared(&event)?;
+                let appended = tx.append(&event, nonce)?;
                 Ok((record, appended))
             })
             .await

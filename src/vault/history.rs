@@ -2,15 +2,18 @@
 
 use super::{Vault, VaultError};
 use crate::domain::ids::{CustomerId, OrgId};
-use crate::ledger::{Event, leaf_commitment};
+use crate::ledger::{Event, Sequenced, leaf_commitment};
 use crate::store::Reads;
-use crate::store::tables::{CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS, ORG_EVENTS};
+use crate::store::tables::{
+    CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS, ORG_EVENTS, ORG_KEY_EVENTS,
+};
 
 /// One ledger entry, opened.
 pub struct OpenedEntry {
     pub index: u64,
     pub nonce: [u8; 32],
-    pub event: Event,
+    /// The event with its parties' sequence numbers, as committed.
+    pub event: Sequenced,
     /// The exact canonical bytes committed to (so a client can recompute the leaf).
     pub canonical: Vec<u8>,
     pub leaf: [u8; 32],
@@ -28,6 +31,27 @@ impl Vault {
 
     pub fn org_ledger(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         self.opened(ORG_EVENTS, org.as_str(), |e| e.org() == Some(org))
+    }
+
+    /// An organization's key log: its `org_registered` and `org_keys_changed` events, in ledger
+    /// order, and the ledger size they were read at. Public: their nonces open them to anyone.
+    pub fn org_key_log(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
+        let view = self.store().read()?;
+        let size = view.ledger_size()?;
+        let mut out = Vec::new();
+        for i in view.event_index(ORG_KEY_EVENTS, org.as_str())? {
+            let stored = view
+                .get_bytes_u64(LEDGER_EVENTS, i)?
+                .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
+            out.push(open_entry(i, &stored)?);
+        }
+        if out.is_empty() {
+            return Err(VaultError::not_found(
+                "org_not_found",
+                format!("no organization {org}"),
+            ));
+        }
+        Ok((out, size))
     }
 
     pub fn ledger_size(&self) -> Result<u64, VaultError> {
@@ -54,7 +78,7 @@ impl Vault {
         }
         for (i, stored) in view.events_between(upto, size)? {
             let entry = open_entry(i, &stored)?;
-            if concerns(&entry.event) {
+            if concerns(&entry.event.event) {
                 out.push(entry);
             }
         }
@@ -65,7 +89,7 @@ impl Vault {
 fn open_entry(index: u64, stored: &[u8]) -> Result<OpenedEntry, VaultError> {
     let (nonce, canonical) = crate::ledger::event::split_stored(stored)
         .ok_or_else(|| VaultError::Internal(format!("ledger event {index} truncated")))?;
-    let event: Event = serde_json::from_slice(canonical)
+    let event = crate::ledger::event::parse_canonical(canonical)
         .map_err(|e| VaultError::Internal(format!("ledger event {index}: {e}")))?;
     Ok(OpenedEntry {
         index,

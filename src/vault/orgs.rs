@@ -1,5 +1,8 @@
 //! Organizations: registered by an operator, identified by an Ed25519 key that also signs their
-//! X25519 encryption key.
+//! X25519 encryption key. Registration and every later key change are ledger events (the
+//! organization's key log, `org_key_events`), so devices check an org's keys against the
+//! ledger rather than against what the vault says, and the org monitors what is logged under
+//! its id.
 
 use super::{Vault, VaultError, random_nonce};
 use crate::crypto::sign;
@@ -7,8 +10,26 @@ use crate::domain::ids::OrgId;
 use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
 use crate::store::records::OrgRecord;
-use crate::store::tables::ORGS;
+use crate::store::tables::{ORG_KEY_EVENTS, ORGS};
 use crate::store::{Reads, Tx};
+
+/// An organization's new keys, signed by its current identity key.
+pub struct KeyChange {
+    pub identity_key: [u8; 32],
+    pub encryption_key: [u8; 32],
+    pub key_signature: Vec<u8>,
+    pub change_signature: Vec<u8>,
+}
+
+/// A valid Ed25519 identity key, a contributory X25519 key, and the identity's signature over it.
+fn check_keys(identity: &[u8; 32], encryption: &[u8; 32], sig: &[u8]) -> Result<(), VaultError> {
+    crate::crypto::keys::verifying_key(identity)
+        .map_err(|_| VaultError::bad("bad_key", "the identity key is not a valid Ed25519 key"))?;
+    crate::crypto::keys::check_x25519_public(encryption)
+        .map_err(|_| VaultError::bad("bad_key", "the encryption key is a low-order point"))?;
+    sign::verify_org_key(identity, encryption, sig)?;
+    Ok(())
+}
 
 pub struct NewOrg {
     pub org_id: OrgId,
@@ -28,11 +49,7 @@ impl Vault {
                 "an organization name is 1–120 characters of text",
             ));
         }
-        crate::crypto::keys::verifying_key(&o.ed25519_public)
-            .map_err(|_| VaultError::bad("bad_key", "ed25519_public is not a valid Ed25519 key"))?;
-        crate::crypto::keys::check_x25519_public(&o.x25519_public)
-            .map_err(|_| VaultError::bad("bad_key", "x25519_public is a low-order point"))?;
-        sign::verify_org_key(&o.ed25519_public, &o.x25519_public, &o.key_signature)?;
+        check_keys(&o.ed25519_public, &o.x25519_public, &o.key_signature)?;
         let now = Self::now();
         let record = OrgRecord {
             org_id: o.org_id,
@@ -59,11 +76,73 @@ impl Vault {
                 let appended = tx.append(
                     &Event::OrgRegistered {
                         org_id: record.org_id.clone(),
+                        name: record.name.clone(),
+                        key_seq: 1,
+                        identity_key: record.ed25519_public,
+                        encryption_key: record.x25519_public,
+                        key_signature: record.key_signature.clone(),
                         at: now,
                     },
                     nonce,
                 )?;
                 Ok((record, appended))
+            })
+            .await
+    }
+
+    /// Replaces an organization's keys. The change must be signed by its current identity key
+    /// (the organization's own act: the operator cannot make one) and names the next `key_seq`;
+    /// the new identity key must sign the new encryption key. Logged as `org_keys_changed`.
+    pub async fn change_org_keys(
+        &self,
+        org: OrgId,
+        c: KeyChange,
+    ) -> Result<(u64, Appended), VaultError> {
+        check_keys(&c.identity_key, &c.encryption_key, &c.key_signature)?;
+        let now = Self::now();
+        let nonce = random_nonce();
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let mut record: OrgRecord = tx.get_json(ORGS, org.as_str())?.ok_or_else(|| {
+                    VaultError::not_found("org_not_found", format!("no organization {org}"))
+                })?;
+                let key_seq = tx.event_index(ORG_KEY_EVENTS, org.as_str())?.len() as u64 + 1;
+                let change = sign::OrgKeyChange {
+                    org_id: org.as_str(),
+                    key_seq,
+                    identity_key: c.identity_key,
+                    encryption_key: c.encryption_key,
+                };
+                sign::verify_org_key_change(&record.ed25519_public, &change, &c.change_signature)
+                    .map_err(|_| {
+                    VaultError::bad(
+                        "bad_change_signature",
+                        format!(
+                            "change_signature must be the current identity key's signature \
+                                 over the change to key_seq {key_seq}"
+                        ),
+                    )
+                })?;
+                let previous = record.ed25519_public;
+                record.ed25519_public = c.identity_key;
+                record.x25519_public = c.encryption_key;
+                record.key_signature = c.key_signature.clone();
+                tx.put_json(ORGS, org.as_str(), &record)?;
+                let appended = tx.append(
+                    &Event::OrgKeysChanged {
+                        org_id: org.clone(),
+                        key_seq,
+                        identity_key: c.identity_key,
+                        encryption_key: c.encryption_key,
+                        key_signature: c.key_signature,
+                        previous_identity_key: previous,
+                        change_signature: c.change_signature,
+                        at: now,
+                    },
+                    nonce,
+                )?;
+                Ok((key_seq, appended))
             })
             .await
     }

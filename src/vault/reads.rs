@@ -1,8 +1,9 @@
 //! The organization read: policy check, then the ledger entry, then — only once the batch
 //! holding that entry is durable — the ciphertext and the org's wrap.
 //!
-//! The decision is planned on a read snapshot, off the single writer (index scan, JSON decoding,
-//! the event's canonical form and leaf hash run in parallel with other requests). Inside the
+//! The decision is planned on a read snapshot, off the single writer (index scan, JSON decoding
+//! run in parallel with other requests). The event is canonicalized and hashed in the writer,
+//! where it takes the customer's and the organization's next sequence numbers. Inside the
 //! write batch the plan is checked against the authoritative state: the chosen grant is decided
 //! again as it stands now (revoked, expired or out of quota refuses), and the envelope and wrap
 //! must be byte-for-byte what was planned. If anything changed, the read is decided afresh
@@ -14,7 +15,7 @@ use crate::domain::catalog::{Label, Purpose};
 use crate::domain::grant::{Grant, choose_grant};
 use crate::domain::ids::{CustomerId, OrgId};
 use crate::domain::time::Timestamp;
-use crate::ledger::{Event, Prepared};
+use crate::ledger::Event;
 use crate::store::access::decode;
 use crate::store::ledger_tx::Appended;
 use crate::store::records::{EnvelopeRecord, GrantWrap};
@@ -49,7 +50,7 @@ struct Plan {
     envelope_raw: Vec<u8>,
     wrap: GrantWrap,
     wrap_raw: Vec<u8>,
-    event: Prepared,
+    event: Event,
 }
 
 impl Ask {
@@ -86,20 +87,16 @@ impl Ask {
         if wrap.envelope_id != envelope.envelope_id || wrap.version != envelope.version {
             return Err(unavailable());
         }
-        let event = Prepared::new(
-            &Event::Read {
-                customer_id: self.customer.clone(),
-                org_id: self.org.clone(),
-                grant_id: grant.terms.grant_id.clone(),
-                envelope_id: envelope.envelope_id.clone(),
-                version: envelope.version,
-                label: label.clone(),
-                purpose: self.purpose.clone(),
-                at: self.now,
-            },
-            self.nonce,
-        )
-        .map_err(crate::store::StoreError::from)?;
+        let event = Event::Read {
+            customer_id: self.customer.clone(),
+            org_id: self.org.clone(),
+            grant_id: grant.terms.grant_id.clone(),
+            envelope_id: envelope.envelope_id.clone(),
+            version: envelope.version,
+            label: label.clone(),
+            purpose: self.purpose.clone(),
+            at: self.now,
+        };
         Ok(Plan {
             grant,
             envelope,
@@ -166,7 +163,7 @@ impl Vault {
                 };
                 plan.grant.reads = plan.grant.reads.saturating_add(1);
                 tx.put_json(GRANTS, plan.grant.terms.grant_id.as_str(), &plan.grant)?;
-                let ledger = tx.append_prepared(&plan.event)?;
+                let ledger = tx.append(&plan.event, ask.nonce)?;
                 Ok(ReadResult {
                     envelope: plan.envelope,
                     wrap: plan.wrap,
