@@ -155,6 +155,14 @@ async function noLeakTo(secret, what) {
   assert.deepEqual(leaks.map((l) => `${l.path} ${l.grant_id}`), [], `a data key left the page readable by ${what}`);
 }
 
+async function until(cond, ms = 10000) {
+  const t0 = Date.now();
+  while (!cond()) {
+    assert.ok(Date.now() - t0 < ms, 'timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function customerId(page) {
   await go(page, 'account');
   return (await page.textContent('#account-id')).trim();
@@ -444,7 +452,9 @@ test('(f) a rolled-back checkpoint (an older, genuine answer replayed)', async (
   const added = cli(vault.url, ['admin', 'org', 'add', '--from-key-file', other]);
   assert.equal(added.status, 0, added.stderr);
   // ...the page sees the newer checkpoint...
+  const seen = proxy.received.filter((r) => r.path === '/v1/me/ledger').length;
   await c.page.click('#ledger-recheck');
+  await until(() => proxy.received.filter((r) => r.path === '/v1/me/ledger').length > seen);
   await c.page.waitForSelector('#ledger-status.ok');
   const newer = proxy.received.filter((r) => r.path === '/v1/me/ledger').pop().json;
   assert.ok(newer.size > old.size, `the tree grew (${old.size} → ${newer.size})`);
