@@ -1,10 +1,12 @@
 //! Cross-implementation tests of the dashboard's crypto: the browser code in `web/src` (run under
 //! Node's WebCrypto by `tests/browser/interop.mjs`) and this crate must produce and accept the
-//! same bytes. What JS seals (key bundle, envelope, wraps, grant and org-key signatures, ledger
-//! leaf) Rust opens and verifies; what Rust seals (the same, plus a Merkle tree with signed
-//! checkpoints and proofs) JS opens and verifies, and JS notices tampering. JS also checks the
-//! known answers in `../shared/vectors/` (RFC 9180 A.2.1, assent-wire-v1, Go's signed note, the
-//! transparency-dev Merkle cases).
+//! same bytes (wire v2). What JS seals (key bundle, envelope with its content type, wraps, v2
+//! grant, org-key and org-key-change signatures, a sequenced ledger leaf, fingerprints) Rust opens
+//! and verifies; what Rust seals (the same, plus a Merkle tree with signed checkpoints, proofs, a
+//! customer's complete ledger and an organization's key log) JS opens and verifies, and JS notices
+//! tampering (hidden events, entries past the checkpoint, rollbacks, forks, bad key changes). JS
+//! also checks the known answers in `../shared/vectors/` (RFC 9180 A.2.1, assent-wire-v1 and v2,
+//! Go's signed note, the transparency-dev Merkle cases).
 //!
 //! Needs `node` (≥ 20) and `web/node_modules` (`npm ci --prefix web`); fails, never skips,
 //! without them.
@@ -16,7 +18,8 @@ use assent::crypto::bundle::{
 use assent::crypto::envelope::{DataKey, envelope_aad, open_payload, seal_payload};
 use assent::crypto::keys::{X25519Secret, generate_signing_key, random_array};
 use assent::crypto::sign::{
-    fingerprint, jcs, sign_grant, sign_org_key, verify_grant, verify_org_key, verify_signature,
+    OrgKeyChange, fingerprint, fingerprint_matches, jcs, sign_grant, sign_org_key,
+    sign_org_key_change, verify_grant, verify_org_key, verify_org_key_change, verify_signature,
 };
 use assent::crypto::wrap::{OWNER, Wrap, unwrap_key, wrap_info, wrap_key};
 use assent::domain::grant::GrantTerms;
@@ -25,7 +28,7 @@ use assent::ledger::merkle::{
     Frontier, Hash, NodeReader, consistency_proof, inclusion_proof, leaf_hash, root,
 };
 use assent::ledger::note::verifier_key;
-use assent::ledger::{Event, LedgerError, leaf_commitment};
+use assent::ledger::{LedgerError, Sequenced, leaf_commitment};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -100,11 +103,13 @@ fn js_passes_the_known_answer_vectors() {
 fn rust_opens_and_verifies_what_js_seals() {
     let tmp = tempfile::tempdir().unwrap();
     let org = X25519Secret::generate();
+    let org_identity = generate_signing_key();
     let input = json!({
         "passphrase": PASS,
         "customer_id": "cus_interop1",
         "org_id": "org_acme_bank",
         "org_x25519_public": b64::encode(&org.public()),
+        "org_ed25519_public": b64::encode(&org_identity.verifying_key().to_bytes()),
         "plaintext": "alice@example.com ✓",
     });
     let (inp, outp) = (tmp.path().join("in.json"), tmp.path().join("out.json"));
@@ -124,13 +129,14 @@ fn rust_opens_and_verifies_what_js_seals() {
 
     // Envelope: the owner and the organization both open it to the plaintext.
     let e = &v["envelope"];
-    let (eid, version, label) = (
+    let (eid, version, label, content_type) = (
         e["envelope_id"].as_str().unwrap(),
         e["version"].as_u64().unwrap(),
         e["label"].as_str().unwrap(),
+        e["content_type"].as_str().unwrap(),
     );
     assert!(eid.starts_with("env_") && eid.len() == 36, "{eid}");
-    let aad = envelope_aad("cus_interop1", eid, version, label);
+    let aad = envelope_aad("cus_interop1", eid, version, label, content_type);
     let nonce = bytes(&e["nonce"]);
     let ct = bytes(&e["ciphertext"]);
     let owner_key = unwrap_key(
@@ -158,8 +164,10 @@ fn rust_opens_and_verifies_what_js_seals() {
         .is_err(),
         "a wrap must not open for another grant"
     );
-    let other_aad = envelope_aad("cus_interop1", eid, version + 1, label);
+    let other_aad = envelope_aad("cus_interop1", eid, version + 1, label, content_type);
     assert!(open_payload(&owner_key, &other_aad, &nonce, &ct).is_err());
+    let relabelled = envelope_aad("cus_interop1", eid, version, label, "text/html");
+    assert!(open_payload(&owner_key, &relabelled, &nonce, &ct).is_err());
 
     // Grant signatures (with and without a read quota) over JCS, parsed into our signed type.
     let ed_public = secrets.ed25519_public();
@@ -175,6 +183,11 @@ fn rust_opens_and_verifies_what_js_seals() {
     }
     let quota: GrantTerms = serde_json::from_value(v["grant_quota"].clone()).unwrap();
     assert_eq!(quota.max_reads, Some(3));
+    assert_eq!(quota.org_encryption_key, org.public());
+    assert_eq!(
+        quota.org_identity_key,
+        org_identity.verifying_key().to_bytes()
+    );
     verify_signature(&ed_public, b"hello", &bytes(&v["plain_signature"])).unwrap();
 
     // Organization key binding and fingerprint.
@@ -185,13 +198,34 @@ fn rust_opens_and_verifies_what_js_seals() {
         &bytes(&ok["signature"]),
     )
     .unwrap();
-    assert_eq!(
-        fingerprint(&arr(&ok["ed25519_public"])),
-        ok["fingerprint"].as_str().unwrap()
+    let id_key = arr(&ok["ed25519_public"]);
+    let fp = ok["fingerprint"].as_str().unwrap();
+    assert_eq!(fingerprint(&id_key), fp);
+    assert!(fingerprint_matches(
+        &id_key,
+        &fp.replace(' ', "").to_uppercase()
+    ));
+    let change = &v["org_key_change"];
+    let signed_change = OrgKeyChange {
+        org_id: "org_acme_bank",
+        key_seq: change["key_seq"].as_u64().unwrap(),
+        identity_key: arr(&change["identity_key"]),
+        encryption_key: arr(&change["encryption_key"]),
+    };
+    verify_org_key_change(&id_key, &signed_change, &bytes(&change["signature"])).unwrap();
+    assert!(
+        verify_org_key_change(
+            &signed_change.identity_key,
+            &signed_change,
+            &bytes(&change["signature"])
+        )
+        .is_err(),
+        "a change must be signed by the previous identity key"
     );
 
-    // Ledger leaf: our event type reproduces the commitment JS computed.
-    let event: Event = serde_json::from_value(v["ledger"]["event"].clone()).unwrap();
+    // Ledger leaf: our event type (with its sequence numbers) reproduces the commitment JS computed.
+    let event: Sequenced = serde_json::from_value(v["ledger"]["event"].clone()).unwrap();
+    event.check().unwrap();
     let leaf = leaf_commitment(&arr(&v["ledger"]["nonce"]), &event.canonical().unwrap());
     assert_eq!(b64::encode(&leaf), v["ledger"]["leaf"].as_str().unwrap());
 }
@@ -219,16 +253,33 @@ impl NodeReader for MemTree {
     }
 }
 
-fn event(i: u64) -> Value {
-    match i % 3 {
+/// The shared tree: the customer's events at 0, 2, 5 and 7 (customer_seq 1–4), the bank's key
+/// log at 1 and 4, another customer's events at 3 and 6.
+fn event(i: u64, bank: &[(Vec<u8>, [u8; 32], [u8; 32]); 2], change_sig: &[u8]) -> Value {
+    let at = "2026-11-24T10:42:00Z";
+    match i {
         0 => json!({"type": "envelope_written", "customer_id": "cus_interop1",
-            "envelope_id": format!("env_{i:04}"), "label": "email", "version": i + 1,
-            "at": "2026-11-24T10:42:00Z"}),
-        1 => json!({"type": "read", "customer_id": "cus_interop1", "org_id": "org_acme_bank",
+            "envelope_id": "env_0001", "label": "email", "version": 1, "at": at, "customer_seq": 1}),
+        1 => json!({"type": "org_registered", "org_id": "org_acme_bank", "name": "Acme Bank",
+            "key_seq": 1, "identity_key": b64::encode(&bank[0].1), "encryption_key": b64::encode(&bank[0].2),
+            "key_signature": b64::encode(&bank[0].0), "at": at, "org_seq": 1}),
+        2 => json!({"type": "grant_revoked", "customer_id": "cus_interop1",
+            "org_id": "org_acme_bank", "grant_id": "grt_0c44e1", "at": at, "customer_seq": 2, "org_seq": 2}),
+        4 => json!({"type": "org_keys_changed", "org_id": "org_acme_bank", "key_seq": 2,
+            "identity_key": b64::encode(&bank[1].1), "encryption_key": b64::encode(&bank[1].2),
+            "key_signature": b64::encode(&bank[1].0), "previous_identity_key": b64::encode(&bank[0].1),
+            "change_signature": b64::encode(change_sig), "at": at, "org_seq": 3}),
+        5 => json!({"type": "read", "customer_id": "cus_interop1", "org_id": "org_acme_bank",
             "grant_id": "grt_0c44e1", "envelope_id": "env_51b2d0", "version": 3, "label": "email",
-            "purpose": "dpv:IdentityVerification", "at": "2026-11-24T10:43:00Z"}),
-        _ => json!({"type": "grant_revoked", "customer_id": "cus_interop1",
-            "org_id": "org_acme_bank", "grant_id": "grt_0c44e1", "at": "2026-11-24T11:00:00Z"}),
+            "purpose": "dpv:IdentityVerification", "at": at, "customer_seq": 3, "org_seq": 4}),
+        7 => {
+            json!({"type": "key_rotated", "customer_id": "cus_interop1", "envelope_id": "env_0001",
+            "label": "email", "version": 2, "at": at, "customer_seq": 4})
+        }
+        _ => {
+            json!({"type": "customer_registered", "customer_id": format!("cus_other{i}"), "at": at,
+            "customer_seq": 1})
+        }
     }
 }
 
@@ -252,9 +303,10 @@ fn js_opens_and_verifies_what_rust_seals() {
     );
     let dek = DataKey::generate();
     let plaintext = "1 Main St, Springfield — ✉";
+    let content_type = "text/plain; charset=utf-8";
     let sealed = seal_payload(
         &dek,
-        &envelope_aad(cid, eid, version, label),
+        &envelope_aad(cid, eid, version, label, content_type),
         plaintext.as_bytes(),
     )
     .unwrap();
@@ -272,6 +324,8 @@ fn js_opens_and_verifies_what_rust_seals() {
     .unwrap();
     let terms: GrantTerms = serde_json::from_value(json!({
         "grant_id": grant_id, "customer_id": cid, "org_id": "org_acme_bank",
+        "org_identity_key": b64::encode(&org_identity.verifying_key().to_bytes()),
+        "org_encryption_key": b64::encode(&org.public()),
         "labels": ["email", "postal_address"], "purposes": ["dpv:IdentityVerification"],
         "not_after": "2027-01-31T23:59:59Z", "max_reads": 5
     }))
@@ -279,23 +333,51 @@ fn js_opens_and_verifies_what_rust_seals() {
     let grant_sig = sign_grant(&secrets.ed25519, &terms).unwrap();
     let org_sig = sign_org_key(&org_identity, &org.public());
 
-    // A ledger of 8 leaves; the customer's entries are 0, 2, 5 and 7; the checkpoint covers 7,
-    // the device last saw 4.
+    // A ledger of 8 leaves (see `event`); the checkpoint covers all 8, the device last saw 4, and
+    // a checkpoint of 7 leaves the customer's last entry outside it. The bank's keys change once.
+    let next_identity = generate_signing_key();
+    let next_x = X25519Secret::generate();
+    let bank = [
+        (
+            org_sig.to_vec(),
+            org_identity.verifying_key().to_bytes(),
+            org.public(),
+        ),
+        (
+            sign_org_key(&next_identity, &next_x.public()).to_vec(),
+            next_identity.verifying_key().to_bytes(),
+            next_x.public(),
+        ),
+    ];
+    let change_sig = sign_org_key_change(
+        &org_identity,
+        &OrgKeyChange {
+            org_id: "org_acme_bank",
+            key_seq: 2,
+            identity_key: bank[1].1,
+            encryption_key: bank[1].2,
+        },
+    )
+    .unwrap();
     let vault_key = generate_signing_key();
     let name = "interop.vault";
     let mut tree = MemTree::default();
     let mut entries = Vec::new();
+    let mut key_entries = Vec::new();
     for i in 0..8u64 {
-        let ev = event(i);
+        let ev = event(i, &bank, &change_sig);
         let nonce: [u8; 32] = random_array();
-        let parsed: Event = serde_json::from_value(ev.clone()).unwrap();
+        let parsed: Sequenced = serde_json::from_value(ev.clone()).unwrap();
+        parsed.check().unwrap();
         let leaf = leaf_commitment(&nonce, &parsed.canonical().unwrap());
         tree.push(&leaf);
         if [0, 2, 5, 7].contains(&i) {
             entries.push((i, ev, nonce, leaf));
+        } else if [1, 4].contains(&i) {
+            key_entries.push((i, ev, nonce, leaf));
         }
     }
-    let (size, old_size) = (7u64, 4u64);
+    let (size, old_size, short_size) = (8u64, 4u64, 7u64);
     let sign = |size: u64, root: Hash| {
         Checkpoint {
             origin: name.into(),
@@ -306,6 +388,27 @@ fn js_opens_and_verifies_what_rust_seals() {
         .unwrap()
     };
     let note = sign(size, root(&tree, size).unwrap());
+    let short_note = sign(short_size, root(&tree, short_size).unwrap());
+    let proofs = |i: u64, size: u64| {
+        inclusion_proof(&tree, i, size)
+            .unwrap()
+            .iter()
+            .map(|h| b64::encode(h))
+            .collect::<Vec<_>>()
+    };
+    let short_proofs: serde_json::Map<String, Value> = entries
+        .iter()
+        .filter(|(i, ..)| *i < short_size)
+        .map(|(i, ..)| (i.to_string(), json!(proofs(*i, short_size))))
+        .collect();
+    let listed = |list: &Vec<(u64, Value, [u8; 32], [u8; 32])>| -> Vec<Value> {
+        list.iter()
+            .map(|(i, ev, nonce, leaf)| {
+                json!({"index": i, "nonce": b64::encode(nonce), "event": ev,
+                    "leaf": b64::encode(leaf), "proof": proofs(*i, size)})
+            })
+            .collect()
+    };
     let old_note = sign(old_size, root(&tree, old_size).unwrap());
     let mut other_root = root(&tree, size).unwrap();
     other_root[31] ^= 1;
@@ -313,20 +416,8 @@ fn js_opens_and_verifies_what_rust_seals() {
     let mut other_old = root(&tree, old_size).unwrap();
     other_old[0] ^= 1;
     let other_history_note = sign(old_size, other_old);
-    let answer_entries: Vec<Value> = entries
-        .iter()
-        .map(|(i, ev, nonce, leaf)| {
-            let proof = (*i < size).then(|| {
-                inclusion_proof(&tree, *i, size)
-                    .unwrap()
-                    .iter()
-                    .map(|h| b64::encode(h))
-                    .collect::<Vec<_>>()
-            });
-            json!({"index": i, "nonce": b64::encode(nonce), "event": ev,
-                "leaf": b64::encode(leaf), "proof": proof})
-        })
-        .collect();
+    let answer_entries = listed(&entries);
+    let key_log = listed(&key_entries);
     let consistency: Vec<String> = consistency_proof(&tree, old_size, size)
         .unwrap()
         .iter()
@@ -342,6 +433,7 @@ fn js_opens_and_verifies_what_rust_seals() {
         "ed25519_public": b64::encode(&secrets.ed25519_public()),
         "envelope": {
             "envelope_id": eid, "version": version, "label": label, "grant_id": grant_id,
+            "content_type": content_type,
             "nonce": b64::encode(&sealed.nonce), "ciphertext": b64::encode(&sealed.ciphertext),
             "owner_wrap": owner, "org_wrap": to_org,
         },
@@ -358,6 +450,10 @@ fn js_opens_and_verifies_what_rust_seals() {
             "verifier_key": verifier_key(name, &vault_key.verifying_key().to_bytes()),
             "other_verifier_key": verifier_key(name, &generate_signing_key().verifying_key().to_bytes()),
             "answer": { "checkpoint": note, "size": size, "entries": answer_entries },
+            "org_keys": { "org_id": "org_acme_bank", "checkpoint": note, "size": size, "entries": key_log },
+            "short_checkpoint": short_note,
+            "short_size": short_size,
+            "short_proofs": short_proofs,
             "old_checkpoint": old_note,
             "old_size": old_size,
             "size": size,
@@ -387,16 +483,26 @@ fn js_opens_and_verifies_what_rust_seals() {
     assert_eq!(found["ledger_ok"], true, "{found}");
     assert_eq!(
         found["ledger_statuses"],
-        json!(["verified", "verified", "verified", "pending"])
+        json!(["verified", "verified", "verified", "verified"])
     );
     assert_eq!(found["ledger_size"], size);
     assert_eq!(found["ledger_consistent_with"], old_size);
+    assert_eq!(found["ledger_highest_seq"], 4);
+    assert_eq!(
+        found["org_keys"],
+        json!({"name": "Acme Bank", "key_seq": 2, "identity_key": b64::encode(&bank[1].1),
+            "encryption_key": b64::encode(&bank[1].2), "fingerprint": fingerprint(&bank[1].1)}),
+        "the key log's last keys are the current ones"
+    );
     assert_eq!(
         found["tampered"],
         json!({
             "root": "signature", "fork": "fork", "truncated": "truncated",
             "rewritten": "inconsistent", "event": "failed", "proof": "failed",
             "other_key": "signature",
+            "past_checkpoint": ["verified", "verified", "verified", "failed"],
+            "gap": "gap", "rollback": "rollback", "other_customer": "failed",
+            "org_key_change": "org_keys", "org_other_id": "org_keys",
         }),
         "the JS verifier must notice every kind of tampering"
     );

@@ -13,10 +13,11 @@ import { openBundle, sealBundle } from '../../web/src/crypto/bundle.js';
 import { ed25519Public, ed25519Sign, newSecret, x25519KeyPair, x25519Public } from '../../web/src/crypto/keys.js';
 import { envelopeAad, newDataKey, newEnvelopeId, openPayload, sealPayload } from '../../web/src/crypto/envelope.js';
 import { OWNER, suite, unwrapKey, wrapInfo, wrapKey } from '../../web/src/crypto/wrap.js';
-import { fingerprint, fingerprintMatches, grantMessage, jcs, signGrant, signOrgKey, verifyGrant, verifyOrgKey } from '../../web/src/crypto/sign.js';
+import { fingerprint, fingerprintMatches, grantMessage, jcs, signGrant, signOrgKey, signOrgKeyChange, verifyGrant, verifyOrgKey } from '../../web/src/crypto/sign.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../../web/src/ledger/merkle.js';
 import { openNote, parseVerifierKey } from '../../web/src/ledger/note.js';
 import { checkCheckpoint, leafCommitment, verifyLedger } from '../../web/src/ledger/verify.js';
+import { verifyOrgKeyLog } from '../../web/src/ledger/orgkeys.js';
 
 let checks = 0;
 function ok(cond, what) {
@@ -207,8 +208,9 @@ async function seal(inPath, outPath) {
   const envelopeId = newEnvelopeId();
   const version = 2;
   const label = 'email';
+  const contentType = 'text/plain; charset=utf-8';
   const dek = newDataKey();
-  const sealed = sealPayload(dek, envelopeAad(customerId, envelopeId, version, label), utf8(input.plaintext));
+  const sealed = sealPayload(dek, envelopeAad(customerId, envelopeId, version, label, contentType), utf8(input.plaintext));
   const xPub = await x25519Public(x);
   const owner = await wrapKey(xPub, wrapInfo(envelopeId, version, customerId, OWNER), dek);
   const grantId = 'grt_js0001';
@@ -217,6 +219,8 @@ async function seal(inPath, outPath) {
     grant_id: grantId,
     customer_id: customerId,
     org_id: input.org_id,
+    org_identity_key: input.org_ed25519_public,
+    org_encryption_key: input.org_x25519_public,
     labels: ['email', 'postal_address'],
     purposes: ['dpv:IdentityVerification'],
     not_after: '2027-11-24T00:00:00Z',
@@ -228,19 +232,25 @@ async function seal(inPath, outPath) {
   const orgEd = newSecret();
   const orgX = await x25519Public(newSecret());
   const binding = await signOrgKey(orgEd, orgX);
-  const event = { type: 'read', customer_id: customerId, org_id: input.org_id, grant_id: grantId, envelope_id: envelopeId, version, label, purpose: 'dpv:IdentityVerification', at: '2026-11-24T10:42:00Z' };
+  // A key change of that organization, signed by its (previous) identity key.
+  const nextEd = newSecret();
+  const nextX = await x25519Public(newSecret());
+  const change = { org_id: input.org_id, key_seq: 2, identity_key: await ed25519Public(nextEd), encryption_key: nextX };
+  const changeSig = await signOrgKeyChange(orgEd, change);
+  const event = { type: 'read', customer_id: customerId, org_id: input.org_id, grant_id: grantId, envelope_id: envelopeId, version, label, purpose: 'dpv:IdentityVerification', at: '2026-11-24T10:42:00Z', customer_seq: 7, org_seq: 3 };
   const nonce = crypto.getRandomValues(new Uint8Array(32));
   const out = {
     auth: b64url(auth),
     bundle,
     x25519_public: b64url(xPub),
     ed25519_public: b64url(await ed25519Public(ed)),
-    envelope: { envelope_id: envelopeId, version, label, nonce: b64url(sealed.nonce), ciphertext: b64url(sealed.ciphertext), owner_wrap: { enc: b64url(owner.enc), ct: b64url(owner.ct) }, org_wrap: { enc: b64url(toOrg.enc), ct: b64url(toOrg.ct) }, grant_id: grantId },
+    envelope: { envelope_id: envelopeId, version, label, content_type: contentType, nonce: b64url(sealed.nonce), ciphertext: b64url(sealed.ciphertext), owner_wrap: { enc: b64url(owner.enc), ct: b64url(owner.ct) }, org_wrap: { enc: b64url(toOrg.enc), ct: b64url(toOrg.ct) }, grant_id: grantId },
     grant,
     grant_signature: b64url(grantSig),
     grant_quota: quota,
     grant_quota_signature: b64url(quotaSig),
     org_key: { ed25519_public: b64url(await ed25519Public(orgEd)), x25519_public: b64url(orgX), signature: b64url(binding), fingerprint: await fingerprint(await ed25519Public(orgEd)) },
+    org_key_change: { key_seq: 2, identity_key: b64url(change.identity_key), encryption_key: b64url(nextX), signature: b64url(changeSig) },
     ledger: { event, nonce: b64url(nonce), leaf: b64url(await leafCommitment(nonce, event)) },
     plain_signature: b64url(await ed25519Sign(ed, utf8('hello'))),
   };
@@ -263,12 +273,14 @@ async function open(inPath) {
   const e = v.envelope;
   const ownerKeys = await x25519KeyPair(secrets.x25519);
   const dek = await unwrapKey(ownerKeys, wrapInfo(e.envelope_id, e.version, v.customer_id, OWNER), { enc: fromB64url(e.owner_wrap.enc), ct: fromB64url(e.owner_wrap.ct) });
-  found.owner_plaintext = fromUtf8(openPayload(dek, envelopeAad(v.customer_id, e.envelope_id, e.version, e.label), fromB64url(e.nonce), fromB64url(e.ciphertext)));
+  const aad = envelopeAad(v.customer_id, e.envelope_id, e.version, e.label, e.content_type);
+  found.owner_plaintext = fromUtf8(openPayload(dek, aad, fromB64url(e.nonce), fromB64url(e.ciphertext)));
+  await fails(() => openPayload(dek, envelopeAad(v.customer_id, e.envelope_id, e.version, e.label, 'text/html'), fromB64url(e.nonce), fromB64url(e.ciphertext)), 'rust envelope: relabelled content_type');
   await fails(() => unwrapKey(ownerKeys, wrapInfo(e.envelope_id, e.version + 1, v.customer_id, OWNER), { enc: fromB64url(e.owner_wrap.enc), ct: fromB64url(e.owner_wrap.ct) }), 'rust owner wrap: other version');
   // The same envelope as the organization (grant wrap).
   const orgKeys = await x25519KeyPair(fromB64url(v.org.x25519_private));
   const dek2 = await unwrapKey(orgKeys, wrapInfo(e.envelope_id, e.version, v.org.org_id, e.grant_id), { enc: fromB64url(e.org_wrap.enc), ct: fromB64url(e.org_wrap.ct) });
-  found.org_plaintext = fromUtf8(openPayload(dek2, envelopeAad(v.customer_id, e.envelope_id, e.version, e.label), fromB64url(e.nonce), fromB64url(e.ciphertext)));
+  found.org_plaintext = fromUtf8(openPayload(dek2, aad, fromB64url(e.nonce), fromB64url(e.ciphertext)));
   // Signatures.
   found.grant_verifies = await verifyGrant(fromB64url(v.ed25519_public), v.grant, fromB64url(v.grant_signature));
   found.grant_jcs = fromUtf8(jcs(v.grant));
@@ -282,11 +294,16 @@ async function open(inPath) {
     ok(Number(from) === L.old_size && Number(to) === L.size, 'consistency asked for the right sizes');
     return L.consistency_proof;
   };
-  const result = await verifyLedger(verifier, L.answer, L.old_checkpoint, consistency);
+  const opts = { customerId: v.customer_id };
+  const result = await verifyLedger(verifier, L.answer, L.old_checkpoint, consistency, opts);
   found.ledger_ok = result.ok;
   found.ledger_statuses = result.entries.map((r) => r.status);
   found.ledger_size = Number(result.checkpoint.size);
   found.ledger_consistent_with = Number(result.consistentWith);
+  found.ledger_highest_seq = result.highestSeq;
+  // The organization's key log from the same tree.
+  const keys = await verifyOrgKeyLog(verifier, L.org_keys, null, consistency, v.org.org_id);
+  found.org_keys = { name: keys.name, key_seq: keys.keySeq, identity_key: b64url(keys.identityKey), encryption_key: b64url(keys.encryptionKey), fingerprint: keys.fingerprint };
   // Tampering Rust's ledger must be noticed by the JS verifier.
   const tampered = {};
   const flipRoot = (note) => {
@@ -296,17 +313,29 @@ async function open(inPath) {
     lines[2] = b64std(root);
     return lines.join('\n');
   };
-  tampered.root = await verifyLedger(verifier, { ...L.answer, checkpoint: flipRoot(L.answer.checkpoint) }, null, consistency).then(() => 'accepted', (err) => err.kind);
-  tampered.fork = await checkCheckpoint(verifier, L.answer.checkpoint, L.fork_checkpoint, consistency).then(() => 'accepted', (err) => err.kind);
-  tampered.truncated = await checkCheckpoint(verifier, L.old_checkpoint, L.answer.checkpoint, consistency).then(() => 'accepted', (err) => err.kind);
-  tampered.rewritten = await checkCheckpoint(verifier, L.answer.checkpoint, L.other_history_checkpoint, async () => L.consistency_proof).then(() => 'accepted', (err) => err.kind);
+  const kind = (p) => p.then(() => 'accepted', (err) => err.kind);
+  tampered.root = await kind(verifyLedger(verifier, { ...L.answer, checkpoint: flipRoot(L.answer.checkpoint) }, null, consistency, opts));
+  tampered.fork = await kind(checkCheckpoint(verifier, L.answer.checkpoint, L.fork_checkpoint, consistency));
+  tampered.truncated = await kind(checkCheckpoint(verifier, L.old_checkpoint, L.answer.checkpoint, consistency));
+  tampered.rewritten = await kind(checkCheckpoint(verifier, L.answer.checkpoint, L.other_history_checkpoint, async () => L.consistency_proof));
   const badEntry = structuredClone(L.answer);
   badEntry.entries[0].event.label = 'passport';
-  tampered.event = (await verifyLedger(verifier, badEntry, null, consistency)).entries[0].status;
+  tampered.event = (await verifyLedger(verifier, badEntry, null, consistency, opts)).entries[0].status;
   const badProof = structuredClone(L.answer);
   badProof.entries[1].proof[0] = b64url(new Uint8Array(32));
-  tampered.proof = (await verifyLedger(verifier, badProof, null, consistency)).entries[1].status;
-  tampered.other_key = await verifyLedger(await parseVerifierKey(L.other_verifier_key), L.answer, null, consistency).then(() => 'accepted', (err) => err.kind);
+  tampered.proof = (await verifyLedger(verifier, badProof, null, consistency, opts)).entries[1].status;
+  tampered.other_key = await kind(verifyLedger(await parseVerifierKey(L.other_verifier_key), L.answer, null, consistency, opts));
+  const past = await verifyLedger(verifier, { ...L.answer, checkpoint: L.short_checkpoint, entries: L.answer.entries.map((x) => ({ ...x, proof: x.proof && x.index < L.short_size ? L.short_proofs[String(x.index)] : null })) }, null, consistency, opts);
+  tampered.past_checkpoint = past.entries.map((r) => r.status);
+  const gap = structuredClone(L.answer);
+  gap.entries.splice(1, 1);
+  tampered.gap = (await verifyLedger(verifier, gap, null, consistency, opts)).problem?.kind;
+  tampered.rollback = (await verifyLedger(verifier, L.answer, null, consistency, { ...opts, pinnedSeq: 5 })).problem?.kind;
+  tampered.other_customer = (await verifyLedger(verifier, L.answer, null, consistency, { customerId: 'cus_someone_else' })).ok ? 'accepted' : 'failed';
+  const badChange = structuredClone(L.org_keys);
+  badChange.entries[1].event.change_signature = badChange.entries[0].event.key_signature;
+  tampered.org_key_change = await kind(verifyOrgKeyLog(verifier, badChange, null, consistency, v.org.org_id));
+  tampered.org_other_id = await kind(verifyOrgKeyLog(verifier, L.org_keys, null, consistency, 'org_other'));
   found.tampered = tampered;
   console.log(JSON.stringify(found));
 }
