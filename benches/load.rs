@@ -264,7 +264,7 @@ async fn seed(root: &Path, data: &Path) -> Seeded {
     let mut tasks = Vec::new();
     for (c, s) in customers.iter().zip(&secrets) {
         let key = DataKey::generate();
-        let aad = envelope_aad(c.id.as_str(), c.envelope.as_str(), 1, "email");
+        let aad = envelope_aad(c.id.as_str(), c.envelope.as_str(), 1, "email", "text/plain");
         let sealed =
             seal_payload(&key, &aad, format!("{}@example.com", c.handle).as_bytes()).unwrap();
         let owner = wrap_key(
@@ -329,6 +329,8 @@ async fn seed(root: &Path, data: &Path) -> Seeded {
             grant_id: GrantId::from_random(random_array()),
             customer_id: c.id.clone(),
             org_id: orgs[oi].0.clone(),
+            org_identity_key: orgs[oi].1.verifying_key().to_bytes(),
+            org_encryption_key: org_x[oi],
             labels: vec![email.clone()],
             purposes: vec![purpose.clone()],
             not_after,

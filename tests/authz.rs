@@ -168,6 +168,8 @@ fn approval(c: &Customer, labels: &[&str]) -> (String, Value) {
         grant_id: GrantId::from_random(random_array()),
         customer_id: CustomerId::parse(&c.id).unwrap(),
         org_id: OrgId::parse(DEMO_ORG).unwrap(),
+        org_identity_key: common::demo_org_public().0,
+        org_encryption_key: common::demo_org_public().1,
         labels: labels.iter().map(|l| Label::parse(l).unwrap()).collect(),
         purposes: vec![Purpose::parse(PURPOSE).unwrap()],
         not_after: Vault::now().plus(3600),
@@ -782,11 +784,12 @@ fn customer_cannot_see_or_revoke_another_customers_grant() {
 #[test]
 fn customer_cannot_see_or_erase_another_customers_envelopes() {
     let tv = common::start();
-    let (_, a) = common::customer(&tv, &common::handle("alice"));
-    let (_, b) = common::customer(&tv, &common::handle("bob"));
-    let b_token = b.api.token().unwrap();
+    let (_, mut a) = common::customer(&tv, &common::handle("alice"));
+    let (_, mut b) = common::customer(&tv, &common::handle("bob"));
     b.put(&"x_note".parse_label(), "text/plain", b"bob's", false)
         .unwrap();
+    let b_token = b.api.token().unwrap().to_owned();
+    let b_token = b_token.as_str();
     let path = "/v1/me/envelopes/x_secret";
 
     // What B gets for a label nobody has ...

@@ -153,6 +153,8 @@ fn terms(c: &Customer, labels: &[&str], not_after: Timestamp) -> GrantTerms {
         grant_id: GrantId::from_random(random_array()),
         customer_id: CustomerId::parse(&c.id).unwrap(),
         org_id: OrgId::parse(DEMO_ORG).unwrap(),
+        org_identity_key: common::demo_org_public().0,
+        org_encryption_key: common::demo_org_public().1,
         labels: labels.iter().map(|l| Label::parse(l).unwrap()).collect(),
         purposes: vec![Purpose::parse(PURPOSE).unwrap()],
         not_after,
@@ -214,7 +216,7 @@ fn register(tv: &TestVault, body: &Value) -> (u16, Value) {
 /// A customer with a stored `email` envelope (version 1): (server, token, envelope as stored).
 fn with_envelope() -> (TestVault, String, Value) {
     let tv = common::start();
-    let (_, device) = common::customer(&tv, &common::handle("writer"));
+    let (_, mut device) = common::customer(&tv, &common::handle("writer"));
     device
         .put(
             &"email".parse_label(),

@@ -222,11 +222,46 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
     let rid = req["request_id"].as_str().unwrap().to_owned();
     let pending = json(&cli(dir, &url, &["customer", "requests"]));
     assert_eq!(pending[0]["org"]["name"], "Corner Shop");
+    // The fingerprint shown is computed on the device from the verified key log.
+    assert_eq!(pending[0]["org"]["fingerprint"], public["fingerprint"]);
+    // First contact needs an anchor from outside the vault: without one, or with a fingerprint
+    // that is not the organization's, nothing is approved.
+    let (ok, _, err) = cli_status(dir, &url, &["customer", "approve", &rid]);
+    assert!(!ok && err.contains("first grant to Corner Shop"), "{err}");
+    let (ok, _, err) = cli_status(
+        dir,
+        &url,
+        &[
+            "customer",
+            "approve",
+            &rid,
+            "--org-fingerprint",
+            "0000 1111 2222 3333 4444 5555 6666 7777",
+        ],
+    );
+    assert!(!ok && err.contains("not the organization's keys"), "{err}");
+    // The fingerprint the shop handed out (`org show`), typed in capitals without spaces.
+    let handed_out = public["fingerprint"]
+        .as_str()
+        .unwrap()
+        .replace(' ', "")
+        .to_uppercase();
     let approved = json(&cli(
         dir,
         &url,
-        &["customer", "approve", &rid, "--max-reads", "5"],
+        &[
+            "customer",
+            "approve",
+            &rid,
+            "--max-reads",
+            "5",
+            "--org-fingerprint",
+            &handed_out,
+        ],
     ));
+    let grants = json(&cli(dir, &url, &["customer", "grants"]));
+    assert_eq!(grants[0]["organization"], "verified by fingerprint");
+    assert_eq!(grants[0]["check"], "signed by you and logged");
     let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
     let read = |label: &str| {
         cli_status(
@@ -312,6 +347,16 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
             .iter()
             .any(|e| e["event"]["type"] == "read")
     );
+    // The shop's monitor: its ledger is complete and its only key event is its own.
+    let monitored = json(&cli(dir, &url, &["org", "monitor"]));
+    assert_eq!(monitored["key_events"], 1, "{monitored}");
+    assert_eq!(
+        monitored["last_seq"].as_u64(),
+        Some(org_ledger["entries"].as_array().unwrap().len() as u64)
+    );
+    // The customer's own ledger verifies, complete, and pins its highest sequence number.
+    let verified = json(&cli(dir, &url, &["customer", "ledger", "verify"]));
+    assert_eq!(verified["last_seq"], 11, "{verified}");
 
     // Stop the server cleanly, then search everything it stored and logged.
     drop(server);

@@ -27,7 +27,7 @@ proptest! {
         cus in id(), env in id(), version in any::<u64>(), label in "[a-z_]{1,20}",
     ) {
         let key = DataKey::generate();
-        let aad = envelope_aad(&cus, &env, version, &label);
+        let aad = envelope_aad(&cus, &env, version, &label, "text/plain");
         let sealed = seal_payload(&key, &aad, &pt).unwrap();
         prop_assert_eq!(sealed.ciphertext.len(), pt.len() + 16);
         let opened = open_payload(&key, &aad, &sealed.nonce, &sealed.ciphertext).unwrap();
@@ -41,7 +41,7 @@ proptest! {
         version in 0u64..1000,
     ) {
         let key = DataKey::generate();
-        let aad = envelope_aad("cus_a", "env_b", version, "email");
+        let aad = envelope_aad("cus_a", "env_b", version, "email", "text/plain");
         let sealed = seal_payload(&key, &aad, &pt).unwrap();
         // Any flipped ciphertext (or tag) bit.
         let mut ct = sealed.ciphertext.clone();
@@ -49,9 +49,12 @@ proptest! {
         ct[i / 8] ^= 1 << (i % 8);
         prop_assert_eq!(open_payload(&key, &aad, &sealed.nonce, &ct).unwrap_err(), CryptoError::Decrypt);
         // Wrong AAD: another version, another envelope.
-        let other = envelope_aad("cus_a", "env_b", version + 1, "email");
+        let other = envelope_aad("cus_a", "env_b", version + 1, "email", "text/plain");
         prop_assert!(open_payload(&key, &other, &sealed.nonce, &sealed.ciphertext).is_err());
-        let other = envelope_aad("cus_a", "env_c", version, "email");
+        let other = envelope_aad("cus_a", "env_c", version, "email", "text/plain");
+        prop_assert!(open_payload(&key, &other, &sealed.nonce, &sealed.ciphertext).is_err());
+        // Another content type (wire v2: the server cannot relabel the data).
+        let other = envelope_aad("cus_a", "env_b", version, "email", "text/html");
         prop_assert!(open_payload(&key, &other, &sealed.nonce, &sealed.ciphertext).is_err());
         // Wrong key.
         prop_assert!(open_payload(&DataKey::generate(), &aad, &sealed.nonce, &sealed.ciphertext).is_err());

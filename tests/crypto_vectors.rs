@@ -90,14 +90,16 @@ struct Wire {
 }
 
 fn wire() -> Wire {
-    let v = vector("assent-wire-v1.json");
+    // Wire v2 (../shared/vectors/assent-wire-v2.json): the envelope AAD names the content type
+    // and the grant names the org's keys; wrap info and the org-key binding are as in v1.
+    let v = vector("assent-wire-v2.json");
     let org_sk = X25519Secret::from_bytes(b32(&v, &["org", "x25519_private"]));
     let wrap: Wrap = serde_json::from_value(v["read_response"]["wrap"].clone()).unwrap();
     Wire { v, org_sk, wrap }
 }
 
 #[test]
-fn wire_v1_aad_and_info_strings() {
+fn wire_v2_aad_and_info_strings() {
     let Wire { v, .. } = wire();
     let r = &v["read_response"];
     let version = r["version"].as_u64().unwrap();
@@ -106,6 +108,7 @@ fn wire_v1_aad_and_info_strings() {
         s(r, &["envelope_id"]),
         version,
         s(r, &["label"]),
+        s(r, &["content_type"]),
     );
     assert_eq!(aad, s(&v, &["expect", "envelope_aad_utf8"]).as_bytes());
     let info = wrap_info(
@@ -118,7 +121,7 @@ fn wire_v1_aad_and_info_strings() {
 }
 
 #[test]
-fn wire_v1_read_response_opens() {
+fn wire_v2_read_response_opens() {
     let Wire { v, org_sk, wrap } = wire();
     assert_eq!(org_sk.public(), b32(&v, &["org", "x25519_public"]));
     let r = &v["read_response"];
@@ -134,20 +137,40 @@ fn wire_v1_read_response_opens() {
         pt.as_slice(),
         s(&v, &["expect", "plaintext_utf8"]).as_bytes()
     );
-    // The same ciphertext under another label does not open.
-    let other = envelope_aad("cus_7f3a9c", "env_51b2d0", 3, "postal_address");
+    // The same ciphertext under another label, or relabelled as another content type, does
+    // not open.
+    let ct_type = s(r, &["content_type"]);
+    let other = envelope_aad("cus_7f3a9c", "env_51b2d0", 3, "postal_address", ct_type);
     assert_eq!(
         open_payload(&dek, &other, &nonce, &ct).unwrap_err(),
+        CryptoError::Decrypt
+    );
+    let html = s(&v, &["expect", "must_not_open_with_content_type"]);
+    let relabelled = envelope_aad("cus_7f3a9c", "env_51b2d0", 3, "email", html);
+    assert_eq!(
+        open_payload(&dek, &relabelled, &nonce, &ct).unwrap_err(),
         CryptoError::Decrypt
     );
 }
 
 #[test]
-fn wire_v1_grant_jcs_and_signature() {
+fn wire_v2_grant_jcs_and_signature() {
     let Wire { v, .. } = wire();
     let g = &v["grant"];
     let object = &g["object"];
-    assert_eq!(jcs(object).unwrap(), s(g, &["jcs_utf8"]).as_bytes());
+    assert_eq!(
+        assent::crypto::sign::grant_message(&jcs(object).unwrap()),
+        s(g, &["signed_message_utf8"]).as_bytes()
+    );
+    // The grant names the key the read response's wrap was made to.
+    assert_eq!(
+        b32(object, &["org_encryption_key"]),
+        b32(&v, &["org", "x25519_public"])
+    );
+    assert_eq!(
+        b32(object, &["org_identity_key"]),
+        b32(&v, &["org", "ed25519_public"])
+    );
 
     let public = b32(g, &["customer_ed25519_public"]);
     let sig = b64::decode(s(g, &["signature"])).unwrap();
@@ -155,7 +178,7 @@ fn wire_v1_grant_jcs_and_signature() {
 
     // Changing any single field breaks the signature.
     let fields = object.as_object().unwrap();
-    assert!(fields.len() >= 7);
+    assert!(fields.len() >= 9);
     for (key, value) in fields {
         let mut changed = object.clone();
         changed[key] = match value {
@@ -181,7 +204,7 @@ fn wire_v1_grant_jcs_and_signature() {
 }
 
 #[test]
-fn wire_v1_org_key_binding() {
+fn wire_v2_org_key_binding_is_v1() {
     let Wire { v, .. } = wire();
     let identity = b32(&v, &["org", "ed25519_public"]);
     let x25519 = b32(&v, &["org", "x25519_public"]);

@@ -26,6 +26,8 @@ fn grant(
 ) -> Grant {
     Grant {
         terms: GrantTerms {
+            org_identity_key: [7; 32],
+            org_encryption_key: [9; 32],
             grant_id: GrantId::parse(id).unwrap(),
             customer_id: CustomerId::parse("cus_a").unwrap(),
             org_id: OrgId::parse("org_b").unwrap(),

@@ -21,7 +21,7 @@ fn rid(v: &Value) -> RequestId {
 #[test]
 fn customer_stores_lists_and_reads_back_envelopes() {
     let tv = start();
-    let (profile, d) = customer(&tv, &handle("store"));
+    let (profile, mut d) = customer(&tv, &handle("store"));
     d.put(&l("email"), "text/plain", b"alice@example.com", false)
         .unwrap();
     d.put(
@@ -43,7 +43,7 @@ fn customer_stores_lists_and_reads_back_envelopes() {
     assert_eq!(&d.get(&l("email")).unwrap().1[..], b"alice@example.com");
 
     // A second device unlocks with the same passphrase and reads the same data.
-    let other = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    let mut other = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
     assert_eq!(
         &other.get(&l("postal_address")).unwrap().1[..],
         b"1 Main St\nSpringfield"
@@ -65,7 +65,7 @@ fn customer_stores_lists_and_reads_back_envelopes() {
 fn org_requests_customer_approves_org_reads_within_the_grant_only() {
     let tv = start();
     let h = handle("flow");
-    let (_, d) = customer(&tv, &h);
+    let (_, mut d) = customer(&tv, &h);
     d.put(&l("email"), "text/plain", b"alice@example.com", false)
         .unwrap();
     d.put(&l("postal_address"), "text/plain", b"1 Main St", false)
@@ -87,7 +87,13 @@ fn org_requests_customer_approves_org_reads_within_the_grant_only() {
 
     // Approve narrower than asked: email only, two reads.
     let approved = d
-        .approve(&rid(&req), Some(vec![l("email")]), None, Some(2))
+        .approve(
+            &rid(&req),
+            Some(vec![l("email")]),
+            None,
+            Some(2),
+            &common::demo_org_check(),
+        )
         .unwrap();
     let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
     assert_eq!(approved["grant"]["labels"], serde_json::json!(["email"]));
@@ -136,13 +142,20 @@ fn org_requests_customer_approves_org_reads_within_the_grant_only() {
 fn revoke_stops_the_next_read_destroys_wraps_and_rotation_locks_old_keys_out() {
     let tv = start();
     let h = handle("revoke");
-    let (d, org, gid) = granted(&tv, &h, None);
+    let (mut d, org, gid) = granted(&tv, &h, None);
     // A second org keeps its grant through the rotation.
     let other = new_org(&tv, "org_keeper");
     let req = other
         .request(&h, &["email".into()], &[IDV.into()], 86_400, "keep going")
         .unwrap();
-    d.approve(&rid(&req), None, None, None).unwrap();
+    d.approve(
+        &rid(&req),
+        None,
+        None,
+        None,
+        &common::org_check(&other.keys),
+    )
+    .unwrap();
 
     let cid = d.customer_id.as_str().to_owned();
     let (before, _) = org.read(&cid, "email", IDV).unwrap();
@@ -202,14 +215,15 @@ fn revoke_stops_the_next_read_destroys_wraps_and_rotation_locks_old_keys_out() {
 fn a_grant_expires_without_any_action() {
     let tv = start();
     let h = handle("expiry");
-    let (_, d) = customer(&tv, &h);
+    let (_, mut d) = customer(&tv, &h);
     d.put(&l("email"), "text/plain", b"alice@example.com", false)
         .unwrap();
     let org = demo_org(&tv);
     let req = org
         .request(&h, &["email".into()], &[IDV.into()], 3600, "briefly")
         .unwrap();
-    d.approve(&rid(&req), None, Some(2), None).unwrap();
+    d.approve(&rid(&req), None, Some(2), None, &common::demo_org_check())
+        .unwrap();
     let cid = d.customer_id.as_str().to_owned();
     org.read(&cid, "email", IDV).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3100));
@@ -223,17 +237,22 @@ fn a_grant_expires_without_any_action() {
 fn decline_is_final_and_recorded() {
     let tv = start();
     let h = handle("decline");
-    let (_, d) = customer(&tv, &h);
+    let (_, mut d) = customer(&tv, &h);
     let org = demo_org(&tv);
     let req = org
         .request(&h, &["email".into()], &[IDV.into()], 3600, "please")
         .unwrap();
     d.decline(&rid(&req)).unwrap();
     // The device refuses; the server would too, before even checking a signature.
-    assert!(d.approve(&rid(&req), None, None, None).is_err());
+    assert!(
+        d.approve(&rid(&req), None, None, None, &common::demo_org_check())
+            .is_err()
+    );
     let body = serde_json::json!({
         "grant": {
             "grant_id": "grt_late", "customer_id": d.customer_id, "org_id": "org_demo_acme",
+            "org_identity_key": assent::crypto::b64::encode(&demo_org_public().0),
+            "org_encryption_key": assent::crypto::b64::encode(&demo_org_public().1),
             "labels": ["email"], "purposes": [IDV], "not_after": "2099-01-01T00:00:00Z",
         },
         "signature": assent::crypto::b64::encode(&[0u8; 64]),
@@ -263,7 +282,7 @@ fn decline_is_final_and_recorded() {
 #[test]
 fn updates_are_rewrapped_for_active_grants_and_erase_destroys_everything() {
     let tv = start();
-    let (d, org, gid) = granted(&tv, &handle("erase"), None);
+    let (mut d, org, gid) = granted(&tv, &handle("erase"), None);
     let cid = d.customer_id.as_str().to_owned();
     d.put(&l("email"), "text/plain", b"alice@moved.example", false)
         .unwrap();
@@ -318,7 +337,7 @@ fn every_act_is_on_the_ledger_and_each_party_sees_only_its_own() {
     );
     // Each leaf is recomputed from its nonce and the JCS of its event.
     for e in entries {
-        let event: assent::ledger::Event = serde_json::from_value(e["event"].clone()).unwrap();
+        let event: assent::ledger::Sequenced = serde_json::from_value(e["event"].clone()).unwrap();
         let nonce: [u8; 32] =
             assent::crypto::b64::decode_array(e["nonce"].as_str().unwrap(), "nonce").unwrap();
         let leaf = assent::ledger::leaf_commitment(&nonce, &event.canonical().unwrap());
@@ -357,6 +376,8 @@ fn acknowledged_acts_survive_a_restart() {
             ed25519_public: tv.vault.customer(&d.customer_id).unwrap().ed25519_public,
             vault_key: None,
             last_checkpoint: None,
+            last_seq: 0,
+            org_anchors: Default::default(),
         };
         (profile, gid, tv.vault.ledger_size().unwrap())
     };

@@ -5,7 +5,9 @@
 mod common;
 
 use assent::client::Api;
-use assent::client::verify::{VerifyFailure, check_checkpoint, pinned, verify_own_ledger};
+use assent::client::verify::{
+    Party, Verified, VerifyFailure, check_checkpoint, check_complete, pinned, verify_page,
+};
 use assent::crypto::b64;
 use assent::ledger::checkpoint::Checkpoint;
 use assent::ledger::merkle;
@@ -64,7 +66,7 @@ fn proof(v: &Value) -> Vec<merkle::Hash> {
 #[test]
 fn checkpoints_are_signed_every_second_and_match_the_tree() {
     let tv = start();
-    let (_, d) = customer(&tv, &handle("cp"));
+    let (_, mut d) = customer(&tv, &handle("cp"));
     d.put(
         &"email".parse_label(),
         "text/plain",
@@ -202,24 +204,67 @@ fn the_public_tree_reveals_no_customer_and_no_content() {
     );
 }
 
+/// A customer's own ledger page, verified and checked complete (nothing pinned before).
+fn verify_own_ledger(
+    api: &assent::client::Api,
+    v: &assent::ledger::note::Verifier,
+    ledger: &Value,
+    customer: &str,
+    pinned_seq: u64,
+) -> Result<Verified, VerifyFailure> {
+    let page = verify_page(api, v, ledger, None)?;
+    check_complete(&page.entries, Party::Customer(customer), pinned_seq)?;
+    Ok(page)
+}
+
 #[test]
 fn customers_verify_their_own_events_and_tampering_is_named() {
     let tv = start();
     let (d, org, _) = granted(&tv, &handle("own"), None);
     org.read(d.customer_id.as_str(), "email", IDV).unwrap();
     let v = verifier(&tv);
+    let cid = d.customer_id.to_string();
     let ledger = d.ledger().unwrap();
-    let ok = verify_own_ledger(&d.api, &v, &ledger, None).unwrap();
-    assert_eq!(
-        ok.entries_checked,
-        ledger["entries"].as_array().unwrap().len()
-    );
+    let n = ledger["entries"].as_array().unwrap().len();
+    let ok = verify_own_ledger(&d.api, &v, &ledger, &cid, 0).unwrap();
+    assert_eq!(ok.entries_checked(), n);
+    // Sequence numbers run 1..=n: the same listing against a device that saw more fails.
+    let e = verify_own_ledger(&d.api, &v, &ledger, &cid, n as u64 + 1).unwrap_err();
+    assert!(matches!(e, VerifyFailure::WentBack { .. }), "{e}");
 
     let tamper = |f: &dyn Fn(&mut Value)| {
         let mut l = ledger.clone();
         f(&mut l);
-        verify_own_ledger(&d.api, &v, &l, None).unwrap_err()
+        verify_own_ledger(&d.api, &v, &l, &cid, 0).unwrap_err()
     };
+    // An entry left out leaves a gap in the customer's sequence numbers.
+    let e = tamper(&|l| {
+        l["entries"].as_array_mut().unwrap().remove(2);
+    });
+    assert!(
+        matches!(
+            e,
+            VerifyFailure::Gap {
+                after: 2,
+                got: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // The newest entry left out: the listing ends below what the device pinned.
+    let e = {
+        let mut l = ledger.clone();
+        l["entries"].as_array_mut().unwrap().pop();
+        verify_own_ledger(&d.api, &v, &l, &cid, n as u64).unwrap_err()
+    };
+    assert!(matches!(e, VerifyFailure::WentBack { .. }), "{e}");
+    // An index at or beyond the checkpoint's size is a failure, not "checked later".
+    let e = tamper(&|l| {
+        let size = l["size"].as_u64().unwrap();
+        l["entries"][1]["index"] = (size + 3).into();
+    });
+    assert!(matches!(e, VerifyFailure::BeyondCheckpoint { .. }), "{e}");
     // An event changed after the fact no longer matches its leaf.
     let e = tamper(&|l| l["entries"][4]["event"]["purpose"] = "dpv:Marketing".into());
     assert!(

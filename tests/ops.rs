@@ -192,7 +192,8 @@ fn load(url: &str, clients: usize) -> Load {
                     &FAST,
                 )
                 .unwrap();
-                let d = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+                let mut d =
+                    assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
                 let mut n = 0u32;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;

@@ -1,7 +1,8 @@
-//! Known answers for the Assent v1 wire format (../shared/vectors/assent-wire-v1.json, made by
-//! an independent implementation): the organization opens the read response with the code it
-//! uses in production, the grant parses into our signed type and verifies, and our ledger event
-//! type reproduces the leaf and its RFC 9162 hash.
+//! Known answers for the Assent wire format, made by an independent implementation: v2
+//! (../shared/vectors/assent-wire-v2.json) for the envelope AAD and the grant — the organization
+//! opens the read response with the code it uses in production, the grant parses into our
+//! signed type and verifies and names the key the wrap was made to — and v1
+//! (assent-wire-v1.json) for what v2 keeps: the ledger leaf and its RFC 9162 hash.
 
 use assent::client::org::ReadResponse;
 use assent::config::OrgKeys;
@@ -9,20 +10,37 @@ use assent::crypto::b64;
 use assent::crypto::keys::{X25519Secret, generate_signing_key};
 use assent::crypto::sign::verify_grant;
 use assent::domain::grant::GrantTerms;
+use assent::ledger::leaf_commitment;
 use assent::ledger::merkle::leaf_hash;
-use assent::ledger::{Event, leaf_commitment};
 use serde_json::Value;
 
-fn vectors() -> Value {
+fn load(name: &str) -> Value {
     let base = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = [
-        base.join("../shared/vectors/assent-wire-v1.json"),
-        "/work/shared/vectors/assent-wire-v1.json".into(),
+        base.join("../shared/vectors").join(name),
+        std::path::PathBuf::from("/work/shared/vectors").join(name),
     ]
     .into_iter()
     .find(|p| p.exists())
-    .expect("assent-wire-v1.json");
+    .expect(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn vectors() -> Value {
+    load("assent-wire-v2.json")
+}
+
+/// The vector's read response as our server sends it: with the purpose, the ledger reference
+/// and the receipt it predates.
+fn response(v: &Value) -> Value {
+    let mut body = v["read_response"].clone();
+    body["purpose"] = "dpv:IdentityVerification".into();
+    body["ledger"] = serde_json::json!({ "index": 0, "leaf": b64::encode(&[0u8; 32]) });
+    body["receipt"] = serde_json::json!({
+        "index": 0, "leaf": b64::encode(&[0u8; 32]), "time": "2026-11-24T00:00:00Z",
+        "signature": b64::encode(&[0u8; 64]), "vault_key": "x",
+    });
+    body
 }
 
 fn org_keys(v: &Value) -> OrgKeys {
@@ -40,22 +58,23 @@ fn org_keys(v: &Value) -> OrgKeys {
 #[test]
 fn org_opens_the_read_response() {
     let v = vectors();
-    let mut body = v["read_response"].clone();
-    // The vector predates the ledger reference; our response adds it.
-    body["ledger"] = serde_json::json!({ "index": 0, "leaf": b64::encode(&[0u8; 32]) });
-    let r: ReadResponse = serde_json::from_value(body).unwrap();
+    let r: ReadResponse = serde_json::from_value(response(&v)).unwrap();
     let plain = r.open(&org_keys(&v)).unwrap();
     assert_eq!(
         &plain[..],
         v["expect"]["plaintext_utf8"].as_str().unwrap().as_bytes()
     );
+    // The server cannot relabel the data: another content type does not open.
+    let mut relabelled = response(&v);
+    relabelled["content_type"] = v["expect"]["must_not_open_with_content_type"].clone();
+    let r: ReadResponse = serde_json::from_value(relabelled).unwrap();
+    assert!(r.open(&org_keys(&v)).is_err());
 }
 
 #[test]
 fn read_response_fails_for_another_grant_or_org() {
     let v = vectors();
-    let mut body = v["read_response"].clone();
-    body["ledger"] = serde_json::json!({ "index": 0, "leaf": b64::encode(&[0u8; 32]) });
+    let body = response(&v);
     let mut moved = body.clone();
     moved["grant_id"] = "grt_other".into();
     let r: ReadResponse = serde_json::from_value(moved).unwrap();
@@ -71,7 +90,15 @@ fn grant_parses_into_signed_terms_and_verifies() {
     let v = vectors();
     let terms: GrantTerms = serde_json::from_value(v["grant"]["object"].clone()).unwrap();
     let jcs = assent::crypto::sign::jcs(&terms).unwrap();
-    assert_eq!(jcs, v["grant"]["jcs_utf8"].as_str().unwrap().as_bytes());
+    assert_eq!(
+        assent::crypto::sign::grant_message(&jcs),
+        v["grant"]["signed_message_utf8"]
+            .as_str()
+            .unwrap()
+            .as_bytes()
+    );
+    // The signed grant names the org's keys: the wrap was made to its encryption key.
+    assert_eq!(org_keys(&v).encryption.public(), terms.org_encryption_key);
     let public: [u8; 32] = b64::decode_array(
         v["grant"]["customer_ed25519_public"].as_str().unwrap(),
         "pk",
@@ -82,15 +109,20 @@ fn grant_parses_into_signed_terms_and_verifies() {
     let mut widened = terms.clone();
     widened.max_reads = None;
     assert!(verify_grant(&public, &widened, &sig).is_err());
+    let mut substituted = terms.clone();
+    substituted.org_encryption_key = X25519Secret::generate().public();
+    assert!(verify_grant(&public, &substituted, &sig).is_err());
 }
 
 #[test]
 fn ledger_leaf_recomputes() {
-    let v = vectors();
-    let event: Event = serde_json::from_value(v["ledger_leaf"]["event"].clone()).unwrap();
+    // The leaf is unchanged in v2: SHA-256("assent/v1/leaf" ‖ nonce ‖ JCS(event)). The v1
+    // vector's event predates sequence numbers, so it is hashed as the JSON it is.
+    let v = load("assent-wire-v1.json");
+    let event = v["ledger_leaf"]["event"].clone();
     let nonce: [u8; 32] =
         b64::decode_array(v["ledger_leaf"]["nonce"].as_str().unwrap(), "nonce").unwrap();
-    let leaf = leaf_commitment(&nonce, &event.canonical().unwrap());
+    let leaf = leaf_commitment(&nonce, &assent::crypto::sign::jcs(&event).unwrap());
     assert_eq!(
         b64::encode(&leaf),
         v["ledger_leaf"]["leaf"].as_str().unwrap()
@@ -102,7 +134,10 @@ fn ledger_leaf_recomputes() {
     let mut other = nonce;
     other[0] ^= 1;
     assert_ne!(
-        b64::encode(&leaf_commitment(&other, &event.canonical().unwrap())),
+        b64::encode(&leaf_commitment(
+            &other,
+            &assent::crypto::sign::jcs(&event).unwrap()
+        )),
         v["ledger_leaf"]["leaf"].as_str().unwrap()
     );
 }
