@@ -65,6 +65,11 @@ pub struct EnvelopeSummary {
 pub struct OrgInfo {
     pub org_id: OrgId,
     pub name: String,
+    /// The keys the vault names; compared with the key log (a mismatch is refused).
+    #[serde(default, with = "b64::serde_option_array")]
+    pub ed25519_public: Option<[u8; 32]>,
+    #[serde(default, with = "b64::serde_option_array")]
+    pub x25519_public: Option<[u8; 32]>,
 }
 
 /// A request as the vault lists it. `org_id` names the organization; `org` is the vault's
@@ -258,6 +263,7 @@ fn refused(e: VerifyFailure) -> ClientError {
 }
 
 /// The customer's own ledger, verified and complete (see [`verify::verify_own`]).
+#[derive(Debug)]
 pub struct OwnLedger {
     pub verified: verify::Verified,
 }
@@ -296,6 +302,7 @@ pub struct OrgCheck {
 
 /// A grant the device verified itself: its own signature, its own id, logged as created and
 /// not logged as revoked.
+#[derive(Debug)]
 pub struct CheckedGrant {
     pub terms: GrantTerms,
     /// When the customer approved it (the `grant_created` event's time).
@@ -675,8 +682,20 @@ impl Device {
                 "request {request_id} is addressed to another customer; refusing it"
             )));
         }
-        // The organization's keys come from its verified key log, never from the request.
+        // The organization's keys come from its verified key log, never from the request; a
+        // request that describes the organization otherwise is the vault contradicting itself.
         let log = self.org_keys(&request.org_id)?;
+        let described = (request.org.ed25519_public, request.org.x25519_public);
+        if request.org.org_id != log.org_id
+            || described.0.is_some_and(|k| k != log.current.identity_key)
+            || described.1.is_some_and(|k| k != log.current.encryption_key)
+        {
+            return Err(ClientError::Refused(format!(
+                "the vault shows request {request_id} with keys for {} that are not the ones in \
+                 {}'s key log; refusing it. Nothing was approved.",
+                request.org.org_id, log.org_id
+            )));
+        }
         self.check_org(&log, check)?;
         let keys = log.current;
         let mut labels = labels.unwrap_or_else(|| request.labels.clone());

@@ -68,3 +68,16 @@ pub mod serde_array {
         super::decode_array::<N>(&s, "base64url field").map_err(D::Error::custom)
     }
 }
+
+/// `Option<[u8; N]>` as base64url without padding, `null`/absent as `None`.
+pub mod serde_option_array {
+    use serde::{Deserialize, Deserializer, de::Error as _};
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Option<[u8; N]>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| super::decode_array::<N>(&s, "base64url field").map_err(D::Error::custom))
+            .transpose()
+    }
+}

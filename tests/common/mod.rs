@@ -19,7 +19,10 @@ pub fn repo(path: &str) -> PathBuf {
 }
 
 pub struct TestVault {
+    /// The vault's public URL (what clients use; the bound address unless configured).
     pub url: String,
+    /// The address the server is bound to (differs from `url` behind a proxy).
+    pub direct: String,
     /// Where `/metrics` is served, when the config enabled it.
     pub metrics: Option<std::net::SocketAddr>,
     pub vault: Vault,
@@ -84,6 +87,7 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
             ready_tx
                 .send((
                     running.public_url.clone(),
+                    format!("http://{}", running.addr),
                     running.vault.clone(),
                     running.metrics_addr,
                 ))
@@ -91,9 +95,10 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
             let _ = running.serve.await;
         });
     });
-    let (url, vault, metrics) = ready_rx.recv().unwrap();
+    let (url, direct, vault, metrics) = ready_rx.recv().unwrap();
     TestVault {
         url,
+        direct,
         metrics,
         vault,
         dir,
@@ -121,6 +126,22 @@ pub fn customer(tv: &TestVault, handle: &str) -> (Profile, Device) {
     let profile = customer::sign_up(&tv.url, handle, PASSPHRASE.as_bytes(), &FAST).unwrap();
     let device = customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
     (profile, device)
+}
+
+/// The demo organization's fingerprint, as it would hand it to customers (computed from its key
+/// file, not asked of the vault).
+pub fn demo_org_check() -> customer::OrgCheck {
+    org_check(&demo_org_keys())
+}
+
+/// First contact with an organization whose fingerprint the customer got from the org itself.
+pub fn org_check(keys: &OrgKeys) -> customer::OrgCheck {
+    customer::OrgCheck {
+        fingerprint: Some(assent::crypto::sign::fingerprint(
+            &keys.identity.verifying_key().to_bytes(),
+        )),
+        ..Default::default()
+    }
 }
 
 pub fn demo_org_keys() -> OrgKeys {
@@ -234,7 +255,7 @@ pub fn granted(
     handle: &str,
     max_reads: Option<u32>,
 ) -> (Device, OrgClient, String) {
-    let (_, device) = customer(tv, handle);
+    let (_, mut device) = customer(tv, handle);
     device
         .put(
             &"email".parse_label(),
@@ -254,7 +275,9 @@ pub fn granted(
         )
         .unwrap();
     let rid = assent::domain::ids::RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
-    let approved = device.approve(&rid, None, None, max_reads).unwrap();
+    let approved = device
+        .approve(&rid, None, None, max_reads, &demo_org_check())
+        .unwrap();
     let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
     (device, org, gid)
 }
@@ -267,4 +290,10 @@ impl ParseLabel for str {
     fn parse_label(&self) -> assent::domain::catalog::Label {
         assent::domain::catalog::Label::parse(self).unwrap()
     }
+}
+
+/// The demo organization's (identity, encryption) public keys.
+pub fn demo_org_public() -> ([u8; 32], [u8; 32]) {
+    let k = demo_org_keys();
+    (k.identity.verifying_key().to_bytes(), k.encryption.public())
 }
