@@ -1036,3 +1036,102 @@ fn org_registration_with_a_low_order_encryption_key_is_rejected() {
     });
     rejects(&tv, 400, "bad_key", || register(&tv, &body));
 }
+
+#[test]
+fn envelope_put_with_a_bad_content_type_is_rejected() {
+    let (tv, token, stored) = with_envelope();
+    let before = ledger(&tv);
+    // The content type is the sixth line of the envelope AAD (wire v2): no line breaks or
+    // other control characters, at most 255 bytes, a media type.
+    for ct in [
+        "text/plain\nx".to_owned(),
+        "text/plain; a=\u{7}".to_owned(),
+        format!("text/plain; x={}", "a".repeat(250)),
+        "plain".to_owned(),
+        String::new(),
+    ] {
+        let mut body = next_version(&stored);
+        body["content_type"] = ct.clone().into();
+        rejects(&tv, 400, "bad_content_type", || {
+            put(&tv, &token, "email", &body)
+        });
+    }
+    assert_eq!(ledger(&tv), before);
+    // Parameters are fine.
+    let mut body = next_version(&stored);
+    body["content_type"] = "text/plain; charset=utf-8".into();
+    assert_eq!(put(&tv, &token, "email", &body).0, 200);
+}
+
+#[test]
+fn approval_naming_keys_that_are_not_the_orgs_is_rejected() {
+    let tv = common::start();
+    let c = signed_up(&tv, &common::handle("keys"));
+    let rid = pending_request(&tv, &c);
+    let mut t = terms(&c, &["email"], Vault::now().plus(1800));
+    t.org_encryption_key = X25519Secret::generate().public();
+    let body = approval(&t, &sign_grant(&c.secrets.ed25519, &t).unwrap());
+    rejects(&tv, 409, "org_keys_mismatch", || {
+        approve(&tv, &c, &rid, &body)
+    });
+    still_pending(&tv, &c, &rid);
+}
+
+#[test]
+fn org_key_change_with_a_bad_signature_is_rejected() {
+    let tv = common::start();
+    let org = common::demo_org(&tv);
+    let token = org.api.token().unwrap().to_owned();
+    let new = generate_signing_key();
+    let x = X25519Secret::generate().public();
+    let change = |key_seq: u64, signer: &assent::crypto::keys::SigningKey| {
+        let c = assent::crypto::sign::OrgKeyChange {
+            org_id: "org_demo_acme",
+            key_seq,
+            identity_key: new.verifying_key().to_bytes(),
+            encryption_key: x,
+        };
+        json!({
+            "identity_key": b64::encode(&new.verifying_key().to_bytes()),
+            "encryption_key": b64::encode(&x),
+            "key_signature": b64::encode(&sign_org_key(&new, &x)),
+            "change_signature": b64::encode(&assent::crypto::sign::sign_org_key_change(signer, &c).unwrap()),
+        })
+    };
+    let post = |body: &Value| call(&tv, "POST", "/v1/org/keys", Some(&token), Some(body));
+    let before = ledger(&tv);
+    // Signed by the new key instead of the current one; or for the wrong key_seq.
+    rejects(&tv, 400, "bad_change_signature", || post(&change(2, &new)));
+    rejects(&tv, 400, "bad_change_signature", || {
+        post(&change(3, &org.keys.identity))
+    });
+    // The new encryption key not signed by the new identity key.
+    let mut unbound = change(2, &org.keys.identity);
+    unbound["key_signature"] = b64::encode(&sign_org_key(&generate_signing_key(), &x)).into();
+    rejects(&tv, 400, "bad_signature", || post(&unbound));
+    let mut extra = change(2, &org.keys.identity);
+    extra["name"] = "Evil".into();
+    rejects(&tv, 400, "bad_json", || post(&extra));
+    assert_eq!(ledger(&tv), before);
+    let (_, log) = call(&tv, "GET", "/v1/orgs/org_demo_acme/keys", None, None);
+    assert_eq!(log["entries"].as_array().unwrap().len(), 1);
+    // The org's own, correctly signed change is accepted and logged as key_seq 2.
+    let (status, ok) = post(&change(2, &org.keys.identity));
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(ok["key_seq"], 2);
+}
+
+#[test]
+fn key_log_of_an_unknown_org_is_a_json_404() {
+    let tv = common::start();
+    assert_error(
+        &call(&tv, "GET", "/v1/orgs/org_nobody/keys", None, None),
+        404,
+        "org_not_found",
+    );
+    assert_error(
+        &call(&tv, "GET", "/v1/orgs/NOT%20AN%20ID/keys", None, None),
+        400,
+        "bad_id",
+    );
+}

@@ -212,3 +212,27 @@ fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
     assert_eq!(indexed(&store).len(), 60);
     rt.block_on(store.writer().shutdown());
 }
+
+#[test]
+fn a_wire_v1_database_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = redb::Database::create(dir.path().join("assent.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(assent::store::tables::META)
+            .unwrap()
+            .insert("schema_version", 1u64)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let Err(e) = Store::open(dir.path()) else {
+        panic!("a schema version 1 database was opened");
+    };
+    let msg = e.to_string();
+    assert!(
+        msg.contains("schema version 1")
+            && msg.contains("wire v1")
+            && msg.contains("move the data directory aside"),
+        "{msg}"
+    );
+}
