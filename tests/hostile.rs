@@ -291,6 +291,28 @@ fn org_client(tv: &TestVault, url: &str, keys: OrgKeys) -> OrgClient {
     OrgClient::connect(url, keys).unwrap().with_trust(trust)
 }
 
+/// "Approve an organization I could not verify".
+fn unverified() -> OrgCheck {
+    OrgCheck {
+        accept_unverified: true,
+        ..Default::default()
+    }
+}
+
+/// The real CLI as the demo organization, pinning the vault's real key.
+fn org_cli(w: &World, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+        .arg("org")
+        .args(args)
+        .args(["--server", &w.proxy.url])
+        .env("ASSENT_ORG_KEY", common::repo("keys-example/demo-org.key"))
+        .env("ASSENT_ORG_STATE", dir.path().join("state.json"))
+        .env("ASSENT_VAULT_KEY", w.tv.vault.signer().verifier_key())
+        .output()
+        .unwrap()
+}
+
 fn approve(w: &mut World) -> Result<Value, ClientError> {
     w.alice
         .approve(&w.request, None, None, None, &common::demo_org_check())
@@ -390,16 +412,7 @@ fn org_key_substituted_in_the_key_log_is_refused() {
         }
     });
     // Without an anchor, the operator's fingerprint would be shown; it still fails the log.
-    let r = w.alice.approve(
-        &w.request,
-        None,
-        None,
-        None,
-        &OrgCheck {
-            accept_unverified: true,
-            ..Default::default()
-        },
-    );
+    let r = w.alice.approve(&w.request, None, None, None, &unverified());
     assert_refused(r, "does not match its event and nonce");
     assert!(w.proxy.writes("/approve").is_empty());
     assert_nothing_for_the_operator(&w.proxy, &op);
@@ -456,16 +469,7 @@ fn operator_logged_key_change_is_refused_by_devices_and_named_by_the_org_monitor
     )
     .unwrap();
     // The device refuses the forged change, even with "approve unverified".
-    let r = w.alice.approve(
-        &w.request,
-        None,
-        None,
-        None,
-        &OrgCheck {
-            accept_unverified: true,
-            ..Default::default()
-        },
-    );
+    let r = w.alice.approve(&w.request, None, None, None, &unverified());
     assert_refused(r, "not signed by the previous identity key");
     assert!(w.proxy.writes("/approve").is_empty());
     // Acme's monitor names the event.
@@ -476,14 +480,7 @@ fn operator_logged_key_change_is_refused_by_devices_and_named_by_the_org_monitor
     );
     assert!(e.contains(&fingerprint(&op.identity_public())), "{e}");
     // And the real CLI exits non-zero naming it.
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
-        .args(["org", "monitor", "--server", &w.proxy.url])
-        .env("ASSENT_ORG_KEY", common::repo("keys-example/demo-org.key"))
-        .env("ASSENT_ORG_STATE", dir.path().join("state.json"))
-        .env("ASSENT_VAULT_KEY", w.tv.vault.signer().verifier_key())
-        .output()
-        .unwrap();
+    let out = org_cli(&w, &["monitor"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
@@ -927,25 +924,18 @@ fn a_swapped_read_is_refused_by_the_org_client_and_the_cli() {
     });
     assert_refused(w.org.read(&carol_id, "email", IDV), "does not open");
     // The real CLI exits non-zero and prints nothing.
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
-        .args([
-            "org",
+    let out = org_cli(
+        &w,
+        &[
             "read",
-            "--server",
-            &w.proxy.url,
             "--customer",
             &carol_id,
             "--label",
             "email",
             "--purpose",
             IDV,
-        ])
-        .env("ASSENT_ORG_KEY", common::repo("keys-example/demo-org.key"))
-        .env("ASSENT_ORG_STATE", dir.path().join("state.json"))
-        .env("ASSENT_VAULT_KEY", w.tv.vault.signer().verifier_key())
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "plaintext printed");
     let err = String::from_utf8_lossy(&out.stderr);
