@@ -56,7 +56,9 @@ impl From<&EnvelopeRecord> for EnvelopeSummary {
     }
 }
 
-/// An org that holds an active grant on this label: the device wraps each new data key to it.
+/// An org that holds an active grant on this label. Display only: the device wraps each new data
+/// key to the `org_encryption_key` of the grant it verified itself
+/// (`client::customer::Device::checked_grant`), never to the keys listed here.
 #[derive(Serialize, ToSchema)]
 pub struct Recipient {
     #[schema(value_type = GrantIdDoc)]

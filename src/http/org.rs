@@ -21,8 +21,10 @@ use axum::extract::{ConnectInfo, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// An organization's public identity. `fingerprint` is of the identity key; a client must check
-/// `key_signature` (identity over the encryption key) before wrapping anything to it.
+/// An organization's public identity, as the vault describes it. Display only: a device takes
+/// an organization's keys from its verified key log (`GET /v1/orgs/{id}/keys`, checked by
+/// `client::verify::org_key_log`), computes the fingerprint itself, and refuses a description
+/// that contradicts the log (`client::customer::Device::approve`).
 #[derive(Serialize, ToSchema)]
 pub struct OrgInfo {
     #[schema(value_type = OrgIdDoc)]
