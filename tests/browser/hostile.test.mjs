@@ -155,6 +155,25 @@ async function noLeakTo(secret, what) {
   assert.deepEqual(leaks.map((l) => `${l.path} ${l.grant_id}`), [], `a data key left the page readable by ${what}`);
 }
 
+/**
+ * Waits until the page either shows `shown` (a locator: its refusal) or sends a request matching
+ * `sends` through the proxy, whichever comes first: 'refused' | 'sent'. Tests check for leaks
+ * BEFORE asserting the refusal, so a page that sends instead fails on the leak it caused.
+ */
+async function outcome(shown, sends, ms = 30000) {
+  const already = proxy.sent.filter(sends).length;
+  const t0 = Date.now();
+  for (;;) {
+    if (proxy.sent.filter(sends).length > already) {
+      await new Promise((r) => setTimeout(r, 300)); // let the answer come back
+      return 'sent';
+    }
+    if (await shown.count()) return 'refused';
+    assert.ok(Date.now() - t0 < ms, 'the page neither refused nor sent anything');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function until(cond, ms = 10000) {
   const t0 = Date.now();
   while (!cond()) {
@@ -214,6 +233,8 @@ test('(a) org key substituted at approval in /v1/me/requests and /v1/orgs/{id}: 
   assert.equal(await card.locator('.org-fingerprint').textContent(), demoFp);
   await card.locator('.anchor.ok').waitFor();
   await card.locator('button.approve').click();
+  await outcome(card.locator('.error:not(:empty)'), APPROVES);
+  await noLeakTo(op.secret, 'the operator');
   await page.locator(`li.request[data-request="${req.request_id}"]`).waitFor({ state: 'detached' });
   const r = orgRead(req.customer_id);
   assert.equal(r.status, 0, r.stderr);
@@ -240,7 +261,9 @@ test('(a) org key substituted in the key log too: the log fails and approval is 
     b.disabled = false;
   });
   await card.locator('button.approve').click();
-  await card.locator('.error:has-text("does not verify")').waitFor();
+  const a2 = await outcome(card.locator('.error:has-text("does not verify")'), APPROVES);
+  await noLeakTo(op.secret, 'the operator');
+  assert.equal(a2, 'refused');
   assert.match(await card.locator('.error').textContent(), /Refusing to approve: nothing was shared/);
   assert.equal(proxy.sent.filter(APPROVES).length, 0, 'no approval was sent');
   await noLeakTo(op.secret, 'the operator');
@@ -258,7 +281,9 @@ test('(a) an impostor registered under the same name: the fingerprint from the b
   await card.locator('.anchor.bad').waitFor();
   await card.locator('input.accept-unverified').check(); // even so
   await card.locator('button.approve').click();
-  await card.locator('.error:has-text("is not Acme Bank")').waitFor();
+  const a3 = await outcome(card.locator('.error:has-text("is not Acme Bank")'), APPROVES);
+  await noLeakTo(op.secret, 'the operator');
+  assert.equal(a3, 'refused');
   assert.match(await card.locator('.error').textContent(), /someone may be posing as Acme Bank \(demo\)\. Nothing was shared/);
   await shots(page, 'a3-impostor-refused');
   assert.equal(proxy.sent.filter(APPROVES).length, 0, 'no approval was sent');
@@ -292,7 +317,9 @@ test('(b) org key substituted later: puts wrap to the signed key, a grant with a
   const before = proxy.sent.filter(PUTS('email')).length;
   await saveEmail(page, 'b3@example.com');
   const error = page.locator('#envelope-form .error');
-  await error.locator('text=/cannot verify/').waitFor();
+  const b = await outcome(error.locator('text=/cannot verify/'), PUTS('email'));
+  await noLeakTo(op.secret, 'the operator');
+  assert.equal(b, 'refused');
   assert.match(await error.textContent(), /Acme Bank \(demo\).*cannot verify: it does not carry your signature\. Saving refused: nothing was sent/);
   await shots(page, 'b-grant-key-substituted');
   assert.equal(proxy.sent.filter(PUTS('email')).length, before, 'no write was sent');
@@ -308,11 +335,13 @@ function inject(grant) {
   proxy.rule({ method: 'PUT', path: /^\/v1\/me\/envelopes\//, request: (body) => ({ ...body, grant_wraps: body.grant_wraps.filter((w) => w.grant_id !== grant.grant_id) }) });
 }
 
-async function refusedPut(page, text, why) {
+async function refusedPut(page, text, why, secrets = [op.secret]) {
   const before = proxy.sent.filter(PUTS('email')).length;
   await saveEmail(page, text);
   const error = page.locator('#envelope-form .error');
-  await error.locator(`text=/${why}/`).waitFor();
+  const what = await outcome(error.locator(`text=/${why}/`), PUTS('email'));
+  for (const secret of secrets) await noLeakTo(secret, secret === op.secret ? 'the operator' : 'an organization it was not for');
+  assert.equal(what, 'refused');
   assert.match(await error.textContent(), /Saving refused: nothing was sent/);
   assert.equal(proxy.sent.filter(PUTS('email')).length, before, 'no write was sent');
   return error.textContent();
@@ -372,7 +401,7 @@ test('(c) injected grants: unsigned, another customer’s genuine one, and a rev
     }),
   });
   proxy.rule({ method: 'PUT', path: /^\/v1\/me\/envelopes\//, request: (body) => ({ ...body, grant_wraps: [] }) });
-  await refusedPut(alice.page, 'c4@example.com', 'your ledger records that you revoked it');
+  await refusedPut(alice.page, 'c4@example.com', 'your ledger records that you revoked it', [demoSecret, op.secret]);
   await shots(alice.page, 'c-revoked-grant-replayed');
   await noLeakTo(demoSecret, 'the organization whose access was revoked');
   await noLeakTo(op.secret, 'the operator');
