@@ -304,10 +304,10 @@ test('(b) org key substituted later: puts wrap to the signed key, a grant with a
   substituteKeyLog();
   await saveEmail(page, 'b2@example.com');
   await shows(page, 'b2@example.com');
+  await noLeakTo(op.secret, 'the operator');
   const r = orgRead(req.customer_id);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'b2@example.com', 'the new version is wrapped to the key the customer signed');
-  await noLeakTo(op.secret, 'the operator');
   // And in the grant itself.
   proxy.rule({
     method: 'GET',
