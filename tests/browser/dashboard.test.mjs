@@ -46,7 +46,7 @@ after(async () => {
 });
 
 /** The real CLI as the demo organization. */
-const cli = (...args) => runCli(url, args);
+const cli = (...args) => runCli(vault, args);
 const newPage = (viewport, extra = {}) => openPage(browser, viewport, extra, cspViolations);
 const unlock = (page, pass = PASS) => unlockAs(page, HANDLE, pass);
 

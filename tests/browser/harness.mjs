@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { fromB64url } from '../../web/src/crypto/bytes.js';
@@ -52,7 +52,7 @@ export async function startVault(dir) {
   }
   let url = readFileSync(addr, 'utf8').trim();
   if (!url.startsWith('http')) url = `http://${url}`;
-  return { url, proc, log: () => log };
+  return { url, dir, proc, log: () => log };
 }
 
 export function launchBrowser() {
@@ -62,10 +62,16 @@ export function launchBrowser() {
   });
 }
 
-/** The real CLI against `url` (as the demo organization unless ASSENT_ORG_KEY is given in `env`). */
-export function cli(url, args, env = {}) {
+/**
+ * The real CLI against `vault` (startVault's answer), as the demo organization unless
+ * ASSENT_ORG_KEY is given in `env`. Each key file's pins (`ASSENT_ORG_STATE`) are kept in the
+ * vault's own directory, never beside the key file in keys-example/.
+ */
+export function cli(vault, args, env = {}) {
+  const key = env.ASSENT_ORG_KEY || DEMO_ORG_KEY;
+  const state = join(vault.dir, `${basename(key)}.state.json`);
   const r = spawnSync(BIN, args, {
-    env: { ...process.env, ASSENT_SERVER: url, ASSENT_ORG_KEY: DEMO_ORG_KEY, ASSENT_ADMIN_KEY: join(ROOT, 'keys-example/admin.key'), ASSENT_LOG: 'warn', ...env },
+    env: { ...process.env, ASSENT_SERVER: vault.url, ASSENT_ORG_KEY: DEMO_ORG_KEY, ASSENT_ORG_STATE: state, ASSENT_ADMIN_KEY: join(ROOT, 'keys-example/admin.key'), ASSENT_LOG: 'warn', ...env },
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 30000,

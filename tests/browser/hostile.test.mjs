@@ -47,9 +47,9 @@ before(async () => {
   // The operator registers an organization of its own, under the same display name as the demo
   // bank, with keys it holds: its X25519 key is the one substituted below.
   op.file = join(tmp, 'operator.key');
-  let r = cli(vault.url, ['org', 'keygen', '--id', OPERATOR_ORG, '--name', ORG_NAME, '--out', op.file]);
+  let r = cli(vault, ['org', 'keygen', '--id', OPERATOR_ORG, '--name', ORG_NAME, '--out', op.file]);
   assert.equal(r.status, 0, r.stderr);
-  r = cli(vault.url, ['admin', 'org', 'add', '--from-key-file', op.file]);
+  r = cli(vault, ['admin', 'org', 'add', '--from-key-file', op.file]);
   assert.equal(r.status, 0, r.stderr);
   const k = readKeyFile(op.file);
   op.secret = fromB64url(k.x25519_secret);
@@ -83,13 +83,13 @@ async function customer(tag) {
 
 /** The organization (real CLI, straight to the vault) asks `handle` for its email. */
 function orgRequest(handle, keyFile = DEMO_ORG_KEY) {
-  const r = cli(vault.url, ['org', 'request', '--customer', handle, '--labels', 'email', '--purposes', 'dpv:IdentityVerification', '--duration', '30d', '--justification', 'We must verify your identity'], { ASSENT_ORG_KEY: keyFile });
+  const r = cli(vault, ['org', 'request', '--customer', handle, '--labels', 'email', '--purposes', 'dpv:IdentityVerification', '--duration', '30d', '--justification', 'We must verify your identity'], { ASSENT_ORG_KEY: keyFile });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
 
 function orgRead(customerId, keyFile = DEMO_ORG_KEY) {
-  return cli(vault.url, ['org', 'read', '--customer', customerId, '--label', 'email', '--purpose', 'dpv:IdentityVerification'], { ASSENT_ORG_KEY: keyFile });
+  return cli(vault, ['org', 'read', '--customer', customerId, '--label', 'email', '--purpose', 'dpv:IdentityVerification'], { ASSENT_ORG_KEY: keyFile });
 }
 
 /** Opens the organization's request link (`#/requests/{id}?fp=…`) in the unlocked page. */
@@ -291,6 +291,49 @@ test('(a) an impostor registered under the same name: the fingerprint from the b
   await context.close();
 });
 
+test('(a) keys changed since the customer approved (a genuine rotation): said plainly, the change shown, confirmation needed', async () => {
+  const k1 = join(tmp, 'rotating.key');
+  const k2 = join(tmp, 'rotating-2.key');
+  assert.equal(cli(vault, ['org', 'keygen', '--id', 'org_rotating', '--name', 'Rotating Bank', '--out', k1]).status, 0);
+  const added = cli(vault, ['admin', 'org', 'add', '--from-key-file', k1]);
+  assert.equal(added.status, 0, added.stderr);
+  const { page, context, handle } = await customer('rot');
+  await saveEmail(page, 'rot@example.com');
+  await shows(page, 'rot@example.com');
+  const first = orgRequest(handle, k1);
+  await approve(page, first.request_id, { fp: await keyFileFingerprint(k1) });
+  const rotated = cli(vault, ['org', 'rotate-keys', '--out', k2], { ASSENT_ORG_KEY: k1 });
+  assert.equal(rotated.status, 0, rotated.stderr);
+  const second = orgRequest(handle, k2);
+  const card = await openRequest(page, second.request_id);
+  const change = card.locator('.keychange');
+  await change.waitFor();
+  assert.match(await change.textContent(), /Rotating Bank’s keys changed since you approved it on \d{1,2} \w{3} \d{4}\./);
+  assert.equal(await change.locator('.key-changes li').count(), 1, 'the key-change event is shown');
+  assert.equal(await change.locator('.key-changes .fingerprint').textContent(), await keyFileFingerprint(k2));
+  assert.equal(await card.locator('.org-fingerprint').textContent(), await keyFileFingerprint(k2));
+  await shots(page, 'keys-changed');
+  await card.locator('button.approve').click();
+  await card.locator('.error:has-text("keys changed since you approved it on")').waitFor();
+  assert.equal(proxy.sent.filter(APPROVES).length, 1, 'only the first approval was sent');
+  await change.locator('input.accept-change').check();
+  await card.locator('button.approve').click();
+  await page.locator(`li.request[data-request="${second.request_id}"]`).waitFor({ state: 'detached' });
+  // The new grant's wraps open with the new key (and not the operator's).
+  const [g1, g2] = proxy.sent.filter(APPROVES).map((a) => a.json.grant);
+  assert.equal(g2.org_encryption_key, b64url(await x25519Public(fromB64url(readKeyFile(k2).x25519_secret))));
+  assert.ok((await leakedTo(proxy, fromB64url(readKeyFile(k2).x25519_secret))).some((l) => l.grant_id === g2.grant_id));
+  // With the old grant revoked, the bank reads under the new one with its new key.
+  await go(page, 'access');
+  await page.locator(`li.grant[data-grant="${g1.grant_id}"] button.revoke`).click();
+  await page.waitForSelector(`#past-grants-list li[data-grant="${g1.grant_id}"]`);
+  const r = orgRead(second.customer_id, k2);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'rot@example.com');
+  await noLeakTo(op.secret, 'the operator');
+  await context.close();
+});
+
 // ---- (b) key substitution later, on put ------------------------------------------------------
 
 test('(b) org key substituted later: puts wrap to the signed key, a grant with another key is refused', async () => {
@@ -477,8 +520,8 @@ test('(f) a rolled-back checkpoint (an older, genuine answer replayed)', async (
   const old = proxy.received.filter((r) => r.path === '/v1/me/ledger').pop().json;
   // The tree grows without any event of this customer (another organization registers)...
   const other = join(tmp, `other-${Date.now()}.key`);
-  assert.equal(cli(vault.url, ['org', 'keygen', '--id', `org_other${Date.now() % 100000}`, '--name', 'Other', '--out', other]).status, 0);
-  const added = cli(vault.url, ['admin', 'org', 'add', '--from-key-file', other]);
+  assert.equal(cli(vault, ['org', 'keygen', '--id', `org_other${Date.now() % 100000}`, '--name', 'Other', '--out', other]).status, 0);
+  const added = cli(vault, ['admin', 'org', 'add', '--from-key-file', other]);
   assert.equal(added.status, 0, added.stderr);
   // ...the page sees the newer checkpoint...
   const seen = proxy.received.filter((r) => r.path === '/v1/me/ledger').length;
