@@ -43,6 +43,7 @@ before(async () => {
   vault = await startVault(tmp);
   proxy = await startProxy(vault.url);
   browser = await launchBrowser();
+  rmSync(join(SHOTS, 'hostile'), { recursive: true, force: true });
   shots = shooter(join(SHOTS, 'hostile'));
   // The operator registers an organization of its own, under the same display name as the demo
   // bank, with keys it holds: its X25519 key is the one substituted below.
