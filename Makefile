@@ -21,7 +21,7 @@ test: lint web
 ## The browser tests alone (needs /usr/bin/chromium: `apt-get install -y chromium`).
 test-browser: web
 	$(CARGO) build --bin assent
-	$(NODE) --test tests/browser/dashboard.test.mjs
+	$(NODE) --test tests/browser/*.test.mjs
 
 lint:
 	$(CARGO) fmt --check

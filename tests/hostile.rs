@@ -579,7 +579,12 @@ fn keys_changed_since_an_earlier_approval_are_named_and_need_consent() {
     // With the new fingerprint confirmed and the change accepted, it goes on.
     let mut check = common::org_check(&org2.keys);
     check.accept_key_change = true;
-    w.alice.approve(&rid, None, None, None, &check).unwrap();
+    let second = w.alice.approve(&rid, None, None, None, &check).unwrap();
+    // Both grants are active; the read is served under the one naming Acme's current keys.
+    let cid = w.alice.customer_id.to_string();
+    let (r, plain) = org2.read(&cid, "email", IDV).unwrap();
+    assert_eq!(&plain[..], EMAIL);
+    assert_eq!(r.grant_id.as_str(), second["grant"]["grant_id"]);
 }
 
 #[test]

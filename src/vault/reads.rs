@@ -18,8 +18,8 @@ use crate::domain::time::Timestamp;
 use crate::ledger::Event;
 use crate::store::access::decode;
 use crate::store::ledger_tx::Appended;
-use crate::store::records::{EnvelopeRecord, GrantWrap};
-use crate::store::tables::{ENVELOPES, GRANTS, ORG_CUSTOMER_GRANTS, WRAPS};
+use crate::store::records::{EnvelopeRecord, GrantWrap, OrgRecord};
+use crate::store::tables::{ENVELOPES, GRANTS, ORG_CUSTOMER_GRANTS, ORGS, WRAPS};
 use crate::store::{Reads, Tx};
 
 /// What an organization receives for one read.
@@ -62,6 +62,12 @@ impl Ask {
             if let Some(g) = r.get_json::<_, Grant>(GRANTS, gid.as_str())? {
                 grants.push(g);
             }
+        }
+        // After an organization changed its keys, a grant naming its current encryption key is
+        // preferred: its wraps open with the key the organization holds now. A grant naming
+        // older keys still serves when it is the only one that allows the read.
+        if let Some(org) = r.get_json::<_, OrgRecord>(ORGS, self.org.as_str())? {
+            grants.sort_by_key(|g| g.terms.org_encryption_key != org.x25519_public);
         }
         let grant = choose_grant(&grants, &self.label, &self.purpose, self.now)?.clone();
         let label = &self.label;
