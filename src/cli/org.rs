@@ -85,13 +85,21 @@ impl OrgArgs {
             .or_else(|| state.vault_key.clone())
             .unwrap_or_else(|| c.trust.verifier.to_key_string());
         let trust = Trust::new(&pinned, state.last_checkpoint.clone(), state.last_seq)?;
-        Ok((c.with_trust(trust), state))
+        let c = c.with_trust(trust);
+        if state.vault_key.is_none() {
+            // Keep the key pinned on first use, whatever this command does next.
+            self.save_state(&c, &state)?;
+        }
+        Ok((c, state))
     }
 
-    fn save_state(&self, c: &OrgClient, mut state: OrgState) -> Result<(), CliError> {
-        state.vault_key = Some(c.trust.verifier.to_key_string());
-        state.last_checkpoint = c.trust.last_checkpoint.clone();
-        state.last_seq = c.trust.last_seq;
+    fn save_state(&self, c: &OrgClient, state: &OrgState) -> Result<(), CliError> {
+        let state = OrgState {
+            vault_key: Some(c.trust.verifier.to_key_string()),
+            last_checkpoint: c.trust.last_checkpoint.clone(),
+            last_seq: c.trust.last_seq,
+            previous_keys: state.previous_keys.clone(),
+        };
         Ok(write_json(&self.state_path(), &state)?)
     }
 }
@@ -222,7 +230,7 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
         } => {
             let (c, state) = a.connect()?;
             let (r, plain) = c.read(customer, label, purpose)?;
-            a.save_state(&c, state)?;
+            a.save_state(&c, &state)?;
             eprintln!(
                 "read {} v{} ({}) under grant {}; logged at ledger index {}",
                 r.label, r.version, r.content_type, r.grant_id, r.ledger.index
@@ -256,7 +264,7 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
             let m = c
                 .monitor(&known)
                 .map_err(|e| CliError::Usage(format!("MONITOR FAILED: {e}")))?;
-            a.save_state(&c, state)?;
+            a.save_state(&c, &state)?;
             eprintln!(
                 "ok: {} of your entries (org_seq 1–{}) included in a checkpoint of {}; {} key event(s), all yours",
                 m.entries, m.last_seq, m.size, m.key_events
@@ -286,7 +294,7 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
                 b64::encode(&c.keys.identity.verifying_key().to_bytes()),
                 b64::encode(&c.keys.encryption.public()),
             ));
-            a.save_state(&c, state)?;
+            a.save_state(&c, &state)?;
             eprintln!(
                 "new keys in {} (key_seq {}); use --key {0} from now on, and hand customers the new fingerprint {}",
                 out.display(),

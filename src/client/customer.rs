@@ -545,8 +545,13 @@ impl Device {
     ///   fingerprint the organization handed out, or an explicit "approve an organization I
     ///   could not verify".
     ///
-    /// Returns whether the keys are verified (anchored) rather than accepted unverified.
-    pub fn check_org(&mut self, log: &OrgKeyLog, check: &OrgCheck) -> Result<bool, ClientError> {
+    /// Returns whether the keys are verified by fingerprint (`Some(true)`), accepted unverified
+    /// (`Some(false)`), or pinned by a grant another device approved (`None`).
+    pub fn check_org(
+        &mut self,
+        log: &OrgKeyLog,
+        check: &OrgCheck,
+    ) -> Result<Option<bool>, ClientError> {
         let current = &log.current;
         let fp = fingerprint(&current.identity_key);
         if let Some(given) = &check.fingerprint
@@ -595,8 +600,15 @@ impl Device {
                 if p.terms.org_identity_key == current.identity_key
                     && p.terms.org_encryption_key == current.encryption_key =>
             {
-                check.fingerprint.is_some()
-                    || anchor.is_none_or(|a| a.verified || a.identity_key != current.identity_key)
+                // Pinned by the customer's own earlier grant: verified if this device anchored
+                // these keys by fingerprint then or now; unknown if another device approved.
+                if check.fingerprint.is_some() {
+                    Some(true)
+                } else {
+                    anchor
+                        .filter(|a| a.identity_key == current.identity_key)
+                        .map(|a| a.verified)
+                }
             }
             Some(p) => {
                 let changes: Vec<String> = log
@@ -630,10 +642,10 @@ impl Device {
                         log.name
                     )));
                 }
-                check.fingerprint.is_some()
+                Some(check.fingerprint.is_some())
             }
-            None if check.fingerprint.is_some() => true,
-            None if check.accept_unverified => false,
+            None if check.fingerprint.is_some() => Some(true),
+            None if check.accept_unverified => Some(false),
             None => {
                 return Err(ClientError::Refused(format!(
                     "this is your first grant to {} ({}), and nothing outside the vault vouches \
@@ -645,13 +657,15 @@ impl Device {
                 )));
             }
         };
-        self.anchors.insert(
-            log.org_id.to_string(),
-            OrgAnchor {
-                identity_key: current.identity_key,
-                verified,
-            },
-        );
+        if let Some(verified) = verified {
+            self.anchors.insert(
+                log.org_id.to_string(),
+                OrgAnchor {
+                    identity_key: current.identity_key,
+                    verified,
+                },
+            );
+        }
         Ok(verified)
     }
 
