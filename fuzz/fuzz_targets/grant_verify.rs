@@ -6,16 +6,19 @@
 //! every id parser; so does every string inside the text when it is JSON.
 //!
 //! Besides "never panic", the target checks ARCHITECTURE.md invariant 8 (exact wire forms): a
-//! parsed value re-serializes to the very string it was parsed from, a parsed grant's JCS parses
-//! back to the same grant, and a signature verifies only over the vector's exact terms.
+//! parsed value re-serializes to the very string it was parsed from (base64url key fields
+//! included), a parsed grant's JCS parses back to the same grant, and a signature verifies only
+//! over the vector's exact v2 terms (`assent/v2/grant\n` ‖ JCS, the organization's keys
+//! included) and only as the customer's exact signature bytes.
 #![no_main]
 
-use assent::crypto::sign::{jcs, verify_grant};
+use assent::crypto::b64;
+use assent::crypto::sign::{grant_message, jcs, verify_grant, verify_signature};
 use assent::domain::catalog::{Label, Purpose};
 use assent::domain::grant::GrantTerms;
 use assent::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId, RequestId};
 use assent::domain::time::Timestamp;
-use assent_fuzz::{CUSTOMER_PUBLIC, GRANT_JCS, Input};
+use assent_fuzz::{CUSTOMER_PUBLIC, GRANT_JCS, GRANT_SIGNATURE_BYTES, Input};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,10 +33,19 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again, terms, "JCS does not parse back to the same grant");
         assert_eq!(jcs(&again).expect("JCS"), canonical, "JCS is not stable");
         if verify_grant(&CUSTOMER_PUBLIC, &terms, signature).is_ok() {
+            // What verified is the v2 message: `assent/v2/grant\n` ‖ JCS(terms).
+            let message = [b"assent/v2/grant\n".as_slice(), &canonical].concat();
+            assert_eq!(grant_message(&canonical), message);
+            assert!(verify_signature(&CUSTOMER_PUBLIC, &message, signature).is_ok());
             assert_eq!(
                 canonical,
                 GRANT_JCS.as_bytes(),
                 "a signature verified over terms the customer never signed"
+            );
+            assert_eq!(
+                signature,
+                GRANT_SIGNATURE_BYTES.as_slice(),
+                "a signature other than the customer's verified"
             );
         }
     }
@@ -77,6 +89,10 @@ fn parse_strings(s: &str) {
     }
     if let Ok(h) = Handle::parse(s) {
         assert_eq!(h.as_str(), s);
+    }
+    // Binary fields (a grant's org keys, signatures) are strict base64url: one form per value.
+    if let Ok(bytes) = b64::decode(s) {
+        assert_eq!(b64::encode(&bytes), s, "base64url accepted a non-canonical form");
     }
     macro_rules! ids {
         ($($t:ty),*) => {$(

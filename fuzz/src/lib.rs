@@ -4,9 +4,11 @@
 //! the end of the input comes back short (bytes) or zero-padded (integers, hashes). The same
 //! layouts are written by `examples/gen_seeds.rs`, which makes the seed corpus.
 //!
-//! The fixed keys come from `/work/shared/vectors/assent-wire-v1.json` (an independent
-//! implementation of the v1 wire format), so the seeds built from that file open and verify: the
-//! fuzzer starts from inputs that reach the success paths, not only the early refusals.
+//! The fixed keys and known answers come from `/work/shared/vectors/assent-wire-v2.json` (an
+//! independent implementation of wire v2: envelope AAD with the content type, grants naming the
+//! organization's keys and signed over `assent/v2/grant\n` ‖ JCS), so the seeds built from that
+//! file open and verify: the fuzzer starts from inputs that reach the success paths, not only the
+//! early refusals. `examples/gen_seeds.rs` asserts that every constant here matches the file.
 
 use std::sync::LazyLock;
 
@@ -16,16 +18,38 @@ use assent::crypto::b64;
 use assent::ledger::note::Verifier;
 
 /// The organization's X25519 private key of the wire vector (`org.x25519_private`).
-pub const ORG_X25519_PRIVATE: &str = "fyWxQwlOfkU7PUMhzVv2fDFUVKZEampRCs8qcT22zlg";
-/// HPKE `info` of the wire vector's wrap (`expect.wrap_info_utf8`).
+pub const ORG_X25519_PRIVATE: &str = "ys0tSZ5ZGwM76PdRtLa754_uMeKeuUzYDBQ7YsOw_v8";
+/// The organization's X25519 public key (`org.x25519_public`, the grant's `org_encryption_key`).
+pub const ORG_X25519_PUBLIC: &str = "xeQIfQYkMjlM-pdoy0bfpH4mp3UIC0t0pg6-ivZN0Fc";
+/// The organization's Ed25519 identity key (`org.ed25519_public`, the grant's
+/// `org_identity_key`).
+pub const ORG_ED25519_PUBLIC: &str = "CSDb0pAs1TdYk4zCQ-ZK8jAW5DQFKyVTXeUuNrOYSLM";
+/// HPKE `info` of the wire vector's wrap (`expect.wrap_info_utf8`; unchanged since v1).
 pub const WRAP_INFO: &[u8] = b"assent/v1/wrap\nenv_51b2d0\n3\norg_acme_bank\ngrt_0c44e1";
+
+/// The content type of the wire vector's envelope (`read_response.content_type`), the sixth line
+/// of its AAD.
+pub const ENVELOPE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+/// The v2 envelope AAD of the wire vector (`expect.envelope_aad_utf8`): the only AAD its payload
+/// opens under.
+pub const ENVELOPE_AAD: &[u8] =
+    b"assent/v2/envelope\ncus_7f3a9c\nenv_51b2d0\n3\nemail\ntext/plain; charset=utf-8";
+/// The wire vector's data key (`expect.data_key`).
+pub const ENVELOPE_DATA_KEY: &str = "xpCEBmlh_8Pk81GwDqlBXytW1fqnjR-xzGJFFCNVWsY";
+/// The wire vector's payload nonce and ciphertext (`read_response.nonce`, `.ciphertext`).
+pub const ENVELOPE_NONCE: &str = "ajHnS7HrR8VxKI8rm5AoxGS1NNbK6S7P";
+pub const ENVELOPE_CIPHERTEXT: &str = "eVH6b7Zp3-ysAf0al-_JM1OoG2522KRWAATkBYcgifai";
+/// The wire vector's plaintext (`expect.plaintext_utf8`).
+pub const ENVELOPE_PLAINTEXT: &str = "alice@example.com";
+
 /// The customer's Ed25519 public key of the wire vector (`grant.customer_ed25519_public`).
-pub const CUSTOMER_ED25519_PUBLIC: &str = "zUOMYR_3OCRfmVNgwLDxTfk-BJJkCDr3dul_soKMIUk";
-/// JCS of the wire vector's grant (`grant.jcs_utf8`): the only terms its signature covers.
-pub const GRANT_JCS: &str = r#"{"customer_id":"cus_7f3a9c","grant_id":"grt_0c44e1","labels":["email"],"max_reads":10,"not_after":"2027-11-24T00:00:00Z","org_id":"org_acme_bank","purposes":["dpv:IdentityVerification"]}"#;
+pub const CUSTOMER_ED25519_PUBLIC: &str = "pDycotDpiwELFYRTffceTZ0Q_iunQAQBy_xLS_zixHU";
+/// JCS of the wire vector's grant (`grant.signed_message_utf8` after its `assent/v2/grant\n`
+/// prefix): the only terms its signature covers.
+pub const GRANT_JCS: &str = r#"{"customer_id":"cus_7f3a9c","grant_id":"grt_0c44e1","labels":["email","postal_address"],"max_reads":10,"not_after":"2027-11-24T00:00:00Z","org_encryption_key":"xeQIfQYkMjlM-pdoy0bfpH4mp3UIC0t0pg6-ivZN0Fc","org_id":"org_acme_bank","org_identity_key":"CSDb0pAs1TdYk4zCQ-ZK8jAW5DQFKyVTXeUuNrOYSLM","purposes":["dpv:IdentityVerification"]}"#;
 /// The wire vector's grant signature (`grant.signature`).
 pub const GRANT_SIGNATURE: &str =
-    "EcHtLXNALNKVRaqS14wKFP_QkT-RZhVGWcZBCkxOTwJGAGK79hwyZVLh-g760NzEp4XuL8HoDJzd0X0V0T1ADQ";
+    "g6KWUoVnJ89xRTG6ouJl7mFpQK3O0ieBRwTbn3NG1dSxKIprgjLWWW2tYlVyK9xwLNvBXP8lCsnGvWJiHVriDw";
 
 /// The key-encryption key every fuzzed bundle is opened with (the seed bundle is sealed under it).
 pub const BUNDLE_KEK: [u8; 32] = [0x4b; 32];
@@ -46,6 +70,19 @@ pub static ORG_SECRET: LazyLock<X25519Secret> = LazyLock::new(|| {
 
 pub static CUSTOMER_PUBLIC: LazyLock<[u8; 32]> = LazyLock::new(|| {
     b64::decode_array::<32>(CUSTOMER_ED25519_PUBLIC, "customer key").expect("fixture")
+});
+
+/// The bytes of [`GRANT_SIGNATURE`].
+pub static GRANT_SIGNATURE_BYTES: LazyLock<Vec<u8>> =
+    LazyLock::new(|| b64::decode(GRANT_SIGNATURE).expect("fixture"));
+
+/// The decoded envelope fixtures: `(data key, nonce, ciphertext)`.
+pub static ENVELOPE: LazyLock<([u8; 32], Vec<u8>, Vec<u8>)> = LazyLock::new(|| {
+    (
+        b64::decode_array::<32>(ENVELOPE_DATA_KEY, "data key").expect("fixture"),
+        b64::decode(ENVELOPE_NONCE).expect("fixture"),
+        b64::decode(ENVELOPE_CIPHERTEXT).expect("fixture"),
+    )
 });
 
 pub static CHECKPOINT_KEY: LazyLock<SigningKey> =
