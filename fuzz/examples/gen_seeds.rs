@@ -24,13 +24,13 @@ use assent::crypto::sign::{
     OrgKeyChange, grant_message, jcs, sign_org_key, sign_org_key_change, verify_grant,
     verify_org_key, verify_org_key_change,
 };
+use assent::crypto::wrap::{Wrap, unwrap_key, wrap_info};
+use assent::domain::grant::GrantTerms;
 use assent::http::admin::RegisterBody;
 use assent::http::customers::SignUpBody;
 use assent::http::envelopes::PutBody;
 use assent::http::org::KeyChangeBody;
 use assent::http::requests::{ApproveBody, CreateBody};
-use assent::crypto::wrap::{Wrap, unwrap_key, wrap_info};
-use assent::domain::grant::GrantTerms;
 use assent::ledger::checkpoint::Checkpoint;
 use assent::ledger::event::parse_canonical;
 use assent::ledger::merkle::{leaf_hash, node_hash};
@@ -38,9 +38,9 @@ use assent::ledger::note;
 use assent_fuzz::{
     BUNDLE_KEK, CHECKPOINT_KEY, CHECKPOINT_ORIGIN, CHECKPOINT_VERIFIER, CUSTOMER_ED25519_PUBLIC,
     CUSTOMER_PUBLIC, ENVELOPE, ENVELOPE_AAD, ENVELOPE_CIPHERTEXT, ENVELOPE_CONTENT_TYPE,
-    ENVELOPE_DATA_KEY, ENVELOPE_NONCE, ENVELOPE_PLAINTEXT, GO_VERIFIER, GO_VERIFIER_KEY,
-    GRANT_JCS, GRANT_SIGNATURE, GRANT_SIGNATURE_BYTES, ORG_ED25519_PUBLIC, ORG_SECRET,
-    ORG_X25519_PRIVATE, ORG_X25519_PUBLIC, WRAP_INFO, envelope_input, grant_input, proof_input,
+    ENVELOPE_DATA_KEY, ENVELOPE_NONCE, ENVELOPE_PLAINTEXT, GO_VERIFIER, GO_VERIFIER_KEY, GRANT_JCS,
+    GRANT_SIGNATURE, GRANT_SIGNATURE_BYTES, ORG_ED25519_PUBLIC, ORG_SECRET, ORG_X25519_PRIVATE,
+    ORG_X25519_PUBLIC, WRAP_INFO, envelope_input, grant_input, proof_input,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -104,13 +104,22 @@ fn check_fixtures(wire: &Value) {
         ),
         WRAP_INFO
     );
-    assert_eq!(s(wire, "/read_response/content_type"), ENVELOPE_CONTENT_TYPE);
-    assert_eq!(s(wire, "/expect/envelope_aad_utf8").as_bytes(), ENVELOPE_AAD);
+    assert_eq!(
+        s(wire, "/read_response/content_type"),
+        ENVELOPE_CONTENT_TYPE
+    );
+    assert_eq!(
+        s(wire, "/expect/envelope_aad_utf8").as_bytes(),
+        ENVELOPE_AAD
+    );
     assert_eq!(s(wire, "/expect/data_key"), ENVELOPE_DATA_KEY);
     assert_eq!(s(wire, "/read_response/nonce"), ENVELOPE_NONCE);
     assert_eq!(s(wire, "/read_response/ciphertext"), ENVELOPE_CIPHERTEXT);
     assert_eq!(s(wire, "/expect/plaintext_utf8"), ENVELOPE_PLAINTEXT);
-    assert_eq!(s(wire, "/grant/customer_ed25519_public"), CUSTOMER_ED25519_PUBLIC);
+    assert_eq!(
+        s(wire, "/grant/customer_ed25519_public"),
+        CUSTOMER_ED25519_PUBLIC
+    );
     assert_eq!(s(wire, "/grant/signature"), GRANT_SIGNATURE);
     assert_eq!(b64u(wire, "/grant/signature"), *GRANT_SIGNATURE_BYTES);
     let signed = s(wire, "/grant/signed_message_utf8");
@@ -334,7 +343,11 @@ fn grant_verify(out: &mut Seeds, wire: &Value) {
     map.remove("org_identity_key");
     map.remove("org_encryption_key");
     assert!(serde_json::from_value::<GrantTerms>(v1.clone()).is_err());
-    out.add("grant_verify", "grant-v1-form", &grant_input(&sig, &v1.to_string()));
+    out.add(
+        "grant_verify",
+        "grant-v1-form",
+        &grant_input(&sig, &v1.to_string()),
+    );
     let lines = [
         "2027-11-24T00:00:00Z",
         "1970-01-01T00:00:00Z",
@@ -781,14 +794,21 @@ fn json_bodies(out: &mut Seeds, wire: &Value, bundle: &Value) {
         ),
     ];
     for (name, event) in beyond {
-        out.add("json_bodies", name, &serde_json::to_vec(&event).expect("json"));
+        out.add(
+            "json_bodies",
+            name,
+            &serde_json::to_vec(&event).expect("json"),
+        );
     }
     for (name, event) in valid {
         let bytes = serde_json::to_vec(&event).expect("json");
         let parsed = parse_canonical(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let canonical = parsed.canonical().expect("canonical");
         assert_eq!(canonical, jcs(&event).expect("jcs"));
-        assert_eq!(parse_canonical(&canonical).expect("canonical parses"), parsed);
+        assert_eq!(
+            parse_canonical(&canonical).expect("canonical parses"),
+            parsed
+        );
         out.add("json_bodies", name, &bytes);
     }
     for (name, event) in refused {

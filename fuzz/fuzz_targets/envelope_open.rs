@@ -16,9 +16,7 @@ use assent::crypto::envelope::{DataKey, envelope_aad, open_payload, seal_payload
 use assent::crypto::wrap::{Wrap, unwrap_key};
 use assent::domain::catalog::{Label, check_content_type};
 use assent::domain::ids::{CustomerId, EnvelopeId};
-use assent_fuzz::{
-    ENVELOPE, ENVELOPE_AAD, ENVELOPE_PLAINTEXT, Input, ORG_SECRET, WRAP_INFO,
-};
+use assent_fuzz::{ENVELOPE, ENVELOPE_AAD, ENVELOPE_PLAINTEXT, Input, ORG_SECRET, WRAP_INFO};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
             if (&key_bytes, nonce, ciphertext)
                 == (vector_key, vector_nonce.as_slice(), vector_ct.as_slice())
             {
-                assert_eq!(aad, ENVELOPE_AAD, "the vector's payload opened under another AAD");
+                assert_eq!(
+                    aad, ENVELOPE_AAD,
+                    "the vector's payload opened under another AAD"
+                );
                 assert_eq!(*plain, *ENVELOPE_PLAINTEXT.as_bytes());
             }
             let again = seal_payload(&key, aad, &plain).expect("re-seal");

@@ -92,7 +92,11 @@ fn parse_strings(s: &str) {
     }
     // Binary fields (a grant's org keys, signatures) are strict base64url: one form per value.
     if let Ok(bytes) = b64::decode(s) {
-        assert_eq!(b64::encode(&bytes), s, "base64url accepted a non-canonical form");
+        assert_eq!(
+            b64::encode(&bytes),
+            s,
+            "base64url accepted a non-canonical form"
+        );
     }
     macro_rules! ids {
         ($($t:ty),*) => {$(

@@ -71,9 +71,7 @@ fn fits(party: bool, seq: Option<u64>) -> bool {
 }
 
 fn sequenced(event: &Sequenced) {
-    let canonical = event
-        .canonical()
-        .expect("canonical form of a parsed event");
+    let canonical = event.canonical().expect("canonical form of a parsed event");
     let (customer, org) = (event.event.customer(), event.event.org());
     let expected =
         fits(customer.is_some(), event.customer_seq) && fits(org.is_some(), event.org_seq);
@@ -90,19 +88,26 @@ fn sequenced(event: &Sequenced) {
     if !jcs_exact(event) {
         // Beyond JCS's exact integers: only stability, and Prepared::new still follows check().
         if let Ok(again) = serde_json::from_slice::<Sequenced>(&canonical) {
-            assert_eq!(again.canonical().expect("canonical"), canonical, "JCS is not stable");
+            assert_eq!(
+                again.canonical().expect("canonical"),
+                canonical,
+                "JCS is not stable"
+            );
         }
         assert_eq!(Prepared::new(event, nonce).is_ok(), expected);
         return;
     }
 
-    let again: Sequenced =
-        serde_json::from_slice(&canonical).expect("re-parse canonical event");
+    let again: Sequenced = serde_json::from_slice(&canonical).expect("re-parse canonical event");
     assert_eq!(
         &again, event,
         "canonical form does not parse back to the same event"
     );
-    assert_eq!(again.canonical().expect("canonical"), canonical, "JCS is not stable");
+    assert_eq!(
+        again.canonical().expect("canonical"),
+        canonical,
+        "JCS is not stable"
+    );
 
     match (parse_canonical(&canonical), Prepared::new(event, nonce)) {
         (Ok(parsed), Ok(prepared)) => {
@@ -156,7 +161,10 @@ fuzz_target!(|data: &[u8]| {
         if jcs_exact(&event) {
             let again: Event =
                 serde_json::from_slice(&canonical).expect("re-parse canonical event");
-            assert_eq!(again, event, "canonical form does not parse back to the same event");
+            assert_eq!(
+                again, event,
+                "canonical form does not parse back to the same event"
+            );
         }
         let _ = (event.customer(), event.org(), event.is_org_key_event());
     }
