@@ -39,8 +39,11 @@ fn timestamp_refuses_a_signed_year() {
 /// signed grant has two accepted JSON forms.
 #[test]
 fn grant_with_signed_year_is_refused() {
-    let json = r#"{"grant_id":"grt_0c44e1","customer_id":"cus_7f3a9c","org_id":"org_acme_bank","labels":["email"],"purposes":["dpv:IdentityVerification"],"not_after":"+2027-11-24T00:00:00Z","max_reads":10}"#;
-    let parsed = serde_json::from_str::<GrantTerms>(json);
+    // A wire-v2 grant that is valid but for the `+` before its year.
+    let valid = r#"{"grant_id":"grt_0c44e1","customer_id":"cus_7f3a9c","org_id":"org_acme_bank","org_identity_key":"CSDb0pAs1TdYk4zCQ-ZK8jAW5DQFKyVTXeUuNrOYSLM","org_encryption_key":"xeQIfQYkMjlM-pdoy0bfpH4mp3UIC0t0pg6-ivZN0Fc","labels":["email"],"purposes":["dpv:IdentityVerification"],"not_after":"2027-11-24T00:00:00Z","max_reads":10}"#;
+    assert!(serde_json::from_str::<GrantTerms>(valid).is_ok());
+    let json = valid.replace("\"2027-", "\"+2027-");
+    let parsed = serde_json::from_str::<GrantTerms>(&json);
     assert!(
         parsed.is_err(),
         "accepted; re-serialized as {}",

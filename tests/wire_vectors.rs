@@ -141,3 +141,35 @@ fn ledger_leaf_recomputes() {
         v["ledger_leaf"]["leaf"].as_str().unwrap()
     );
 }
+
+#[test]
+fn fingerprints_are_typed_any_way_but_exactly() {
+    use assent::crypto::sign::{fingerprint, fingerprint_matches};
+    let v = vectors();
+    let key: [u8; 32] =
+        b64::decode_array(v["org"]["ed25519_public"].as_str().unwrap(), "key").unwrap();
+    let fp = fingerprint(&key);
+    assert_eq!(fp.len(), 39, "{fp}");
+    assert!(fingerprint_matches(&key, &fp));
+    assert!(fingerprint_matches(&key, &fp.replace(' ', "")));
+    assert!(fingerprint_matches(
+        &key,
+        &format!(" {} ", fp.to_uppercase())
+    ));
+    // One digit off, one missing, a sign where a digit was: refused.
+    let mut off = fp.clone().into_bytes();
+    off[0] = if off[0] == b'0' { b'1' } else { b'0' };
+    assert!(!fingerprint_matches(
+        &key,
+        std::str::from_utf8(&off).unwrap()
+    ));
+    assert!(!fingerprint_matches(&key, &fp[1..]));
+    // A key whose fingerprint starts with 0: "+x" must not pass for "0x".
+    let zero = (0..10_000)
+        .map(|_| generate_signing_key().verifying_key().to_bytes())
+        .find(|k| fingerprint(k).starts_with('0'))
+        .unwrap();
+    let plus = format!("+{}", &fingerprint(&zero)[1..]);
+    assert!(fingerprint_matches(&zero, &fingerprint(&zero)));
+    assert!(!fingerprint_matches(&zero, &plus), "{plus}");
+}

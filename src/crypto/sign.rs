@@ -111,12 +111,13 @@ pub fn verify_signature(
 }
 
 /// Whether `given` (as a person typed or pasted it: any case, with or without spaces) is the
-/// fingerprint of `public`. Compares the 16 bytes, not the text.
+/// fingerprint of `public`: exactly 32 hex digits once white space is removed, compared as the
+/// 16 bytes they spell.
 pub fn fingerprint_matches(public: &[u8; 32], given: &str) -> bool {
     let hex: String = given.chars().filter(|c| !c.is_whitespace()).collect();
     let digest = Sha256::digest(public);
     hex.len() == 32
-        && hex.is_ascii()
+        && hex.chars().all(|c| c.is_ascii_hexdigit())
         && (0..16)
             .all(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).is_ok_and(|b| b == digest[i]))
 }
