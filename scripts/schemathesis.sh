@@ -92,7 +92,9 @@ R2=$("$ASSENT" org request --customer "$HANDLE" --labels email \
   --purposes dpv:Marketing --duration 1d --justification "newsletter" 2>>"$SEED_LOG" | request_id)
 "$ASSENT" org request --customer "$HANDLE" --labels postal_address \
   --purposes dpv:DeliveryOfGoods --duration 7d --justification "deliver your card" >>"$SEED_LOG" 2>&1
-"$ASSENT" customer approve "$R1" >>"$SEED_LOG" 2>&1
+# The fingerprint the organization hands out through its own channel (first-contact anchor).
+ORG_FP=$("$ASSENT" org show 2>>"$SEED_LOG" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+"$ASSENT" customer approve "$R1" --org-fingerprint "$ORG_FP" >>"$SEED_LOG" 2>&1
 "$ASSENT" customer decline "$R2" >>"$SEED_LOG" 2>&1
 CUSTOMER_ID=$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["customer_id"])' "$ASSENT_PROFILE")
 "$ASSENT" org read --customer "$CUSTOMER_ID" --label email --purpose dpv:IdentityVerification \
