@@ -777,6 +777,6 @@ impl Device {
 
 /// The fingerprint of an organization's identity key as this device computes it (never the
 /// string a vault sends).
-pub fn org_fingerprint(keys: &verify::OrgKeys) -> String {
+pub fn org_fingerprint(keys: &verify::OrgKeySet) -> String {
     fingerprint(&keys.identity_key)
 }

@@ -332,7 +332,7 @@ pub fn verify_own(
 
 /// One set of an organization's keys, as its verified key log names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgKeys {
+pub struct OrgKeySet {
     pub key_seq: u64,
     pub identity_key: [u8; 32],
     pub encryption_key: [u8; 32],
@@ -347,9 +347,9 @@ pub struct OrgKeyLog {
     pub org_id: OrgId,
     pub name: String,
     /// The organization's current keys: the newest entry of the log.
-    pub current: OrgKeys,
+    pub current: OrgKeySet,
     /// Every key set in order (the last is `current`).
-    pub keys: Vec<OrgKeys>,
+    pub keys: Vec<OrgKeySet>,
 }
 
 /// Checks an organization's key log (entries already verified by [`verify_page`]): every entry
@@ -362,7 +362,7 @@ pub fn check_key_log(org: &OrgId, entries: &[VerifiedEntry]) -> Result<OrgKeyLog
         reason,
     };
     let mut name = None;
-    let mut keys: Vec<OrgKeys> = Vec::new();
+    let mut keys: Vec<OrgKeySet> = Vec::new();
     for e in entries {
         let (org_id, key_seq, identity, encryption, key_sig, at) = match &e.event.event {
             Event::OrgRegistered {
@@ -452,7 +452,7 @@ pub fn check_key_log(org: &OrgId, entries: &[VerifiedEntry]) -> Result<OrgKeyLog
                 e.index
             ))
         })?;
-        keys.push(OrgKeys {
+        keys.push(OrgKeySet {
             key_seq,
             identity_key: *identity,
             encryption_key: *encryption,
