@@ -1046,6 +1046,7 @@ fn envelope_put_with_a_bad_content_type_is_rejected() {
     for ct in [
         "text/plain\nx".to_owned(),
         "text/plain; a=\u{7}".to_owned(),
+        "text/plain; name=\u{202E}fdp.exe".to_owned(),
         format!("text/plain; x={}", "a".repeat(250)),
         "plain".to_owned(),
         String::new(),
@@ -1134,4 +1135,32 @@ fn key_log_of_an_unknown_org_is_a_json_404() {
         400,
         "bad_id",
     );
+}
+
+#[test]
+fn text_that_lies_about_itself_is_rejected() {
+    // Unicode format characters (Cf) make text display as something else: a right-to-left
+    // override turns "gnp.exe" into "exe.png"; zero-width characters hide inside names.
+    refuses_requests(
+        &[
+            ("justification", json!("we need it \u{202E}gnirahs")),
+            ("justification", json!("to ver\u{200B}ify you")),
+            ("justification", json!("\u{2066}isolated\u{2069} text")),
+            ("justification", json!("soft\u{00AD}hyphen")),
+        ],
+        "bad_justification",
+    );
+    let tv = common::start();
+    for name in ["Acme \u{202E}knaB", "Ac\u{200D}me Bank", "\u{FEFF}Acme"] {
+        let mut body = org_registration("org_liar");
+        body["name"] = name.into();
+        rejects(&tv, 400, "bad_name", || register(&tv, &body));
+    }
+    let (status, _) = register(&tv, &org_registration("org_liar"));
+    assert_eq!(status, 201);
+    // Handles and labels are ASCII: a format character is refused there too.
+    let (body, _, _) = signup_body("ali\u{200B}ce");
+    rejects(&tv, 400, "bad_handle", || {
+        call(&tv, "POST", "/v1/customers", None, Some(&body))
+    });
 }

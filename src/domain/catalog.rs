@@ -155,13 +155,26 @@ pub fn distinct_sorted<T: Ord + Clone>(
     Ok(v)
 }
 
+/// Whether `c` may appear in text a person reads (an organization's name, a justification, a
+/// content type): no control characters (Unicode Cc; a line break only where `newline` allows)
+/// and no format characters (Cf: bidi overrides such as U+202E, zero-width characters), which
+/// make text display as something other than what it is.
+pub fn is_plain_text_char(c: char, newline: bool) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+    (newline && c == '\n')
+        || !matches!(
+            c.general_category(),
+            GeneralCategory::Control | GeneralCategory::Format
+        )
+}
+
 /// Longest content type an envelope may carry (it is part of the envelope AAD, wire v2).
 pub const MAX_CONTENT_TYPE: usize = 255;
 
 /// A content type is authenticated exactly as stored and served (the sixth line of the
 /// envelope AAD), so it must not be able to smuggle a line break: a media type `type/subtype`
 /// (RFC 6838 token characters) with optional parameters, at most 255 bytes, no control
-/// characters.
+/// or format characters.
 pub fn check_content_type(ct: &str) -> Result<(), DomainError> {
     let token = |s: &str| {
         !s.is_empty()
@@ -170,7 +183,7 @@ pub fn check_content_type(ct: &str) -> Result<(), DomainError> {
     };
     let essence = ct.split(';').next().unwrap_or_default();
     let ok = ct.len() <= MAX_CONTENT_TYPE
-        && !ct.chars().any(char::is_control)
+        && ct.chars().all(|c| is_plain_text_char(c, false))
         && essence
             .split_once('/')
             .is_some_and(|(t, s)| token(t) && token(s));

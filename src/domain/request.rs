@@ -68,12 +68,14 @@ impl AccessRequest {
         let chars = justification.chars().count();
         if chars == 0
             || chars > MAX_JUSTIFICATION_CHARS
-            || justification.chars().any(|c| c.is_control() && c != '\n')
+            || !justification
+                .chars()
+                .all(|c| super::catalog::is_plain_text_char(c, true))
         {
             return Err(DomainError::invalid(
                 "bad_justification",
                 format!(
-                    "justification must be 1–{MAX_JUSTIFICATION_CHARS} characters of text telling the customer why"
+                    "justification must be 1–{MAX_JUSTIFICATION_CHARS} characters of text telling the customer why, without control or format characters (such as bidi overrides or zero-width characters)"
                 ),
             ));
         }

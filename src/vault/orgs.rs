@@ -43,10 +43,16 @@ impl Vault {
     /// Registers an organization after checking that its identity key signed its encryption key.
     pub async fn register_org(&self, o: NewOrg) -> Result<(OrgRecord, Appended), VaultError> {
         let name = o.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 120 || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.chars().count() > 120
+            || !name
+                .chars()
+                .all(|c| crate::domain::catalog::is_plain_text_char(c, false))
+        {
             return Err(VaultError::bad(
                 "bad_name",
-                "an organization name is 1–120 characters of text",
+                "an organization name is 1–120 characters of text, without control or format \
+                 characters (such as bidi overrides or zero-width characters)",
             ));
         }
         check_keys(&o.ed25519_public, &o.x25519_public, &o.key_signature)?;
