@@ -395,3 +395,28 @@ fn acknowledged_acts_survive_a_restart() {
     );
     assert_eq!(r.grant_id.as_str(), gid);
 }
+
+#[test]
+fn a_grant_whose_quota_is_used_up_needs_no_new_wraps() {
+    let tv = start();
+    let (mut d, org, gid) = granted(&tv, &handle("quota"), Some(1));
+    let cid = d.customer_id.as_str().to_owned();
+    org.read(&cid, "email", IDV).unwrap();
+    // The grant can never read again: a new version is written without a wrap for it ...
+    let written = d
+        .put(&l("email"), "text/plain", b"alice@later.example", false)
+        .unwrap();
+    assert_eq!(written["version"], 2);
+    let (status, grant) = call(
+        &tv,
+        "GET",
+        &format!("/v1/me/grants/{gid}"),
+        d.api.token(),
+        None,
+    );
+    assert_eq!(status, 200, "{grant}");
+    assert_eq!(grant["wrapped_labels"], serde_json::json!([]), "{grant}");
+    // ... and the organization is still refused for its quota.
+    let err = org.read(&cid, "email", IDV).unwrap_err();
+    assert_eq!(err.code(), Some("quota_exhausted"), "{err}");
+}

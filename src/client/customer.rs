@@ -430,6 +430,8 @@ impl Device {
             .grants()?
             .into_iter()
             .filter(|g| g.state == "active" && g.terms.labels.contains(label))
+            // A grant whose read quota is used up can never read again: no new wraps.
+            .filter(|g| g.terms.max_reads.is_none_or(|max| g.reads < max))
             .collect();
         if listed.is_empty() {
             return Ok(Vec::new());

@@ -42,7 +42,8 @@ pub fn check_wrap(w: &Wrap) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Grants of `customer` that are active now and cover `label`.
+/// Grants of `customer` that are active now, cover `label` and can still read (a grant whose
+/// read quota is used up can never read again, so it needs no wrap of a new version).
 pub(crate) fn active_grants_for<R: Reads>(
     r: &R,
     customer: &CustomerId,
@@ -54,6 +55,7 @@ pub(crate) fn active_grants_for<R: Reads>(
         if let Some(g) = r.get_json::<_, Grant>(GRANTS, gid.as_str())?
             && g.state(now) == GrantState::Active
             && g.covers_label(label)
+            && g.terms.max_reads.is_none_or(|max| g.reads < max)
         {
             out.push(g);
         }
@@ -174,6 +176,13 @@ impl Vault {
                     updated_at: now,
                 };
                 tx.put_json(ENVELOPES, key, &record)?;
+                // Wraps of the old version (grants that need no new one: quota used up) open
+                // nothing that still exists; they go with it.
+                for gid in tx.index2(CUSTOMER_GRANTS, customer.as_str())? {
+                    if !provided.iter().any(|p| p.as_str() == gid) {
+                        tx.remove_json(WRAPS, (gid.as_str(), label.as_str()))?;
+                    }
+                }
                 for (gid, wrap) in w.grant_wraps {
                     let gw = GrantWrap {
                         label: label.clone(),

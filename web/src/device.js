@@ -257,6 +257,8 @@ export class Session {
     const recipients = [];
     for (const g of await this.grants()) {
       if (g.state !== 'active' || !(g.labels || []).includes(label)) continue;
+      // A grant whose read quota is used up can never read again: it gets no new wraps.
+      if (g.max_reads != null && g.reads >= g.max_reads) continue;
       try {
         recipients.push(await usableGrant(g, account, entries, label));
       } catch (e) {
