@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+mod audit_records;
 pub mod backup;
 pub mod error;
 pub mod ledger_tx;
@@ -31,6 +32,8 @@ pub const DB_FILE: &str = "assent.redb";
 pub struct Store {
     db: Arc<Database>,
     writer: Writer,
+    /// The data directory (`storage.data_dir`).
+    dir: std::path::PathBuf,
 }
 
 impl Store {
@@ -38,13 +41,18 @@ impl Store {
     /// from stored nodes (O(log n) reads, no replay), indexes any events the per-party indexes
     /// lack and starts the writer.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
+        private_dir(dir)?;
+        let file = dir.join(DB_FILE);
+        // Created readable by the vault's user only (0600); redb then initializes the empty file.
+        if !file.exists() {
+            private_file(&file)?;
+        }
         // redb's default page cache is 1 GiB; a bounded cache keeps the server's memory flat
         // (hot data — recent tree nodes, grants — fits easily).
         let db = Arc::new(
             Database::builder()
                 .set_cache_size(CACHE_BYTES)
-                .create(dir.join(DB_FILE))?,
+                .create(&file)?,
         );
         ledger_tx::init_schema(&db)?;
         let mut frontier = {
@@ -57,7 +65,19 @@ impl Store {
         // cleanly: the indexes are derived from the ledger, never replayed from a log.
         writer::index_all(&db, &mut frontier)?;
         let writer = Writer::start(db.clone(), frontier)?;
-        Ok(Self { db, writer })
+        Ok(Self {
+            db,
+            writer,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// A private directory next to the data (`<data>/staging`, 0700) for files the vault
+    /// writes on the way out, such as an online backup: never the shared temp directory.
+    pub fn staging_dir(&self) -> Result<std::path::PathBuf, StoreError> {
+        let staging = self.dir.join("staging");
+        private_dir(&staging)?;
+        Ok(staging)
     }
 
     /// A consistent snapshot for reads (never blocks the writer).
@@ -68,4 +88,30 @@ impl Store {
     pub fn writer(&self) -> &Writer {
         &self.writer
     }
+}
+
+/// Creates `dir` (and missing parents) readable by the vault's user only (0700). An existing
+/// directory keeps the permissions its operator gave it.
+pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))
+}
+
+/// Creates the empty file `path` readable and writable by the vault's user only (0600); fails
+/// if it exists. redb initializes an empty file as a new database.
+pub fn private_file(path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))
 }

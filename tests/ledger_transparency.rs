@@ -565,3 +565,125 @@ fn the_offline_audit_passes_and_any_flipped_byte_fails_it() {
         String::from_utf8_lossy(&out.stderr).contains("AUDIT FAILED: tree node (level 0, index 1)")
     );
 }
+
+#[test]
+fn the_audit_sees_damaged_data_and_records_changed_behind_the_ledger() {
+    use assent::store::tables::{ENVELOPES, GRANTS, ORGS};
+    use redb::{ReadableDatabase, ReadableTable};
+    let data = stopped_vault();
+    let v = vault_verifier();
+    audit(data.path(), "assent.demo", &v).unwrap();
+
+    // A byte flipped inside a live envelope's stored ciphertext, outside redb: the pages'
+    // checksums catch it (the ledger holds no ciphertext, so only the integrity check can).
+    let file = data.path().join("assent.redb");
+    let (ciphertext, key) = {
+        let db = redb::Database::open(&file).unwrap();
+        let rtx = db.begin_read().unwrap();
+        let t = rtx.open_table(ENVELOPES).unwrap();
+        let (k, val) = t.iter().unwrap().next().unwrap().unwrap();
+        let rec: Value = serde_json::from_slice(val.value()).unwrap();
+        let (c, l) = k.value();
+        (
+            rec["ciphertext"].as_str().unwrap().to_owned(),
+            format!("{c}/{l}"),
+        )
+    };
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes
+        .windows(ciphertext.len())
+        .position(|w| w == ciphertext.as_bytes())
+        .unwrap_or_else(|| panic!("ciphertext of {key} not found in the file"));
+    bytes[at + 5] ^= 0x01;
+    let damaged = tempfile::tempdir().unwrap();
+    std::fs::write(damaged.path().join("assent.redb"), &bytes).unwrap();
+    let e = audit(damaged.path(), "assent.demo", &v).unwrap_err();
+    assert!(matches!(e, AuditFailure::Damaged(_)), "{e}");
+
+    // Records rewritten through redb (checksums valid) but not through the ledger.
+    let d = tampered(data.path(), |t| {
+        let mut grants = t.open_table(GRANTS).unwrap();
+        let (k, mut g) = {
+            let (k, val) = grants.iter().unwrap().next().unwrap().unwrap();
+            let g: Value = serde_json::from_slice(val.value()).unwrap();
+            (k.value().to_owned(), g)
+        };
+        g["reads"] = 0.into(); // the read it served, hidden from the quota
+        grants
+            .insert(k.as_str(), serde_json::to_vec(&g).unwrap().as_slice())
+            .unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AuditFailure::Record {
+                table: "grants",
+                ..
+            }
+        ) && e.to_string().contains("reads"),
+        "{e}"
+    );
+    let d = tampered(data.path(), |t| {
+        let mut grants = t.open_table(GRANTS).unwrap();
+        let (k, mut g) = {
+            let (k, val) = grants.iter().unwrap().next().unwrap().unwrap();
+            let g: Value = serde_json::from_slice(val.value()).unwrap();
+            (k.value().to_owned(), g)
+        };
+        g["terms"]["purposes"] = serde_json::json!(["dpv:IdentityVerification", "dpv:Marketing"]);
+        grants
+            .insert(k.as_str(), serde_json::to_vec(&g).unwrap().as_slice())
+            .unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AuditFailure::Record {
+                table: "grants",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let d = tampered(data.path(), |t| {
+        let mut orgs = t.open_table(ORGS).unwrap();
+        let mut o: Value =
+            serde_json::from_slice(orgs.get("org_demo_acme").unwrap().unwrap().value()).unwrap();
+        o["x25519_public"] = assent::crypto::b64::encode(&[9u8; 32]).into();
+        orgs.insert("org_demo_acme", serde_json::to_vec(&o).unwrap().as_slice())
+            .unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(
+        matches!(&e, AuditFailure::Record { table: "orgs", .. }),
+        "{e}"
+    );
+    let d = tampered(data.path(), |t| {
+        let mut envs = t.open_table(ENVELOPES).unwrap();
+        let (k, mut e) = {
+            let (k, val) = envs.iter().unwrap().next().unwrap().unwrap();
+            let e: Value = serde_json::from_slice(val.value()).unwrap();
+            let (c, l) = k.value();
+            ((c.to_owned(), l.to_owned()), e)
+        };
+        e["version"] = 7.into();
+        envs.insert(
+            (k.0.as_str(), k.1.as_str()),
+            serde_json::to_vec(&e).unwrap().as_slice(),
+        )
+        .unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AuditFailure::Record {
+                table: "envelopes",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}

@@ -236,3 +236,20 @@ fn a_wire_v1_database_is_refused_clearly() {
         "{msg}"
     );
 }
+
+#[test]
+fn the_data_directory_database_and_backups_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let store = Store::open(&dir).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    assert_eq!(mode(&dir.join("assent.redb")), 0o600, "database file");
+    let staging = store.staging_dir().unwrap();
+    assert!(staging.starts_with(&dir));
+    assert_eq!(mode(&staging), 0o700, "staging directory");
+    let copy = staging.join("copy.redb");
+    store.backup_to(&copy).unwrap();
+    assert_eq!(mode(&copy), 0o600, "backup copy");
+}

@@ -4,7 +4,7 @@ use super::{CliError, print_json};
 use crate::config::{VaultKeys, load_admin_key};
 use crate::ledger::note::Verifier;
 use crate::store::DB_FILE;
-use crate::store::audit::{AuditReport, audit_with};
+use crate::store::audit::AuditReport;
 use clap::Args;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -47,21 +47,20 @@ fn verifiers(keys: &Path) -> Result<(String, Vec<Verifier>), CliError> {
     Ok((k.name.clone(), k.verifiers()?))
 }
 
-/// Audits a database file by placing it (as assent.redb) in a scratch directory.
+/// Audits a database file; the integrity check's private copy is staged in a private scratch
+/// directory next to the file (never the shared temp directory), removed afterwards.
 fn audit_file(file: &Path, keys: &Path) -> Result<AuditReport, CliError> {
     let (origin, v) = verifiers(keys)?;
-    let scratch = std::env::temp_dir().join(format!(
-        "assent-audit-{}",
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let scratch = dir.join(format!(
+        ".assent-audit-{}",
         crate::crypto::b64::encode(&crate::crypto::keys::random_array::<9>())
     ));
-    std::fs::create_dir_all(&scratch).map_err(|e| CliError::Usage(e.to_string()))?;
-    let copy = scratch.join(DB_FILE);
-    let result = std::fs::copy(file, &copy)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))
-        .and_then(|_| {
-            audit_with(&scratch, &origin, &v)
-                .map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))
-        });
+    let result = crate::store::audit::audit_file(file, &scratch, &origin, &v)
+        .map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")));
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
@@ -101,8 +100,8 @@ pub fn backup(a: BackupArgs) -> Result<(), CliError> {
         )));
     }
     let partial = a.out.with_extension("partial");
-    let mut f = std::fs::File::create(&partial)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", partial.display())))?;
+    // A copy of the whole database: readable by this user only (0600).
+    let mut f = crate::store::private_file(&partial).map_err(|e| CliError::Usage(e.to_string()))?;
     res.copy_to(&mut f)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     f.sync_all().map_err(|e| CliError::Usage(e.to_string()))?;
@@ -118,7 +117,7 @@ pub fn backup(a: BackupArgs) -> Result<(), CliError> {
 
 pub fn restore(a: RestoreArgs) -> Result<(), CliError> {
     let report = audit_file(&a.from, &a.keys)?;
-    std::fs::create_dir_all(&a.data).map_err(|e| CliError::Usage(e.to_string()))?;
+    crate::store::private_dir(&a.data).map_err(|e| CliError::Usage(e.to_string()))?;
     let target = a.data.join(DB_FILE);
     if target.exists() {
         if !a.force {
@@ -135,10 +134,13 @@ pub fn restore(a: RestoreArgs) -> Result<(), CliError> {
         eprintln!("the previous database is kept as {}", aside.display());
     }
     let partial = a.data.join(format!("{DB_FILE}.restoring"));
-    std::fs::copy(&a.from, &partial).map_err(|e| CliError::Usage(e.to_string()))?;
-    std::fs::File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    // Created 0600 like the database itself (a plain copy would take the source's mode).
+    let mut out =
+        crate::store::private_file(&partial).map_err(|e| CliError::Usage(e.to_string()))?;
+    std::fs::File::open(&a.from)
+        .and_then(|mut src| std::io::copy(&mut src, &mut out))
+        .and_then(|_| out.sync_all())
+        .map_err(|e| CliError::Usage(format!("{}: {e}", a.from.display())))?;
     std::fs::rename(&partial, &target).map_err(|e| CliError::Usage(e.to_string()))?;
     eprintln!(
         "ok: restored {} ledger entries into {}",

@@ -101,10 +101,16 @@ pub async fn backup(
     _admin: AdminAuth,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let path = std::env::temp_dir().join(format!(
-        "assent-backup-{}.redb",
-        crate::crypto::b64::encode(&crate::crypto::keys::random_array::<12>())
-    ));
+    // Staged next to the data (`<data>/staging`, 0700), never in the shared temp directory.
+    let path = s
+        .vault
+        .store()
+        .staging_dir()
+        .map_err(crate::vault::VaultError::from)?
+        .join(format!(
+            "assent-backup-{}.redb",
+            crate::crypto::b64::encode(&crate::crypto::keys::random_array::<12>())
+        ));
     let store = s.vault.store().clone();
     let target = path.clone();
     let (records, size) = tokio::task::spawn_blocking(move || store.backup_to(&target))

@@ -1,5 +1,7 @@
-//! Offline audit of a stopped vault's database: recompute the whole tree from the stored events
-//! and compare every stored leaf, node and checkpoint with it. The first mismatch is reported.
+//! Offline audit of a stopped vault's database: redb's own integrity check (page checksums) on a
+//! private copy, then the whole tree recomputed from the stored events and compared with every
+//! stored leaf, node and checkpoint, then every record compared with the events that made it
+//! (`audit_records.rs`). The first mismatch is reported.
 
 use super::DB_FILE;
 use super::tables::{CHECKPOINTS, LEDGER_EVENTS, LEDGER_NODES, META};
@@ -37,6 +39,14 @@ pub enum AuditFailure {
     Checkpoint { size: u64, detail: String },
     #[error("ledger_size says {stored} but {found} events are stored")]
     Size { stored: u64, found: u64 },
+    #[error("the database file is damaged (redb integrity check): {0}")]
+    Damaged(String),
+    #[error("{table} record {key} does not agree with the ledger: {detail}")]
+    Record {
+        table: &'static str,
+        key: String,
+        detail: String,
+    },
 }
 
 fn unreadable(e: impl std::fmt::Display) -> AuditFailure {
@@ -54,7 +64,56 @@ pub fn audit_with(
     origin: &str,
     verifiers: &[Verifier],
 ) -> Result<AuditReport, AuditFailure> {
-    let db = Database::open(dir.join(DB_FILE)).map_err(unreadable)?;
+    audit_file(&dir.join(DB_FILE), &dir.join("staging"), origin, verifiers)
+}
+
+/// Audits the database `file`. redb's integrity check may repair the file it checks, so it
+/// runs on a private copy (0600) made in `staging` (created 0700, next to the data: never the
+/// shared temp directory), which the rest of the audit then reads; the copy is removed.
+pub fn audit_file(
+    file: &Path,
+    staging: &Path,
+    origin: &str,
+    verifiers: &[Verifier],
+) -> Result<AuditReport, AuditFailure> {
+    super::private_dir(staging).map_err(unreadable)?;
+    let copy = staging.join(format!(
+        "audit-{}.redb",
+        crate::crypto::b64::encode(&crate::crypto::keys::random_array::<9>())
+    ));
+    let result = copy_checked(file, &copy).and_then(|db| audit_db(&db, origin, verifiers));
+    let _ = std::fs::remove_file(&copy);
+    result
+}
+
+/// Copies `file` to `copy` (0600) and opens the copy with redb's integrity check: every page
+/// checksum of the committed trees verified. Damage, repaired or not, is a failure.
+fn copy_checked(file: &Path, copy: &Path) -> Result<Database, AuditFailure> {
+    let mut src =
+        std::fs::File::open(file).map_err(|e| unreadable(format!("{}: {e}", file.display())))?;
+    let mut out = super::private_file(copy).map_err(unreadable)?;
+    std::io::copy(&mut src, &mut out)
+        .and_then(|_| out.sync_all())
+        .map_err(unreadable)?;
+    let mut db = Database::builder()
+        .set_check_integrity_on_open(true)
+        .open(copy)
+        .map_err(|e| AuditFailure::Damaged(e.to_string()))?;
+    match db.check_integrity() {
+        Ok(true) => Ok(db),
+        Ok(false) => Err(AuditFailure::Damaged(
+            "pages failed their checksums (a copy could be repaired; the original is damaged)"
+                .into(),
+        )),
+        Err(e) => Err(AuditFailure::Damaged(e.to_string())),
+    }
+}
+
+fn audit_db(
+    db: &Database,
+    origin: &str,
+    verifiers: &[Verifier],
+) -> Result<AuditReport, AuditFailure> {
     let rtx = db.begin_read().map_err(unreadable)?;
     let meta = rtx.open_table(META).map_err(unreadable)?;
     let stored_size = meta
@@ -103,6 +162,7 @@ pub fn audit_with(
     };
     check_checkpoint(0, merkle::empty_root())?;
     let mut seqs: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut history = super::audit_records::History::default();
     for item in events.iter().map_err(unreadable)? {
         let (k, v) = item.map_err(unreadable)?;
         let index = k.value();
@@ -146,6 +206,7 @@ pub fn audit_with(
                 *last = seq;
             }
         }
+        history.add(&event.event);
         let recanon = event.canonical().map_err(|e| AuditFailure::Event {
             index,
             detail: e.to_string(),
@@ -179,6 +240,7 @@ pub fn audit_with(
             detail: "signed for a tree larger than the stored one (truncated history)".into(),
         });
     }
+    super::audit_records::check(&rtx, &history)?;
     Ok(AuditReport {
         size: frontier.size(),
         root: frontier.root(),

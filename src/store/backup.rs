@@ -30,6 +30,8 @@ impl Store {
             return Err(StoreError::Io(format!("{} already exists", out.display())));
         }
         let src = self.db.begin_read()?;
+        // A copy of everything: as private as the database itself.
+        super::private_file(out)?;
         let dst_db = Database::create(out)?;
         let mut dst = dst_db.begin_write()?;
         dst.set_durability(Durability::Immediate)?;
