@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod conn;
 pub mod customers;
 pub mod envelopes;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod openapi;
 pub mod org;
 pub mod requests;
 pub mod server;
+pub mod static_files;
 pub mod transparency;
 
 use crate::tokens::TokenIssuer;

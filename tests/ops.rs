@@ -471,3 +471,525 @@ fn audit_with_keys(data: &Path, keys: &Path, want_ok: bool) {
     );
     assert_eq!(ok, want_ok, "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: connections (slowloris), static files, a second vault's metrics address
+// ---------------------------------------------------------------------------------------------
+
+use assent::http::conn::ConnLimits;
+use assent::http::server::ServeOptions;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+/// A vault started with `ServeOptions` (connection limits); stops when dropped.
+struct Limited {
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Limited {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn start_limited(conn: ConnLimits) -> Limited {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let config = assent::config::ServeConfig {
+        data_dir: dir.path().join("data"),
+        keys_dir: repo("keys-example"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        demo: true,
+        max_envelope_bytes: 1 << 20,
+        web_dir: repo("web"),
+        jurisdiction: "EU".into(),
+        metrics_listen: None,
+        request_timeout_secs: 30,
+        shutdown_grace_secs: 5,
+        auth_per_ip_per_minute: 1_000_000,
+        auth_per_account_per_minute: 1_000_000,
+    };
+    let options = ServeOptions {
+        conn,
+        ..Default::default()
+    };
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let running = assent::http::server::start_with(config, options, async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .unwrap();
+            ready_tx.send(running.addr).unwrap();
+            let _ = running.serve.await;
+        });
+    });
+    let addr = ready_rx.recv().unwrap();
+    Limited {
+        addr,
+        _dir: dir,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+/// A TCP connection to `to` from the loopback address `from` (e.g. 127.0.0.2).
+fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        s.connect(to).await.unwrap()
+    });
+    let stream = stream.into_std().unwrap();
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Sends one keep-alive request and reads its answer head and (Content-Length) body. `None`
+/// when the server closed or reset the connection instead.
+fn exchange(s: &mut TcpStream, request: &str) -> Option<String> {
+    s.write_all(request.as_bytes()).ok()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if got.len() >= end + 4 + len {
+                return Some(text);
+            }
+        }
+    }
+    (!got.is_empty()).then(|| String::from_utf8_lossy(&got).into_owned())
+}
+
+const HEALTHZ: &str = "GET /healthz HTTP/1.1\r\nHost: vault\r\n\r\n";
+
+/// How long until the server closes `s` (EOF or reset), reading at most `limit`.
+fn closed_after(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let t0 = Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(t0.elapsed()),
+            Ok(_) => continue, // a 408 or similar before closing is fine
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None;
+            }
+            Err(_) => return Some(t0.elapsed()), // reset
+        }
+    }
+}
+
+#[test]
+fn a_partial_header_or_a_trickle_is_closed_within_the_header_timeout() {
+    let timeout = Duration::from_secs(2);
+    let v = start_limited(ConnLimits {
+        header_read_timeout: timeout,
+        ..ConnLimits::default()
+    });
+    // A partial header, then nothing.
+    let mut partial = connect_from("127.0.0.1", v.addr);
+    partial
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: vault\r\nX-Slow: ")
+        .unwrap();
+    // A header trickled a byte every 300 ms: the deadline counts from the start, not per byte.
+    let trickler = std::thread::spawn({
+        let mut s = connect_from("127.0.0.1", v.addr);
+        move || {
+            let t0 = Instant::now();
+            for b in b"GET /healthz HTTP/1.1\r\nHost: vault\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+                if s.write_all(&[*b]).is_err() {
+                    return Some(t0.elapsed());
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            None
+        }
+    });
+    // An idle connection that never sends a byte.
+    let mut idle = connect_from("127.0.0.1", v.addr);
+    let bound = timeout + Duration::from_secs(3);
+    let took = closed_after(&mut partial, Duration::from_secs(8));
+    assert!(
+        took.is_some_and(|t| t <= bound),
+        "partial header still open after {took:?}"
+    );
+    assert!(
+        closed_after(&mut idle, Duration::from_secs(8)).is_some_and(|t| t <= bound),
+        "an idle connection is closed too"
+    );
+    let trickled = trickler.join().unwrap();
+    assert!(
+        trickled.is_some_and(|t| t <= bound + Duration::from_secs(1)),
+        "a trickled header still open after {trickled:?}"
+    );
+    // A client that sends its request on time is served, and keep-alive still works.
+    let mut ok = connect_from("127.0.0.1", v.addr);
+    for _ in 0..2 {
+        let answer = exchange(&mut ok, HEALTHZ).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
+#[test]
+fn connections_beyond_the_per_ip_and_global_caps_are_refused() {
+    let v = start_limited(ConnLimits {
+        max_connections: 6,
+        max_connections_per_ip: 3,
+        ..ConnLimits::default()
+    });
+    let served =
+        |s: &mut TcpStream| exchange(s, HEALTHZ).is_some_and(|a| a.starts_with("HTTP/1.1 200"));
+    let mut first: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = connect_from("127.0.0.1", v.addr);
+            assert!(served(&mut s));
+            s
+        })
+        .collect();
+    // A fourth from the same address is refused (503, then closed) …
+    let mut over = connect_from("127.0.0.1", v.addr);
+    let answer = exchange(&mut over, HEALTHZ);
+    assert!(
+        answer
+            .as_deref()
+            .is_none_or(|a| a.starts_with("HTTP/1.1 503")),
+        "{answer:?}"
+    );
+    assert!(closed_after(&mut over, Duration::from_secs(5)).is_some());
+    // … while another address is served, and the open ones keep working.
+    let mut other: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = connect_from("127.0.0.2", v.addr);
+            assert!(served(&mut s), "another address is served");
+            s
+        })
+        .collect();
+    assert!(served(&mut first[0]));
+    // The global cap (6) is reached: a third address is refused.
+    let mut third = connect_from("127.0.0.3", v.addr);
+    assert!(!served(&mut third), "beyond the global cap");
+    // A closed connection frees its place.
+    drop(first.pop());
+    drop(other.pop());
+    std::thread::sleep(Duration::from_millis(300));
+    let mut again = connect_from("127.0.0.1", v.addr);
+    assert!(served(&mut again), "a freed place is used again");
+}
+
+/// A `web/` tree as a checkout has it: built files next to sources, packages and build files.
+fn web_tree() -> tempfile::TempDir {
+    let web = tempfile::tempdir().unwrap();
+    let put = |path: &str, body: &str| {
+        let p = web.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    };
+    put(
+        "index.html",
+        "<!doctype html><link rel=\"stylesheet\" href=\"/app.css\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><script type=\"module\" src=\"/dist/app.js\"></script>",
+    );
+    put("app.css", &"body { margin: 0 }\n".repeat(50));
+    put(
+        "favicon.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+    );
+    put(
+        "dist/app.js",
+        &"export function f(x){return x+1}\n".repeat(400),
+    );
+    put("dist/app.js.map", "{\"version\":3}");
+    put("dist/app.js.LEGAL.txt", "MIT");
+    put("src/main.js", "import './x.js';");
+    put("package.json", "{}");
+    put("package-lock.json", "{}");
+    put("build.mjs", "");
+    put("README.md", "# web");
+    put("node_modules/esbuild/package.json", "{}");
+    put(
+        "node_modules/some-app/index.html",
+        "<script>alert(1)</script>",
+    );
+    web
+}
+
+/// Raw HTTP/1.1 GET: (status line, headers lower-cased, body bytes).
+fn raw_get(addr: &str, path: &str, extra: &str) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: vault\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let end = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&all[..end]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = all[end + 4..].to_vec();
+    if header_of(&headers, "transfer-encoding") == Some("chunked") {
+        let (mut rest, mut out) = (&body[..], Vec::new());
+        loop {
+            let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
+        }
+        body = out;
+    }
+    (status, headers, body)
+}
+
+fn header_of<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn only_the_built_dashboard_files_are_served_with_hashed_names_caching_and_compression() {
+    let web = web_tree();
+    let path = web.path().to_owned();
+    let tv = start_with(|c| c.web_dir = path);
+    let addr = tv.direct.trim_start_matches("http://").to_owned();
+
+    for path in [
+        "/node_modules/some-app/index.html",
+        "/node_modules/esbuild/package.json",
+        "/src/main.js",
+        "/package.json",
+        "/package-lock.json",
+        "/build.mjs",
+        "/README.md",
+        "/web/index.html",
+        "/dist/app.js.map",
+        "/dist/",
+        "/dist",
+        "//dist",
+        "//dist/",
+        "//evil.example/",
+        "/dist/../package.json",
+        "/%2e%2e/Cargo.toml",
+    ] {
+        let (status, headers, body) = raw_get(&addr, path, "");
+        assert!(
+            status.starts_with("HTTP/1.1 404"),
+            "{path}: {status} {headers:?}"
+        );
+        assert!(
+            header_of(&headers, "location").is_none(),
+            "{path} redirects"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"], "not_found", "{path}");
+    }
+
+    // index.html: references rewritten to content-hashed names, revalidated on each visit,
+    // under the CSP.
+    let (status, headers, body) = raw_get(&addr, "/", "");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(header_of(&headers, "cache-control"), Some("no-cache"));
+    assert!(
+        header_of(&headers, "content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        header_of(&headers, "content-security-policy")
+            .is_some_and(|c| c.contains("script-src 'self'"))
+    );
+    let html = String::from_utf8(body).unwrap();
+    let bundle = html
+        .split('"')
+        .find(|s| s.starts_with("/dist/app.") && s.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no hashed bundle in {html}"))
+        .to_owned();
+    assert_ne!(bundle, "/dist/app.js", "{html}");
+    assert!(
+        html.contains("\"/app.") && !html.contains("\"/app.css\""),
+        "{html}"
+    );
+    assert_eq!(raw_get(&addr, "/index.html", "").2, html.as_bytes());
+
+    // The hashed bundle: cached for a year, immutable; gzip or Brotli when asked.
+    let original = std::fs::read(web.path().join("dist/app.js")).unwrap();
+    let (status, headers, body) = raw_get(&addr, &bundle, "");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(
+        header_of(&headers, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(
+        header_of(&headers, "content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(header_of(&headers, "content-encoding").is_none());
+    assert_eq!(body, original);
+    let (_, headers, gz) = raw_get(&addr, &bundle, "Accept-Encoding: gzip\r\n");
+    assert_eq!(header_of(&headers, "content-encoding"), Some("gzip"));
+    assert_eq!(&gz[..2], &[0x1f, 0x8b], "gzip magic");
+    assert!(
+        gz.len() < original.len() / 4,
+        "{} of {}",
+        gz.len(),
+        original.len()
+    );
+    let (_, headers, br) = raw_get(&addr, &bundle, "Accept-Encoding: br\r\n");
+    assert_eq!(header_of(&headers, "content-encoding"), Some("br"));
+    assert!(br.len() < original.len() / 4);
+    // The stable name stays (revalidated), with an ETag that answers 304.
+    let (status, headers, _) = raw_get(&addr, "/dist/app.js", "");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(header_of(&headers, "cache-control"), Some("no-cache"));
+    let etag = header_of(&headers, "etag").unwrap().to_owned();
+    let (status, _, body) = raw_get(&addr, "/dist/app.js", &format!("If-None-Match: {etag}\r\n"));
+    assert!(
+        status.starts_with("HTTP/1.1 304") && body.is_empty(),
+        "{status}"
+    );
+    for path in ["/app.css", "/favicon.svg", "/dist/app.js.LEGAL.txt"] {
+        assert!(
+            raw_get(&addr, path, "").0.starts_with("HTTP/1.1 200"),
+            "{path}"
+        );
+    }
+    // API answers are still never cached, nor compressed.
+    let (_, headers, _) = raw_get(&addr, "/healthz", "Accept-Encoding: gzip\r\n");
+    assert_eq!(header_of(&headers, "cache-control"), Some("no-store"));
+    assert!(header_of(&headers, "content-encoding").is_none());
+}
+
+/// Runs `assent serve` (demo keys, port 0) with `args`; returns the child once it wrote its
+/// address, or its stderr if it exited first.
+fn serve_binary(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(std::process::Child, String), String> {
+    let addr = dir.join("addr");
+    let err = dir.join("stderr");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--data", dir.join("data").to_str().unwrap()])
+        .args(["--keys", repo("keys-example").to_str().unwrap()])
+        .args(["--addr-file", addr.to_str().unwrap()])
+        .args(args)
+        .env_remove("ASSENT_SERVER_METRICS_LISTEN")
+        .env("ASSENT_LOG", "warn")
+        .stderr(std::fs::File::create(&err).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let t0 = Instant::now();
+    loop {
+        if let Ok(url) = std::fs::read_to_string(&addr)
+            && !url.is_empty()
+        {
+            return Ok((child, url));
+        }
+        if child.try_wait().unwrap().is_some() {
+            return Err(std::fs::read_to_string(&err).unwrap());
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the vault did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_second_vault_starts_without_metrics_when_the_default_metrics_address_is_taken() {
+    // Hold the default metrics address (if something else already holds it, it is taken anyway).
+    let _held = std::net::TcpListener::bind("127.0.0.1:9464");
+    assert!(
+        std::net::TcpListener::bind("127.0.0.1:9464").is_err(),
+        "127.0.0.1:9464 is taken"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = serve_binary(dir.path(), &[], &[]).expect("starts");
+    let health = reqwest::blocking::get(format!("{url}/healthz")).unwrap();
+    assert_eq!(health.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    assert!(
+        log.contains("without metrics") && log.contains("9464"),
+        "{log}"
+    );
+
+    // Asked for explicitly — by flag, environment or file — it is an error that says so.
+    let file = dir.path().join("assent.toml");
+    std::fs::write(&file, "[server]\nmetrics_listen = \"127.0.0.1:9464\"\n").unwrap();
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 3] = [
+        (&["--metrics-listen", "127.0.0.1:9464"], &[]),
+        (&[], &[("ASSENT_SERVER_METRICS_LISTEN", "127.0.0.1:9464")]),
+        (&["--config", file.to_str().unwrap()], &[]),
+    ];
+    for (args, env) in cases {
+        let d = tempfile::tempdir().unwrap();
+        match serve_binary(d.path(), args, env) {
+            Ok((mut child, _)) => {
+                let _ = child.kill();
+                panic!("{args:?} {env:?}: started although its metrics address is taken");
+            }
+            Err(err) => assert!(
+                err.contains("127.0.0.1:9464") && err.contains("metrics"),
+                "{args:?} {env:?}: {err}"
+            ),
+        }
+    }
+}

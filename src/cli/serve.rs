@@ -89,6 +89,25 @@ pub fn settings(a: &ServeArgs) -> Result<Settings, CliError> {
     Ok(s)
 }
 
+/// Whether `server.metrics_listen` was asked for — by flag, environment or configuration file —
+/// rather than left at its default. Only an address asked for must be bound for the vault to
+/// start.
+pub fn metrics_explicit(a: &ServeArgs) -> bool {
+    let var = crate::settings::env_name("server", "metrics_listen");
+    a.metrics_listen.is_some()
+        || std::env::var_os(var).is_some()
+        || a.config.as_deref().is_some_and(|path| {
+            std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .is_some_and(|t| {
+                    t.get("server")
+                        .and_then(|s| s.as_table())
+                        .is_some_and(|s| s.contains_key("metrics_listen"))
+                })
+        })
+}
+
 pub fn check(a: ConfigArgs) -> Result<(), CliError> {
     let ConfigCommand::Check(args) = a.command;
     let s = settings(&args)?;
@@ -111,7 +130,11 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         .build()
         .map_err(|e| CliError::Serve(e.to_string()))?;
     rt.block_on(async move {
-        let running = crate::http::server::start(config, shutdown_signal())
+        let options = crate::http::server::ServeOptions {
+            metrics_explicit: metrics_explicit(&a),
+            ..Default::default()
+        };
+        let running = crate::http::server::start_with(config, options, shutdown_signal())
             .await
             .map_err(|e| CliError::Serve(e.to_string()))?;
         if let Some(path) = a.addr_file {

@@ -1,5 +1,6 @@
 //! Starting the server: keys, store, middleware, static dashboard, demo organization.
 
+use super::conn::ConnLimits;
 use super::error::ApiError;
 use super::{AppState, router};
 use crate::config::{ConfigError, DEMO_ORG_FILE, OrgKeys, ServeConfig, VaultKeys};
@@ -11,7 +12,6 @@ use crate::vault::orgs::NewOrg;
 use crate::vault::transparency::LedgerSigner;
 use crate::vault::{Limits, Vault};
 use axum::Router;
-use axum::handler::HandlerWithoutStateExt;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use hkdf::Hkdf;
@@ -21,7 +21,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -111,27 +110,59 @@ pub fn app(state: AppState, web_dir: &std::path::Path, timeout: Duration) -> Rou
         .route("/v1", axum::routing::any(not_found))
         .route("/v1/", axum::routing::any(not_found))
         .route("/v1/{*rest}", axum::routing::any(not_found));
-    let files = ServeDir::new(web_dir)
-        .call_fallback_on_method_not_allowed(true)
-        .not_found_service(not_found.into_service());
-    api.fallback_service(files)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(header("content-security-policy", CSP))
-        .layer(header("x-content-type-options", "nosniff"))
-        .layer(header("referrer-policy", "no-referrer"))
-        .layer(header("x-frame-options", "DENY"))
-        .layer(header("cache-control", "no-store"))
-        .layer(TraceLayer::new_for_http().make_span_with(super::observe::request_span))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    api.fallback_service(super::static_files::service(
+        super::static_files::Assets::load(web_dir),
+    ))
+    .layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        timeout,
+    ))
+    .layer(header("content-security-policy", CSP))
+    .layer(header("x-content-type-options", "nosniff"))
+    .layer(header("referrer-policy", "no-referrer"))
+    .layer(header("x-frame-options", "DENY"))
+    // The static files set their own (immutable for hashed names, no-cache otherwise).
+    .layer(SetResponseHeaderLayer::if_not_present(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+    .layer(TraceLayer::new_for_http().make_span_with(super::observe::request_span))
+    .layer(PropagateRequestIdLayer::x_request_id())
+    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// How to start, beyond [`ServeConfig`].
+#[derive(Clone, Copy, Debug)]
+pub struct ServeOptions {
+    /// Connection limits of the API listener.
+    pub conn: ConnLimits,
+    /// `config.metrics_listen` was asked for (flag, environment or file): failing to bind it
+    /// stops the start. When it is only the default, a taken address is a warning and the vault
+    /// serves without metrics (so a second vault on one machine starts).
+    pub metrics_explicit: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            conn: ConnLimits::default(),
+            metrics_explicit: true,
+        }
+    }
 }
 
 /// Loads keys, opens the store, binds `config.listen` and serves until `shutdown` resolves.
 pub async fn start(
     config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, ServeError> {
+    start_with(config, ServeOptions::default(), shutdown).await
+}
+
+/// [`start`] with connection limits and the metrics address's provenance.
+pub async fn start_with(
+    config: ServeConfig,
+    options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Running, ServeError> {
     let keys = VaultKeys::load(&config.keys_dir)?;
@@ -198,7 +229,21 @@ pub async fn start(
         Duration::from_secs(config.request_timeout_secs),
     );
     let metrics_addr = match config.metrics_listen {
-        Some(m) => Some(serve_metrics(m).await?),
+        Some(m) => match serve_metrics(m).await {
+            Ok(bound) => Some(bound),
+            Err(MetricsError::Bind(e)) if !options.metrics_explicit => {
+                tracing::warn!(
+                    "serving without metrics: the default metrics address {m} is not available ({e}); set server.metrics_listen (--metrics-listen, ASSENT_SERVER_METRICS_LISTEN) to another address, or \"\" to turn metrics off"
+                );
+                None
+            }
+            Err(MetricsError::Bind(e)) => {
+                return Err(ServeError::Start(format!(
+                    "cannot listen on {m} for metrics (server.metrics_listen): {e}; choose another address or \"\" to turn metrics off"
+                )));
+            }
+            Err(MetricsError::Other(e)) => return Err(ServeError::Start(e)),
+        },
         None => None,
     };
     tracing::info!(%addr, %public_url, metrics = ?metrics_addr, data = %config.data_dir.display(), "assent listening");
@@ -214,11 +259,7 @@ pub async fn start(
             shutdown.await;
             let _ = stop_tx.send(true);
         };
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signalled);
+        let served = super::conn::serve(listener, app, options.conn, signalled);
         // In-flight requests get `grace` to finish once shutdown starts; then we close anyway.
         let deadline = async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -251,16 +292,21 @@ pub async fn start(
     })
 }
 
+enum MetricsError {
+    Bind(std::io::Error),
+    Other(String),
+}
+
 /// Binds the metrics listener and serves `GET /metrics` there.
-async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, ServeError> {
+async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, MetricsError> {
     let handle = super::observe::recorder()
-        .ok_or_else(|| ServeError::Start("cannot install the metrics recorder".into()))?;
+        .ok_or_else(|| MetricsError::Other("cannot install the metrics recorder".into()))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| ServeError::Start(format!("cannot listen on {addr} for metrics: {e}")))?;
+        .map_err(MetricsError::Bind)?;
     let bound = listener
         .local_addr()
-        .map_err(|e| ServeError::Start(e.to_string()))?;
+        .map_err(|e| MetricsError::Other(e.to_string()))?;
     tokio::spawn(async move {
         let _ = axum::serve(listener, super::observe::metrics_router(handle)).await;
     });
