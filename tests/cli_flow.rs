@@ -408,3 +408,33 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
         assert!(!contains(&log, s), "secret #{i} found in the server log");
     }
 }
+
+#[test]
+fn an_empty_passphrase_variable_is_not_a_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = serve(dir);
+    // No terminal to prompt on (a new session), and ASSENT_PASSPHRASE set but empty: the CLI
+    // must ask for a passphrase (and fail here), not sign up with an empty one.
+    let out = Command::new("setsid")
+        .arg(BIN)
+        .args(["customer", "signup", "--handle", "dave"])
+        .env("ASSENT_SERVER", &server.url)
+        .env("ASSENT_PASSPHRASE", "")
+        .env("ASSENT_PROFILE", dir.join("dave.json"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(!dir.join("dave.json").exists());
+    let kdf = reqwest::blocking::get(format!("{}/v1/customers/kdf?handle=dave", server.url))
+        .unwrap()
+        .status();
+    assert_eq!(
+        kdf, 200,
+        "the lookup answers decoys for unknown handles too"
+    );
+    let (ok, _, err) = cli_status(dir, &server.url, &["customer", "list"]);
+    assert!(!ok, "{err}");
+}

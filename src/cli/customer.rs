@@ -123,7 +123,10 @@ pub enum LedgerAction {
 }
 
 fn passphrase(confirm: bool) -> Result<Zeroizing<String>, CliError> {
-    if let Ok(p) = std::env::var("ASSENT_PASSPHRASE") {
+    // An empty ASSENT_PASSPHRASE is unset (a script's typo must not become the passphrase).
+    if let Ok(p) = std::env::var("ASSENT_PASSPHRASE")
+        && !p.is_empty()
+    {
         return Ok(Zeroizing::new(p));
     }
     let p = Zeroizing::new(
