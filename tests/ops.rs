@@ -878,6 +878,7 @@ fn only_the_built_dashboard_files_are_served_with_hashed_names_caching_and_compr
     assert_eq!(body, original);
     let (_, headers, gz) = raw_get(&addr, &bundle, "Accept-Encoding: gzip\r\n");
     assert_eq!(header_of(&headers, "content-encoding"), Some("gzip"));
+    assert!(header_of(&headers, "vary").is_some_and(|v| v.contains("accept-encoding")));
     assert_eq!(&gz[..2], &[0x1f, 0x8b], "gzip magic");
     assert!(
         gz.len() < original.len() / 4,
