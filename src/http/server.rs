@@ -308,7 +308,10 @@ async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, MetricsError> {
         .local_addr()
         .map_err(|e| MetricsError::Other(e.to_string()))?;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, super::observe::metrics_router(handle)).await;
+        // The same header timeout and connection caps as the API listener.
+        let router = super::observe::metrics_router(handle);
+        let never = std::future::pending::<()>();
+        let _ = super::conn::serve(listener, router, ConnLimits::default(), never).await;
     });
     Ok(bound)
 }
