@@ -258,28 +258,111 @@ pub fn client_assertion(
     sign(&encoding_key(key)?, "JWT", None, &claims)
 }
 
-/// The org an assertion claims to come from, read before its signature is checked (to find
-/// the key that must have signed it). Never trust it until [`verify_client_assertion`] passes.
+/// The org an assertion claims to come from, read before its signature is checked (only to find
+/// the key that must have signed it). Checks first that the header pins `alg` to EdDSA. Never
+/// trust the answer, nor charge anything to that org, until [`verify_client_assertion`] passes.
 pub fn assertion_subject(assertion: &str) -> Result<String, TokenError> {
-    let data = jsonwebtoken::dangerous::insecure_decode::<Claims>(assertion).map_err(map_err)?;
-    if data.header.alg != Algorithm::EdDSA {
-        return Err(TokenError::Invalid("alg must be EdDSA".into()));
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| {
+        TokenError::Invalid("not a JWT with a JSON header naming a known alg".into())
+    })?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(TokenError::Invalid(format!(
+            "alg must be EdDSA, not {:?}",
+            header.alg
+        )));
     }
-    Ok(data.claims.sub)
+    #[derive(Deserialize)]
+    struct Subject {
+        #[serde(default)]
+        sub: Option<String>,
+    }
+    let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Subject>(assertion)
+        .map_err(|_| TokenError::Invalid("the claims are not a JSON object".into()))?;
+    claims
+        .sub
+        .ok_or_else(|| TokenError::Invalid("the sub claim (the organization id) is missing".into()))
 }
 
-/// Claims of a client assertion; `iat`/`nbf` are optional there (RFC 7523 §3).
+/// Claims of a client assertion (RFC 7523 §3): `iss`, `sub`, `aud`, `exp` and `jti` required,
+/// `iat` and `nbf` optional; `aud` may be a string or an array (RFC 7519 §4.1.3), checked by
+/// the validation, so it is not kept here.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AssertionClaims {
     pub iss: String,
     pub sub: String,
     pub exp: i64,
     pub jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
-/// Checks signature, `iss` = `sub` = org, `aud` = token endpoint, `exp` no further than
-/// [`MAX_ASSERTION_TTL_SECS`] ahead of `now`, and a 1–256 character `jti`. Replay of the `jti`
-/// is the caller's check (it needs storage).
+/// As sent: every claim optional, so a missing one is named rather than a serde error.
+#[derive(Deserialize)]
+struct RawAssertionClaims {
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    exp: Option<serde_json::Number>,
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default)]
+    iat: Option<serde_json::Number>,
+    #[serde(default)]
+    nbf: Option<serde_json::Number>,
+}
+
+/// A NumericDate (RFC 7519 §2): whole seconds, or a fraction rounded as jsonwebtoken does.
+fn numeric_date(n: Option<serde_json::Number>, claim: &str) -> Result<Option<i64>, TokenError> {
+    let Some(n) = n else { return Ok(None) };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    match n.as_f64() {
+        Some(f) if f.is_finite() && f.abs() < 9.0e15 => Ok(Some(f.round() as i64)),
+        _ => Err(TokenError::Invalid(format!(
+            "the {claim} claim is malformed"
+        ))),
+    }
+}
+
+/// Why an assertion was refused, in words an integrator can act on (no token contents).
+fn assertion_reason(e: &jsonwebtoken::errors::Error, token_endpoint: &str) -> TokenError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    let reason = match e.kind() {
+        K::ExpiredSignature => "the assertion has expired (exp is in the past)".to_owned(),
+        K::InvalidSignature => {
+            "the signature does not verify with the organization's registered identity key"
+                .to_owned()
+        }
+        K::InvalidAlgorithm | K::InvalidAlgorithmName | K::MissingAlgorithm => {
+            "alg must be EdDSA".to_owned()
+        }
+        K::ImmatureSignature => "nbf is in the future".to_owned(),
+        K::InvalidAudience => format!("aud must be, or be an array containing, {token_endpoint}"),
+        K::InvalidIssuer => "iss must be the organization id".to_owned(),
+        K::InvalidSubject => "sub must be the organization id".to_owned(),
+        K::MissingRequiredClaim(c) => format!("the {c} claim is missing"),
+        K::InvalidClaimFormat(c) => format!("the {c} claim is malformed"),
+        K::Json(_) => "a claim has the wrong type (exp, nbf and iat are numbers; iss, sub and jti \
+                       strings; aud a string or an array of strings)"
+            .to_owned(),
+        K::InvalidToken | K::Base64(_) | K::Utf8(_) => {
+            "not a JWS compact serialization (header.payload.signature, base64url)".to_owned()
+        }
+        other => format!("{other:?}"),
+    };
+    TokenError::Invalid(reason)
+}
+
+/// Checks, in this order: `alg` = EdDSA and the signature with the org's identity key (nothing
+/// else is looked at before), then `iss` = `sub` = org, `aud` (a string or an array) naming the
+/// token endpoint, `exp` present and no further than [`MAX_ASSERTION_TTL_SECS`] ahead of `now`,
+/// `nbf` (if any) not in the future, `iat` (if any) not in the future, and a 1–256 character
+/// `jti`. Each refusal says why. Replay of the `jti` is the caller's check (it needs storage).
 pub fn verify_client_assertion(
     assertion: &str,
     org_id: &str,
@@ -290,16 +373,34 @@ pub fn verify_client_assertion(
     let key = DecodingKey::from_ed_der(org_public);
     let mut v = validation(token_endpoint, org_id);
     v.sub = Some(org_id.to_owned());
-    let data = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &v).map_err(map_err)?;
-    let claims = data.claims;
+    // jsonwebtoken verifies the signature before it decodes or validates any claim.
+    let data = jsonwebtoken::decode::<RawAssertionClaims>(assertion, &key, &v)
+        .map_err(|e| assertion_reason(&e, token_endpoint))?;
+    let raw = data.claims;
+    let missing = |c: &str| TokenError::Invalid(format!("the {c} claim is missing"));
+    let claims = AssertionClaims {
+        iss: raw.iss.ok_or_else(|| missing("iss"))?,
+        sub: raw.sub.ok_or_else(|| missing("sub"))?,
+        exp: numeric_date(raw.exp, "exp")?.ok_or_else(|| missing("exp"))?,
+        jti: raw.jti.ok_or_else(|| missing("jti"))?,
+        iat: numeric_date(raw.iat, "iat")?,
+        nbf: numeric_date(raw.nbf, "nbf")?,
+    };
     if claims.jti.is_empty() || claims.jti.len() > 256 {
         return Err(TokenError::Invalid("jti must be 1–256 characters".into()));
     }
-    let limit = now.saturating_add(MAX_ASSERTION_TTL_SECS + LEEWAY_SECS as i64);
+    let leeway = LEEWAY_SECS as i64;
+    let limit = now.saturating_add(MAX_ASSERTION_TTL_SECS + leeway);
     if claims.exp > limit {
         return Err(TokenError::Invalid(
             "a client assertion may expire at most 5 minutes ahead".into(),
         ));
+    }
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
+        return Err(TokenError::Invalid("iat is in the future".into()));
     }
     Ok(claims)
 }

@@ -1135,3 +1135,203 @@ fn client_assertion_cannot_be_replayed_inside_the_expiry_leeway() {
     );
     assert_error(&exchange(&tv, &assertion), 401, "invalid_client");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: RFC 7523 assertions as the RFC allows them, and no lockout by strangers
+// ---------------------------------------------------------------------------------------------
+
+/// Signed with the demo org's key file (keys-example/demo-org.key) by jsonwebtoken directly.
+fn demo_signed(claims: &Value) -> String {
+    ed_token(&demo_identity(), Some("JWT"), claims)
+}
+
+/// RFC 7523 §3: `iat` and `nbf` are optional; RFC 7519 §4.1.3: `aud` may be an array.
+#[test]
+fn rfc7523_assertion_without_iat_nbf_or_with_an_array_aud_gets_a_token() {
+    let tv = common::start();
+    let endpoint = token_endpoint(&tv);
+    let n = now();
+    let minimal = json!({
+        "iss": DEMO_ORG, "sub": DEMO_ORG, "aud": endpoint, "exp": n + 120, "jti": jti(),
+    });
+    let array_aud = json!({
+        "iss": DEMO_ORG, "sub": DEMO_ORG, "aud": ["https://elsewhere.example/token", endpoint],
+        "exp": n + 120, "jti": jti(),
+    });
+    for claims in [minimal, array_aud] {
+        let (status, answer) = exchange(&tv, &demo_signed(&claims));
+        assert_eq!(status, 200, "{claims}: {answer}");
+        let token = answer["access_token"].as_str().unwrap();
+        assert_eq!(
+            call(&tv, "GET", "/v1/org/requests", Some(token), None).0,
+            200
+        );
+    }
+}
+
+#[test]
+fn rfc7523_assertion_missing_what_is_required_is_refused() {
+    let tv = common::start();
+    let endpoint = token_endpoint(&tv);
+    let n = now();
+    let base = json!({
+        "iss": DEMO_ORG, "sub": DEMO_ORG, "aud": endpoint, "exp": n + 120, "jti": jti(),
+    });
+    // An array aud without our endpoint, and an empty one.
+    for aud in [json!(["https://elsewhere.example/token"]), json!([])] {
+        let mut c = base.clone();
+        c["aud"] = aud;
+        c["jti"] = json!(jti());
+        refused_client(&tv, &demo_signed(&c));
+    }
+    // Each required claim missing in turn.
+    for claim in ["exp", "jti", "aud", "iss", "sub"] {
+        let mut c = base.clone();
+        c["jti"] = json!(jti());
+        c.as_object_mut().unwrap().remove(claim);
+        refused_client(&tv, &demo_signed(&c));
+    }
+    // iat or nbf in the future.
+    for (claim, at) in [("iat", n + 3600), ("nbf", n + 3600)] {
+        let mut c = base.clone();
+        c["jti"] = json!(jti());
+        c[claim] = json!(at);
+        refused_client(&tv, &demo_signed(&c));
+    }
+    // HS256 (keyed with the public key: algorithm confusion) and alg none.
+    let mut c = base.clone();
+    c["jti"] = json!(jti());
+    refused_client(
+        &tv,
+        &hs256_token(&demo_identity().verifying_key().to_bytes(), &c),
+    );
+    refused_client(&tv, &unsigned_token(&c));
+    // A reused jti, without iat/nbf.
+    let once = demo_signed(&base);
+    assert_eq!(exchange(&tv, &once).0, 200);
+    refused_client(&tv, &once);
+}
+
+/// A reqwest client whose connections come from `local` (another loopback address is another
+/// client network to the vault).
+fn client_from(local: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .local_address(Some(local.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+fn post_json(
+    client: &reqwest::blocking::Client,
+    tv: &TestVault,
+    path: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let res = client
+        .post(format!("{}{path}", tv.url))
+        .json(body)
+        .send()
+        .unwrap();
+    let status = res.status().as_u16();
+    let retry_after = res.headers().contains_key("retry-after");
+    let body: Value = res.json().unwrap_or(Value::Null);
+    if status == 429 {
+        assert!(retry_after, "429 without Retry-After: {body}");
+    }
+    (status, body)
+}
+
+fn post_form(client: &reqwest::blocking::Client, tv: &TestVault, assertion: &str) -> (u16, Value) {
+    let body = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion),
+    ])
+    .unwrap();
+    let res = client
+        .post(format!("{}/v1/oauth/token", tv.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().unwrap_or(Value::Null))
+}
+
+fn lockout_vault() -> TestVault {
+    common::start_with(|c| {
+        c.auth_per_ip_per_minute = 10_000;
+        c.auth_per_account_per_minute = 30;
+    })
+}
+
+#[test]
+fn junk_logins_from_one_address_do_not_lock_the_customer_out_from_another() {
+    let tv = lockout_vault();
+    let handle = common::handle("victim");
+    let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
+    let keys = derive_keys(common::PASSPHRASE.as_bytes(), &kdf).unwrap();
+    let secrets = CustomerSecrets::generate();
+    let body = json!({
+        "handle": handle,
+        "auth": b64::encode(&keys.auth[..]),
+        "bundle": seal_bundle(&keys.kek, kdf, &secrets).unwrap(),
+        "x25519_public": b64::encode(&secrets.x25519_public()),
+        "ed25519_public": b64::encode(&secrets.ed25519_public()),
+    });
+    assert_eq!(call(&tv, "POST", "/v1/customers", None, Some(&body)).0, 201);
+    let attacker = client_from("127.0.0.1");
+    let junk = json!({ "handle": handle, "auth": b64::encode(&[7u8; 32]) });
+    let mut limited = 0;
+    for _ in 0..32 {
+        match post_json(&attacker, &tv, "/v1/sessions", &junk) {
+            (401, b) => assert_eq!(b["error"], "bad_credentials"),
+            (429, b) => {
+                assert_eq!(b["error"], "rate_limited");
+                limited += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(limited >= 2, "the attacker's address was never limited");
+    let right = json!({ "handle": handle, "auth": b64::encode(&keys.auth[..]) });
+    let victim = client_from("127.0.0.2");
+    let (status, session) = post_json(&victim, &tv, "/v1/sessions", &right);
+    assert_eq!(status, 200, "{session}");
+    assert!(session["token"].is_string());
+    // The attacker's address is still held back for this handle.
+    let got = post_json(&attacker, &tv, "/v1/sessions", &junk);
+    assert_error(&got, 429, "rate_limited");
+}
+
+#[test]
+fn junk_assertions_from_one_address_do_not_lock_the_organization_out_from_another() {
+    let tv = lockout_vault();
+    let attacker = client_from("127.0.0.1");
+    let stranger = generate_signing_key();
+    let mut limited = 0;
+    for _ in 0..32 {
+        let junk =
+            assent::tokens::client_assertion(&stranger, DEMO_ORG, &token_endpoint(&tv), now())
+                .unwrap();
+        match post_form(&attacker, &tv, &junk) {
+            (401, b) => assert_eq!(b["error"], "invalid_client"),
+            (429, b) => {
+                assert_eq!(b["error"], "rate_limited");
+                limited += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(limited >= 2, "the attacker's address was never limited");
+    let victim = client_from("127.0.0.2");
+    let good =
+        assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
+            .unwrap();
+    let (status, answer) = post_form(&victim, &tv, &good);
+    assert_eq!(status, 200, "{answer}");
+    let good =
+        assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
+            .unwrap();
+    assert_eq!(post_form(&attacker, &tv, &good).0, 429);
+}

@@ -188,7 +188,7 @@ pub struct Session {
         (status = 401, description = "`bad_credentials` (unknown handles alike)", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
-        (status = 429, description = "`rate_limited` (per client IP and per handle)", body = ErrorBody,
+        (status = 429, description = "`rate_limited` (per client network; failures per handle and client network; successes per handle)", body = ErrorBody,
             headers(("retry-after" = u32, description = "Seconds to wait"))),
     ),
 )]
@@ -198,8 +198,6 @@ pub async fn log_in(
     Json(mut body): Json<LogInBody>,
 ) -> Result<Json<Session>, ApiError> {
     s.limits.check_ip(peer.ip(), "log_in")?;
-    // Per handle too (known or not, alike), so one account cannot be ground from many IPs.
-    s.limits.check_account(&body.handle, "log_in")?;
     let auth = Zeroizing::new(body.auth);
     body.auth.zeroize();
     let handle = Handle::parse(&body.handle).map_err(|_| {
@@ -208,7 +206,21 @@ pub async fn log_in(
             "the handle or passphrase is not right".into(),
         )
     })?;
-    let record = s.vault.log_in(&handle, auth).await?;
+    // Per handle and client network, known handle or not alike: only failures are charged and
+    // only the network they came from is held back, so junk logins from one address cannot
+    // lock the customer out from another; a success is charged to the handle alone.
+    s.limits
+        .check_account(handle.as_str(), peer.ip(), "log_in")?;
+    let record = match s.vault.log_in(&handle, auth).await {
+        Ok(r) => r,
+        Err(e) => {
+            if matches!(e, crate::vault::VaultError::Unauthorized { .. }) {
+                s.limits.account_failed(handle.as_str(), peer.ip());
+            }
+            return Err(e.into());
+        }
+    };
+    s.limits.account_succeeded(handle.as_str());
     let token = s.tokens.issue(
         Audience::Customer,
         record.customer_id.as_str(),

@@ -128,7 +128,7 @@ fn invalid_client() -> ApiError {
         (status = 401, description = "`invalid_client`: the assertion is not valid, or was already used", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not form-encoded", body = ErrorBody),
-        (status = 429, description = "`rate_limited` (per client IP and per organization)", body = ErrorBody,
+        (status = 429, description = "`rate_limited` (per client network; refusals per organization and client network; tokens per organization)", body = ErrorBody,
             headers(("retry-after" = u32, description = "Seconds to wait"))),
         (status = 503, description = "`unavailable`: the `jti` was not committed; retry", body = ErrorBody),
     ),
@@ -157,10 +157,32 @@ pub async fn token(
             "client_assertion is missing or too long",
         ));
     }
-    let subject = tokens::assertion_subject(&f.client_assertion).map_err(|_| invalid_client())?;
-    let org_id = OrgId::parse(&subject).map_err(|_| invalid_client())?;
-    s.limits.check_account(org_id.as_str(), "token")?;
-    let org = s.vault.find_org(&org_id)?.ok_or_else(invalid_client)?;
+    let ip = peer.ip();
+    // Nothing that depends on the assertion's claims is trusted, or charged to the org it
+    // names, before its signature verifies: the claimed org only picks the key to check with.
+    // Refusals are charged to (claimed org, client network) alone, so junk assertions from one
+    // address never lock the organization out from another; issued tokens to the org alone.
+    let subject = tokens::assertion_subject(&f.client_assertion).map_err(|e| {
+        tracing::info!(org = "-", reason = %e, "client assertion refused");
+        invalid_client()
+    })?;
+    let org_id = OrgId::parse(&subject).map_err(|_| {
+        tracing::info!(
+            org = "-",
+            reason = "sub is not an organization id",
+            "client assertion refused"
+        );
+        invalid_client()
+    })?;
+    let refuse = |reason: &dyn std::fmt::Display| {
+        tracing::info!(org = %org_id, reason = %reason, "client assertion refused");
+        s.limits.account_failed(org_id.as_str(), ip);
+        invalid_client()
+    };
+    s.limits.check_account(org_id.as_str(), ip, "token")?;
+    let Some(org) = s.vault.find_org(&org_id)? else {
+        return Err(refuse(&"no organization is registered under this id"));
+    };
     let now = Vault::now().unix();
     let claims = tokens::verify_client_assertion(
         &f.client_assertion,
@@ -169,10 +191,7 @@ pub async fn token(
         &s.token_endpoint,
         now,
     )
-    .map_err(|e| {
-        tracing::info!(org = %org_id, reason = %e, "client assertion refused");
-        invalid_client()
-    })?;
+    .map_err(|e| refuse(&e))?;
     // Remember the jti as long as the assertion could still be accepted (exp + leeway).
     let remember_until = claims.exp.saturating_add(tokens::LEEWAY_SECS as i64);
     if !s
@@ -180,11 +199,13 @@ pub async fn token(
         .use_assertion_jti(&org_id, &claims.jti, remember_until)
         .await?
     {
+        refuse(&"the jti was already used (each assertion is good for one token)");
         return Err(ApiError::Unauthorized(
             "invalid_client",
             "this client assertion was already used".into(),
         ));
     }
+    s.limits.account_succeeded(org_id.as_str());
     Ok(Json(TokenAnswer {
         access_token: s
             .tokens
