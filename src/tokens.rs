@@ -177,7 +177,7 @@ impl TokenIssuer {
     pub fn verify(&self, token: &str, aud: Audience) -> Result<Claims, TokenError> {
         use sha2::{Digest, Sha256};
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let now = unix_now();
         if let Ok(cache) = self.cache.lock()
             && let Some(c) = cache.get(&key)
             && c.exp > now
@@ -230,12 +230,33 @@ pub fn verify_admin(token: &str, admin_public: &[u8; 32]) -> Result<Claims, Toke
         &validation(Audience::Admin.as_str(), ADMIN_ISSUER),
         Some(ACCESS_TOKEN_TYP),
     )?;
-    if claims.exp - claims.iat > MAX_ASSERTION_TTL_SECS {
+    check_admin_lifetime(&claims, unix_now())?;
+    Ok(claims)
+}
+
+fn unix_now() -> i64 {
+    i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX)
+}
+
+/// An operator token lives at most 5 minutes from now, not from its own `iat`: `exp` no
+/// further than 5 minutes (plus leeway) ahead, `iat` not in the future beyond the leeway, and
+/// `exp − iat` ≤ 5 minutes. (Checking only `exp − iat` let a token dated a year ahead live a
+/// year.)
+fn check_admin_lifetime(claims: &Claims, now: i64) -> Result<(), TokenError> {
+    let leeway = LEEWAY_SECS as i64;
+    if claims.iat > now.saturating_add(leeway) {
+        return Err(TokenError::Invalid(
+            "an operator token's iat may not be in the future".into(),
+        ));
+    }
+    if claims.exp > now.saturating_add(MAX_ASSERTION_TTL_SECS + leeway)
+        || claims.exp.saturating_sub(claims.iat) > MAX_ASSERTION_TTL_SECS
+    {
         return Err(TokenError::Invalid(
             "operator tokens live at most 5 minutes".into(),
         ));
     }
-    Ok(claims)
+    Ok(())
 }
 
 /// An organization's client assertion for the token endpoint (RFC 7523 §2.2, §3):

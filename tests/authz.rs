@@ -1335,3 +1335,41 @@ fn junk_assertions_from_one_address_do_not_lock_the_organization_out_from_anothe
             .unwrap();
     assert_eq!(post_form(&attacker, &tv, &good).0, 429);
 }
+
+/// An operator token dated a year ahead (`exp − iat` = 5 minutes, `nbf` now) used to live a
+/// year; now `exp` may be at most 5 minutes ahead of the vault's clock and `iat` not ahead of it.
+#[test]
+fn admin_token_dated_in_the_future_is_refused() {
+    let tv = common::start();
+    let n = now();
+    let year = 365 * 86_400;
+    let before = ledger(&tv);
+    for (iat, exp) in [
+        (n + year, n + year + 300),
+        (n + 3600, n + 3600),
+        (n, n + 3600),
+    ] {
+        let claims = json!({
+            "iss": "assent-admin", "sub": "operator", "aud": "assent:admin",
+            "iat": iat, "nbf": n, "exp": exp, "jti": jti(),
+        });
+        let token = ed_token(&admin_key(), Some("at+jwt"), &claims);
+        let got = call(
+            &tv,
+            "POST",
+            "/v1/admin/orgs",
+            Some(&token),
+            Some(&org_registration("org_future")),
+        );
+        assert_error(&got, 401, "invalid_token");
+    }
+    assert_eq!(ledger(&tv), before);
+    let got = call(
+        &tv,
+        "POST",
+        "/v1/admin/orgs",
+        Some(&common::admin_token()),
+        Some(&org_registration("org_future")),
+    );
+    assert_eq!(got.0, 201, "{}", got.1);
+}
