@@ -14,6 +14,48 @@ use zeroize::Zeroizing;
 /// X25519 secret ‖ Ed25519 seed (64 bytes) plus the Poly1305 tag.
 const SEALED_SECRETS_LEN: usize = 64 + 16;
 
+/// The `CUSTOMERS` key a login with an unknown handle looks up: not a customer id (those start
+/// with `cus_`), so never stored; the lookup walks the same table as a real one.
+pub const DECOY_CUSTOMER_KEY: &str = "decoy";
+
+/// An Argon2id PHC string with the server verifier's parameters (those of
+/// `password::hash_auth`) and an all-zero 32-byte hash that no `auth` value produces.
+pub fn decoy_phc() -> String {
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        password::SERVER_M_KIB,
+        password::SERVER_T,
+        password::SERVER_P,
+        "AAAAAAAAAAAAAAAAAAAAAA",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    )
+}
+
+/// The stored form of a customer record carrying [`decoy_phc`], decoded in place of a real
+/// one when the handle is unknown (made once).
+fn decoy_record() -> Result<&'static [u8], VaultError> {
+    static DECOY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if let Some(b) = DECOY.get() {
+        return Ok(b);
+    }
+    let record = CustomerRecord {
+        customer_id: CustomerId::from_random([0u8; 16]),
+        handle: Handle::parse("decoy")?,
+        auth_phc: decoy_phc(),
+        bundle: SealedBundle {
+            v: crate::crypto::bundle::BUNDLE_VERSION,
+            kdf: KdfParams::new_default(),
+            nonce: [0u8; 24],
+            ct: vec![0u8; SEALED_SECRETS_LEN],
+        },
+        x25519_public: [0u8; 32],
+        ed25519_public: [0u8; 32],
+        created_at: Vault::now(),
+    };
+    let bytes = serde_json::to_vec(&record).map_err(|e| VaultError::Internal(e.to_string()))?;
+    Ok(DECOY.get_or_init(|| bytes))
+}
+
 pub struct Signup {
     pub handle: Handle,
     pub auth: Zeroizing<[u8; 32]>,
@@ -104,33 +146,39 @@ impl Vault {
             .await
     }
 
-    /// Checks a login proof. Unknown handles cost the same Argon2id work and get the same error.
+    /// Checks a login proof. An unknown handle gets the same error after the same work, by
+    /// construction: the code path has no branch on whether the handle exists until the answer.
+    /// Both do (1) one `HANDLES` lookup; (2) one `CUSTOMERS` lookup — of the stored id, or of
+    /// [`DECOY_CUSTOMER_KEY`], which is never stored — and one decode of a customer record: the
+    /// stored one, or a decoy record of the same shape; (3) one `password::verify_auth` against
+    /// that record's PHC string: the customer's, or [`decoy_phc`], an Argon2id hash with the
+    /// very parameters `password::hash_auth` uses (so the same memory, passes and output
+    /// length) that no `auth` matches. Only then does "known and verified" pick the answer.
     pub async fn log_in(
         &self,
         handle: &Handle,
         auth: Zeroizing<[u8; 32]>,
     ) -> Result<CustomerRecord, VaultError> {
         let view = self.store().read()?;
-        let record = match view.get_str(HANDLES, handle.as_str())? {
-            Some(id) => view.get_json::<_, CustomerRecord>(CUSTOMERS, id.as_str())?,
-            None => None,
+        let id = view.get_str(HANDLES, handle.as_str())?;
+        let stored = view.get_raw(CUSTOMERS, id.as_deref().unwrap_or(DECOY_CUSTOMER_KEY))?;
+        let known = id.is_some() && stored.is_some();
+        let bytes = match stored {
+            Some(b) => b,
+            None => decoy_record()?.to_vec(),
         };
-        let phc = record.as_ref().map(|r| r.auth_phc.clone());
-        let ok = self
-            .argon2(move || match phc {
-                Some(phc) => password::verify_auth(&auth[..], &phc),
-                None => {
-                    password::dummy_verify(&auth[..]);
-                    false
-                }
-            })
+        let record: CustomerRecord = crate::store::access::decode("customers", &bytes)?;
+        let phc = record.auth_phc.clone();
+        let verified = self
+            .argon2(move || password::verify_auth(&auth[..], &phc))
             .await?;
-        match record {
-            Some(r) if ok => Ok(r),
-            _ => Err(VaultError::unauthorized(
+        if known && verified {
+            Ok(record)
+        } else {
+            Err(VaultError::unauthorized(
                 "bad_credentials",
                 "the handle or passphrase is not right",
-            )),
+            ))
         }
     }
 
@@ -141,5 +189,26 @@ impl Vault {
             .ok_or_else(|| {
                 VaultError::unauthorized("unknown_customer", "this account no longer exists")
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_costs_what_a_stored_one_does_and_matches_nothing() {
+        let decoy = argon2::PasswordHash::new(&decoy_phc()).unwrap();
+        let stored_phc = password::hash_auth(&[1u8; 32]).unwrap();
+        let stored = argon2::PasswordHash::new(&stored_phc).unwrap();
+        assert_eq!(decoy.algorithm, stored.algorithm);
+        assert_eq!(decoy.version, stored.version);
+        assert_eq!(decoy.params, stored.params);
+        assert_eq!(decoy.hash.map(|h| h.len()), stored.hash.map(|h| h.len()));
+        assert!(!password::verify_auth(&[1u8; 32], &decoy_phc()));
+        assert!(!password::verify_auth(&[0u8; 32], &decoy_phc()));
+        let record: CustomerRecord =
+            crate::store::access::decode("customers", decoy_record().unwrap()).unwrap();
+        assert_eq!(record.auth_phc, decoy_phc());
     }
 }
