@@ -673,8 +673,19 @@ fn a_partial_header_or_a_trickle_is_closed_within_the_header_timeout() {
     }
 }
 
+/// A connection whose request is in flight: the head is sent, the body never finishes.
+fn in_flight(from: &str, to: SocketAddr) -> TcpStream {
+    let mut s = connect_from(from, to);
+    s.write_all(
+        b"POST /v1/sessions HTTP/1.1\r\nHost: vault\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(150)); // the head is parsed: the request is in flight
+    s
+}
+
 #[test]
-fn connections_beyond_the_per_ip_and_global_caps_are_refused() {
+fn connections_beyond_the_per_ip_and_global_caps_are_refused_or_make_room() {
     let v = start_limited(ConnLimits {
         max_connections: 6,
         max_connections_per_ip: 3,
@@ -682,41 +693,61 @@ fn connections_beyond_the_per_ip_and_global_caps_are_refused() {
     });
     let served =
         |s: &mut TcpStream| exchange(s, HEALTHZ).is_some_and(|a| a.starts_with("HTTP/1.1 200"));
-    let mut first: Vec<TcpStream> = (0..3)
+    let refused = |s: &mut TcpStream| {
+        let answer = exchange(s, HEALTHZ);
+        let ok = answer.as_deref().is_none_or(|a| {
+            a.starts_with("HTTP/1.1 503")
+                && a.ends_with(
+                    r#"{"error":"unavailable","message":"too many connections, try again"}"#,
+                )
+        });
+        assert!(ok, "{answer:?}");
+        closed_after(s, Duration::from_secs(5)).is_some()
+    };
+
+    // Ten slow (partial-head) connections from one address: only the cap's worth stay open, the
+    // oldest are closed as new ones come.
+    let mut slow: Vec<TcpStream> = (0..10)
         .map(|_| {
             let mut s = connect_from("127.0.0.1", v.addr);
-            assert!(served(&mut s));
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: vault\r\nX-Slow: ")
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(50));
             s
         })
         .collect();
-    // A fourth from the same address is refused (503, then closed) …
-    let mut over = connect_from("127.0.0.1", v.addr);
-    let answer = exchange(&mut over, HEALTHZ);
+    for (i, s) in slow.iter_mut().enumerate().take(7) {
+        assert!(
+            closed_after(s, Duration::from_secs(3)).is_some(),
+            "slow connection {i} is still open beyond the per-address cap"
+        );
+    }
+    // A working client from that address still gets in (an idle one makes room) …
+    let mut working = connect_from("127.0.0.1", v.addr);
     assert!(
-        answer
-            .as_deref()
-            .is_none_or(|a| a.starts_with("HTTP/1.1 503")),
-        "{answer:?}"
+        served(&mut working),
+        "a new connection takes an idle one's place"
     );
-    assert!(closed_after(&mut over, Duration::from_secs(5)).is_some());
-    // … while another address is served, and the open ones keep working.
-    let mut other: Vec<TcpStream> = (0..3)
-        .map(|_| {
-            let mut s = connect_from("127.0.0.2", v.addr);
-            assert!(served(&mut s), "another address is served");
-            s
-        })
-        .collect();
-    assert!(served(&mut first[0]));
-    // The global cap (6) is reached: a third address is refused.
+    drop(slow);
+
+    // … but when the cap's worth of requests are in flight, a new connection is refused (503)
+    // and closed, while another address is served.
+    let busy: Vec<TcpStream> = (0..3).map(|_| in_flight("127.0.0.1", v.addr)).collect();
+    let mut over = connect_from("127.0.0.1", v.addr);
+    assert!(refused(&mut over), "beyond the per-address cap");
+    let mut other = connect_from("127.0.0.2", v.addr);
+    assert!(served(&mut other), "another address is served");
+
+    // The global cap (6) with every connection serving a request: a third address is refused.
+    let busy2: Vec<TcpStream> = (0..3).map(|_| in_flight("127.0.0.2", v.addr)).collect();
     let mut third = connect_from("127.0.0.3", v.addr);
-    assert!(!served(&mut third), "beyond the global cap");
+    assert!(refused(&mut third), "beyond the global cap");
     // A closed connection frees its place.
-    drop(first.pop());
-    drop(other.pop());
+    drop(busy);
     std::thread::sleep(Duration::from_millis(300));
     let mut again = connect_from("127.0.0.1", v.addr);
     assert!(served(&mut again), "a freed place is used again");
+    drop(busy2);
 }
 
 /// A `web/` tree as a checkout has it: built files next to sources, packages and build files.

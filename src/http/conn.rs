@@ -5,14 +5,21 @@
 //! connections and trickles header bytes (slowloris) could hold them forever. Here every request
 //! head must arrive within [`ConnLimits::header_read_timeout`] of the connection (or the previous
 //! response) being ready to read it, including the first byte: idle keep-alive connections are
-//! closed after the same time. Connections beyond a cap are answered `503` and closed at once.
+//! closed after the same time. At a cap, the oldest connection of that client (per-client cap)
+//! or of anyone (global cap) that is not serving a request — idle keep-alive, or still waiting
+//! for a request head — is closed to make room; when all of them are serving requests, the new
+//! connection is answered `503` and closed at once. So one address never holds more than its cap,
+//! a slow or idle connection never keeps a working client out, and a request in flight is never
+//! cut off.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -23,7 +30,7 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of open connections, all clients together.
 pub const MAX_CONNECTIONS: usize = 1024;
 /// Default number of open connections from one IPv4 address or one IPv6 /64.
-pub const MAX_CONNECTIONS_PER_IP: usize = 64;
+pub const MAX_CONNECTIONS_PER_IP: usize = 128;
 
 /// Connection limits of the API listener.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,10 +70,63 @@ impl ClientKey {
     }
 }
 
+/// One open connection as the tracker sees it.
+struct Conn {
+    id: u64,
+    /// Requests being served on it (from the parsed head to the last byte of the answer).
+    busy: Arc<AtomicUsize>,
+    /// Closes it at once when it is evicted.
+    evict: Arc<tokio::sync::Notify>,
+}
+
+impl Conn {
+    fn idle(&self) -> bool {
+        self.busy.load(Ordering::Acquire) == 0
+    }
+}
+
 #[derive(Default)]
 struct Counts {
+    next_id: u64,
     total: usize,
-    per_client: HashMap<ClientKey, usize>,
+    /// Per client, oldest first.
+    per_client: HashMap<ClientKey, VecDeque<Conn>>,
+}
+
+impl Counts {
+    /// Closes the oldest connection of `key` (or of anyone) that is not serving a request: an
+    /// idle keep-alive connection, or one still waiting for (part of) a request head.
+    fn evict_idle(&mut self, key: Option<ClientKey>) -> bool {
+        let found = self
+            .per_client
+            .iter()
+            .filter(|(k, _)| key.is_none_or(|key| **k == key))
+            .filter_map(|(k, conns)| {
+                let c = conns.iter().find(|c| c.idle())?;
+                Some((*k, c.id))
+            })
+            .min_by_key(|(_, id)| *id);
+        match found {
+            Some((k, id)) => {
+                if let Some(c) = self.remove(k, id) {
+                    c.evict.notify_one();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn remove(&mut self, key: ClientKey, id: u64) -> Option<Conn> {
+        let conns = self.per_client.get_mut(&key)?;
+        let at = conns.iter().position(|c| c.id == id)?;
+        let c = conns.remove(at);
+        if conns.is_empty() {
+            self.per_client.remove(&key);
+        }
+        self.total = self.total.saturating_sub(1);
+        c
+    }
 }
 
 /// Open connections, all together and per client.
@@ -79,7 +139,19 @@ pub struct ConnTracker {
 /// One admitted connection; dropping it frees its place.
 pub struct Admitted {
     key: ClientKey,
+    id: u64,
     counts: Arc<Mutex<Counts>>,
+    busy: Arc<AtomicUsize>,
+    evict: Arc<tokio::sync::Notify>,
+}
+
+/// A request in flight on a connection (its connection is not evicted meanwhile).
+pub struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Why a connection was not admitted.
@@ -97,24 +169,38 @@ impl ConnTracker {
         }
     }
 
+    /// Admits a connection from `ip`. At a cap, the oldest connection of that client (per-client
+    /// cap) or of anyone (global cap) that is not serving a request is closed to make room;
+    /// when every one is serving a request, the new connection is refused.
     pub fn admit(&self, ip: IpAddr) -> Result<Admitted, Refused> {
         let key = ClientKey::of(ip);
         let mut c = self
             .counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if c.total >= self.limits.max_connections {
-            return Err(Refused::Total);
-        }
-        let mine = c.per_client.entry(key).or_insert(0);
-        if *mine >= self.limits.max_connections_per_ip {
+        let mine = c.per_client.get(&key).map_or(0, VecDeque::len);
+        if mine >= self.limits.max_connections_per_ip && !c.evict_idle(Some(key)) {
             return Err(Refused::PerClient);
         }
-        *mine += 1;
+        if c.total >= self.limits.max_connections && !c.evict_idle(None) {
+            return Err(Refused::Total);
+        }
+        c.next_id += 1;
+        let id = c.next_id;
+        let busy = Arc::new(AtomicUsize::new(0));
+        let evict = Arc::new(tokio::sync::Notify::new());
+        c.per_client.entry(key).or_default().push_back(Conn {
+            id,
+            busy: busy.clone(),
+            evict: evict.clone(),
+        });
         c.total += 1;
         Ok(Admitted {
             key,
+            id,
             counts: self.counts.clone(),
+            busy,
+            evict,
         })
     }
 }
@@ -125,19 +211,46 @@ impl Drop for Admitted {
             .counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        c.total = c.total.saturating_sub(1);
-        if let Some(n) = c.per_client.get_mut(&self.key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                c.per_client.remove(&self.key);
-            }
-        }
+        // Absent when it was evicted (its place was already given to another).
+        let _ = c.remove(self.key, self.id);
     }
 }
 
-const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-retry-after: 1\r\nconnection: close\r\ncontent-length: 66\r\n\r\n\
-{\"error\":\"unavailable\",\"message\":\"too many connections, try again\"}";
+/// A response body that keeps its connection marked busy until its last byte is sent.
+struct Tracked {
+    inner: axum::body::Body,
+    _busy: Busy,
+}
+
+impl HttpBody for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn refused_response() -> Vec<u8> {
+    let body = r#"{"error":"unavailable","message":"too many connections, try again"}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
+connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
 
 /// Tells the client (best effort, never waiting) and closes.
 fn refuse(stream: TcpStream, why: Refused) {
@@ -146,7 +259,7 @@ fn refuse(stream: TcpStream, why: Refused) {
         Refused::PerClient => "per_client",
     })
     .increment(1);
-    let _ = stream.try_write(REFUSED);
+    let _ = stream.try_write(&refused_response());
     drop(stream);
 }
 
@@ -195,23 +308,42 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let busy = admitted.busy.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(remote));
-            app.clone().oneshot(req)
+            busy.fetch_add(1, Ordering::AcqRel);
+            let guard = Busy(Arc::clone(&busy));
+            let app = app.clone();
+            async move {
+                let res = app.oneshot(req).await;
+                res.map(|r| {
+                    r.map(|inner| {
+                        axum::body::Body::new(Tracked {
+                            inner,
+                            _busy: guard,
+                        })
+                    })
+                })
+            }
         });
         let mut stop = stop_rx.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
-            let _admitted = admitted;
+            let admitted = admitted;
             let _open = open;
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout)
                 .serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
+            let evict = admitted.evict.clone();
             let stopping = tokio::select! {
                 _ = conn.as_mut() => false,
                 _ = stop.wait_for(|s| *s) => true,
+                () = evict.notified() => {
+                    metrics::counter!("assent_connections_evicted_total").increment(1);
+                    false
+                }
             };
             if stopping {
                 // Finish the request in flight (if any), then close.
@@ -231,8 +363,20 @@ pub async fn serve(
 mod tests {
     use super::*;
 
+    fn serving(a: &Admitted) {
+        a.busy.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn done(a: &Admitted) {
+        a.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn total(t: &ConnTracker) -> usize {
+        t.counts.lock().unwrap().total
+    }
+
     #[test]
-    fn caps_count_ipv4_addresses_and_ipv6_prefixes() {
+    fn caps_count_ipv4_addresses_and_ipv6_prefixes_and_make_room_by_closing_idle_ones() {
         let t = ConnTracker::new(ConnLimits {
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: 5,
@@ -240,26 +384,51 @@ mod tests {
         });
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let a1 = t.admit(ip("2001:db8:1:2::1")).unwrap();
-        let _a2 = t.admit(ip("2001:db8:1:2:ffff::9")).unwrap();
+        let a2 = t.admit(ip("2001:db8:1:2:ffff::9")).unwrap();
+        serving(&a1);
+        serving(&a2);
         assert_eq!(
             t.admit(ip("2001:db8:1:2::77")).err(),
             Some(Refused::PerClient),
             "one /64 is one client"
         );
-        let _b = t.admit(ip("2001:db8:1:3::1")).unwrap();
-        let _c1 = t.admit(ip("192.0.2.1")).unwrap();
+        let b = t.admit(ip("2001:db8:1:3::1")).unwrap();
+        let c1 = t.admit(ip("192.0.2.1")).unwrap();
         let c2 = t.admit(ip("::ffff:192.0.2.1")).unwrap();
-        assert_eq!(t.admit(ip("192.0.2.1")).err(), Some(Refused::Total));
-        drop(c2);
+        for a in [&b, &c1, &c2] {
+            serving(a);
+        }
         assert_eq!(
-            t.admit(ip("::ffff:192.0.2.1")).err(),
-            None,
+            t.admit(ip("192.0.2.1")).err(),
+            Some(Refused::PerClient),
             "IPv4-mapped counts as the IPv4 address"
         );
-        drop(a1);
-        assert!(
-            t.admit(ip("2001:db8:1:2::77")).is_ok(),
-            "a closed one frees its place"
+        assert_eq!(t.admit(ip("198.51.100.1")).err(), Some(Refused::Total));
+        assert_eq!(total(&t), 5);
+
+        // An idle connection of the same client makes room; its guard then frees nothing twice.
+        done(&c2);
+        let c3 = t.admit(ip("192.0.2.1")).unwrap();
+        serving(&c3);
+        assert_eq!(total(&t), 5);
+        drop(c2);
+        assert_eq!(
+            total(&t),
+            5,
+            "an evicted connection's place was already given"
         );
+        // At the global cap, the oldest idle connection of anyone makes room.
+        done(&b);
+        done(&a1);
+        let d = t.admit(ip("198.51.100.1")).unwrap();
+        assert_eq!(total(&t), 5);
+        let left: Vec<u64> = t.counts.lock().unwrap().per_client
+            [&ClientKey::of(ip("2001:db8:1:2::1"))]
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(left, vec![a2.id], "a1 (older than b) was closed");
+        drop(d);
+        assert_eq!(total(&t), 4, "a closed one frees its place");
     }
 }
