@@ -1373,3 +1373,96 @@ fn admin_token_dated_in_the_future_is_refused() {
     );
     assert_eq!(got.0, 201, "{}", got.1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: request floods
+// ---------------------------------------------------------------------------------------------
+
+/// POST /v1/org/requests: (status, body, Retry-After).
+fn create_request_raw(
+    tv: &TestVault,
+    org_token: &str,
+    customer_id: &str,
+) -> (u16, Value, Option<String>) {
+    let body = json!({
+        "customer_id": customer_id, "labels": ["email"], "purposes": [PURPOSE],
+        "duration_secs": 86_400, "justification": "to verify who you are",
+    });
+    let res = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/org/requests", tv.url))
+        .bearer_auth(org_token)
+        .json(&body)
+        .send()
+        .unwrap();
+    let status = res.status().as_u16();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, res.json().unwrap(), retry)
+}
+
+#[test]
+fn an_org_may_have_at_most_20_requests_pending_with_one_customer() {
+    let tv = common::start();
+    let org = common::demo_org(&tv);
+    let token = org.api.token().unwrap().to_owned();
+    let a = signed_up(&tv, &common::handle("flooded"));
+    let b = signed_up(&tv, &common::handle("other"));
+    let mut first = String::new();
+    for i in 0..20 {
+        let rid = ask(&tv, &token, &a.id, &["email"]);
+        if i == 0 {
+            first = rid;
+        }
+    }
+    let before = ledger(&tv);
+    let (status, body, retry) = create_request_raw(&tv, &token, &a.id);
+    assert_error(&(status, body.clone()), 429, "too_many_pending_requests");
+    assert!(
+        body["message"].as_str().unwrap().contains("pending"),
+        "{body}"
+    );
+    assert!(retry.is_some(), "no Retry-After");
+    assert_eq!(ledger(&tv), before, "a refused request left a trace");
+    // Other customers are still reachable, and another organization can still ask this one.
+    ask(&tv, &token, &b.id, &["email"]);
+    let other = common::new_org(&tv, "org_other_asker");
+    ask(&tv, other.api.token().unwrap(), &a.id, &["email"]);
+    // Once the customer answers one, the organization may ask again.
+    let declined = call(
+        &tv,
+        "POST",
+        &format!("/v1/me/requests/{first}/decline"),
+        Some(&a.token),
+        None,
+    );
+    assert_eq!(declined.0, 200, "{}", declined.1);
+    ask(&tv, &token, &a.id, &["email"]);
+}
+
+#[test]
+fn an_org_may_make_at_most_60_requests_a_minute() {
+    let tv = common::start();
+    let org = common::demo_org(&tv);
+    let token = org.api.token().unwrap().to_owned();
+    let customers: Vec<Customer> = (0..4)
+        .map(|_| signed_up(&tv, &common::handle("asked")))
+        .collect();
+    for i in 0..60 {
+        ask(&tv, &token, &customers[i % 4].id, &["email"]);
+    }
+    let before = ledger(&tv);
+    let (status, body, retry) = create_request_raw(&tv, &token, &customers[0].id);
+    assert_error(&(status, body), 429, "rate_limited");
+    assert_eq!(retry.as_deref(), Some("60"));
+    assert_eq!(ledger(&tv), before, "a refused request left a trace");
+    // The limit is this organization's alone.
+    let other = common::new_org(&tv, "org_patient");
+    ask(
+        &tv,
+        other.api.token().unwrap(),
+        &customers[0].id,
+        &["email"],
+    );
+}

@@ -18,9 +18,11 @@ use crate::domain::grant::GrantTerms;
 use crate::domain::ids::{CustomerId, EnvelopeId, Handle, RequestId};
 use crate::domain::request::{AccessRequest, RequestTerms};
 use crate::vault::Vault;
-use crate::vault::consent::{Approval, ApprovalWrap, CustomerRef, Party};
+use crate::vault::VaultError;
+use crate::vault::consent::{Approval, ApprovalWrap, CustomerRef, Party, TOO_MANY_PENDING};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -69,6 +71,8 @@ pub struct Created {
         (status = 404, description = "`customer_not_found`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests by this organization this minute; `too_many_pending_requests`: too many of its requests are pending with this customer", body = ErrorBody,
+            headers(("retry-after" = u32, description = "Seconds to wait"))),
         (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
     ),
 )]
@@ -76,7 +80,10 @@ pub async fn create(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
     Json(b): Json<CreateBody>,
-) -> Result<(StatusCode, Json<Created>), ApiError> {
+) -> Result<Response, ApiError> {
+    // Each request is a ledger entry the customer has to read: an organization may make only
+    // so many a minute, and have only so many pending with one customer.
+    s.limits.check_request(org.as_str())?;
     let customer = match (b.customer_id, b.customer_handle) {
         (Some(id), None) => CustomerRef::Id(id),
         (None, Some(h)) => CustomerRef::Handle(h),
@@ -93,14 +100,46 @@ pub async fn create(
         duration_secs: b.duration_secs,
         justification: b.justification,
     };
-    let (request, appended) = s.vault.create_request(org, customer, terms).await?;
+    let max_pending = Some(s.limits.pending_per_customer());
+    let (request, appended) = match s
+        .vault
+        .create_request_capped(org, customer, terms, max_pending)
+        .await
+    {
+        Ok(created) => created,
+        Err(VaultError::Conflict { code, message }) if code == TOO_MANY_PENDING => {
+            return Ok(too_many_pending(message));
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok((
         StatusCode::CREATED,
         Json(Created {
             request,
             ledger: appended.into(),
         }),
-    ))
+    )
+        .into_response())
+}
+
+/// How long an organization is told to wait when its requests to a customer are all pending:
+/// they clear only when the customer answers, so there is no exact time.
+const PENDING_RETRY_AFTER_SECS: &str = "600";
+
+/// 429 `too_many_pending_requests`, with `Retry-After` (like `rate_limited`, but saying why).
+fn too_many_pending(message: String) -> Response {
+    metrics::counter!("assent_rate_limited_total", "endpoint" => "create_request_pending")
+        .increment(1);
+    let mut res = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(serde_json::json!({ "error": TOO_MANY_PENDING, "message": message })),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static(PENDING_RETRY_AFTER_SECS),
+    );
+    res
 }
 
 /// The organization's requests.

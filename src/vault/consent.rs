@@ -31,6 +31,9 @@ pub struct ApprovalWrap {
     pub wrap: Wrap,
 }
 
+/// The error code of a request refused because too many are pending with the customer.
+pub const TOO_MANY_PENDING: &str = "too_many_pending_requests";
+
 /// How an organization names the customer it asks: an id or a handle the customer gave it.
 pub enum CustomerRef {
     Id(CustomerId),
@@ -49,6 +52,19 @@ impl Vault {
         customer: CustomerRef,
         terms: RequestTerms,
     ) -> Result<(AccessRequest, Appended), VaultError> {
+        self.create_request_capped(org, customer, terms, None).await
+    }
+
+    /// [`Self::create_request`], refused with `too_many_pending_requests` when the organization
+    /// already has `max_pending` requests pending with this customer (counted in the writing
+    /// transaction, so concurrent requests cannot slip past the cap).
+    pub async fn create_request_capped(
+        &self,
+        org: OrgId,
+        customer: CustomerRef,
+        terms: RequestTerms,
+        max_pending: Option<u32>,
+    ) -> Result<(AccessRequest, Appended), VaultError> {
         let now = Self::now();
         let request_id = RequestId::from_random(random_id_bytes());
         let nonce = random_nonce();
@@ -66,6 +82,27 @@ impl Vault {
                 }
                 .ok_or_else(|| VaultError::not_found("customer_not_found", "no such customer"))?;
                 let request = AccessRequest::new(request_id, org, customer_id, terms, now)?;
+                if let Some(max) = max_pending {
+                    let mut pending = 0u32;
+                    for rid in tx.index2(CUSTOMER_REQUESTS, request.customer_id.as_str())? {
+                        if let Some(r) = tx.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())?
+                            && r.org_id == request.org_id
+                            && r.status == RequestStatus::Pending
+                        {
+                            pending += 1;
+                        }
+                    }
+                    if pending >= max {
+                        return Err(VaultError::conflict(
+                            TOO_MANY_PENDING,
+                            format!(
+                                "this organization already has {pending} requests pending with \
+                                 this customer (at most {max}); ask again once the customer has \
+                                 answered some"
+                            ),
+                        ));
+                    }
+                }
                 tx.put_json(REQUESTS, request.request_id.as_str(), &request)?;
                 tx.put_index2(
                     CUSTOMER_REQUESTS,
