@@ -83,9 +83,15 @@ impl Vault {
                 .ok_or_else(|| VaultError::not_found("customer_not_found", "no such customer"))?;
                 let request = AccessRequest::new(request_id, org, customer_id, terms, now)?;
                 if let Some(max) = max_pending {
+                    /// The two fields the count needs (serde skips the rest without keeping it).
+                    #[derive(serde::Deserialize)]
+                    struct Head {
+                        org_id: OrgId,
+                        status: RequestStatus,
+                    }
                     let mut pending = 0u32;
                     for rid in tx.index2(CUSTOMER_REQUESTS, request.customer_id.as_str())? {
-                        if let Some(r) = tx.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())?
+                        if let Some(r) = tx.get_json::<_, Head>(REQUESTS, rid.as_str())?
                             && r.org_id == request.org_id
                             && r.status == RequestStatus::Pending
                         {
