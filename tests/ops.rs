@@ -673,6 +673,26 @@ fn a_partial_header_or_a_trickle_is_closed_within_the_header_timeout() {
     }
 }
 
+#[test]
+fn a_slow_or_idle_connection_does_not_hold_up_shutdown() {
+    let v = start_limited(ConnLimits::default());
+    let mut slow = connect_from("127.0.0.1", v.addr);
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: vault\r\nX-Slow: ")
+        .unwrap();
+    let mut idle = connect_from("127.0.0.1", v.addr);
+    assert!(exchange(&mut idle, HEALTHZ).is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+    std::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    drop(v); // stops the server and waits for it
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "shutdown waited {:?} for a slow client",
+        t0.elapsed()
+    );
+    assert!(closed_after(&mut slow, Duration::from_secs(1)).is_some());
+    assert!(closed_after(&mut idle, Duration::from_secs(1)).is_some());
+}
+
 /// A connection whose request is in flight: the head is sent, the body never finishes.
 fn in_flight(from: &str, to: SocketAddr) -> TcpStream {
     let mut s = connect_from(from, to);

@@ -345,8 +345,10 @@ pub async fn serve(
                     false
                 }
             };
-            if stopping {
-                // Finish the request in flight (if any), then close.
+            // On shutdown a connection serving a request finishes it, then closes; an idle one,
+            // or one still waiting for a request head (a slow client), is closed at once rather
+            // than holding shutdown up for the grace period.
+            if stopping && admitted.busy.load(Ordering::Acquire) > 0 {
                 conn.as_mut().graceful_shutdown();
                 let _ = conn.await;
             }
