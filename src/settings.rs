@@ -41,6 +41,12 @@ pub struct Server {
     pub request_timeout_secs: u64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_secs: u64,
+    /// A request head must arrive within this long (slowloris); also the idle keep-alive time.
+    pub header_read_timeout_secs: u64,
+    /// Open connections, all clients together.
+    pub max_connections: u32,
+    /// Open connections per client network (an IPv4 address or an IPv6 /64).
+    pub max_connections_per_ip: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,8 +70,13 @@ pub struct Limits {
     pub max_envelope_bytes: u64,
     /// Sign-ups, logins, KDF lookups and token requests per client IP per minute.
     pub auth_per_ip_per_minute: u32,
-    /// Logins per handle and token requests per organization per minute.
+    /// Failed logins / refused assertions per (account, client network), and successful
+    /// logins / tokens per account, per minute.
     pub auth_per_account_per_minute: u32,
+    /// Access requests per organization per minute.
+    pub requests_per_org_per_minute: u32,
+    /// Requests one organization may have pending with one customer.
+    pub pending_requests_per_customer: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,6 +103,9 @@ impl Default for Server {
             web_dir: "web".into(),
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
+            max_connections_per_ip: 128,
         }
     }
 }
@@ -119,6 +133,8 @@ impl Default for Limits {
             max_envelope_bytes: 1 << 20,
             auth_per_ip_per_minute: 120,
             auth_per_account_per_minute: 30,
+            requests_per_org_per_minute: 60,
+            pending_requests_per_customer: 20,
         }
     }
 }
@@ -213,6 +229,17 @@ impl Settings {
                 "log.format: `{}` must be `human` or `json`",
                 self.log.format
             ));
+        }
+        if self.server.header_read_timeout_secs == 0
+            || self.server.max_connections == 0
+            || self.server.max_connections_per_ip == 0
+            || self.limits.requests_per_org_per_minute == 0
+            || self.limits.pending_requests_per_customer == 0
+        {
+            return bad("server.header_read_timeout_secs, server.max_connections, \
+                 server.max_connections_per_ip, limits.requests_per_org_per_minute and \
+                 limits.pending_requests_per_customer must be positive"
+                .into());
         }
         if self.server.request_timeout_secs == 0 || self.limits.max_envelope_bytes == 0 {
             return bad(

@@ -143,7 +143,8 @@ fn expensive_endpoints_are_rate_limited_per_ip_and_per_account() {
         "{text}"
     );
 
-    // Per account: guessing one handle's passphrase from many addresses is bounded too.
+    // Per account: failed logins for one handle from one client network are bounded (they are
+    // charged per (account, network), so this address never locks the account out elsewhere).
     let tv = start_with(|c| c.auth_per_account_per_minute = 2);
     let guess =
         serde_json::json!({ "handle": "bob", "auth": assent::crypto::b64::encode(&[7u8; 32]) });
@@ -1044,4 +1045,71 @@ fn a_second_vault_starts_without_metrics_when_the_default_metrics_address_is_tak
             ),
         }
     }
+}
+
+#[test]
+fn request_limits_are_settings_the_vault_applies() {
+    // Zero is refused; the example file documents every key (checked above).
+    let (ok, _, err) = assent(
+        &["config", "check"],
+        &[("ASSENT_LIMITS_REQUESTS_PER_ORG_PER_MINUTE", "0")],
+    );
+    assert!(!ok && err.contains("requests_per_org_per_minute"), "{err}");
+    let (ok, _, err) = assent(
+        &["config", "check"],
+        &[("ASSENT_SERVER_MAX_CONNECTIONS_PER_IP", "0")],
+    );
+    assert!(!ok && err.contains("max_connections_per_ip"), "{err}");
+    // A vault started with 2 requests per organization per minute refuses the third.
+    let dir = tempfile::tempdir().unwrap();
+    let addr = dir.path().join("addr");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "",
+        ])
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--keys")
+        .arg(repo("keys-example"))
+        .arg("--web")
+        .arg(repo("web"))
+        .arg("--addr-file")
+        .arg(&addr)
+        .env("ASSENT_LIMITS_REQUESTS_PER_ORG_PER_MINUTE", "2")
+        .env("ASSENT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !addr.exists() || std::fs::read_to_string(&addr).unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = std::fs::read_to_string(&addr).unwrap();
+    let org = assent::client::org::OrgClient::connect(&url, demo_org_keys()).unwrap();
+    let ask = || {
+        org.request(
+            "nobody",
+            &["email".into()],
+            &["dpv:IdentityVerification".into()],
+            3600,
+            "hello",
+        )
+    };
+    for _ in 0..2 {
+        assert_eq!(ask().unwrap_err().code(), Some("customer_not_found"));
+    }
+    let third = ask().unwrap_err();
+    assert_eq!(third.code(), Some("rate_limited"), "{third}");
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -131,8 +131,19 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Serve(e.to_string()))?;
     rt.block_on(async move {
         let options = crate::http::server::ServeOptions {
+            conn: crate::http::conn::ConnLimits {
+                header_read_timeout: std::time::Duration::from_secs(
+                    s.server.header_read_timeout_secs,
+                ),
+                max_connections: usize::try_from(s.server.max_connections).unwrap_or(usize::MAX),
+                max_connections_per_ip: usize::try_from(s.server.max_connections_per_ip)
+                    .unwrap_or(usize::MAX),
+            },
+            requests: (
+                s.limits.requests_per_org_per_minute,
+                s.limits.pending_requests_per_customer,
+            ),
             metrics_explicit: metrics_explicit(&a),
-            ..Default::default()
         };
         let running = crate::http::server::start_with(config, options, shutdown_signal())
             .await

@@ -136,6 +136,8 @@ pub fn app(state: AppState, web_dir: &std::path::Path, timeout: Duration) -> Rou
 pub struct ServeOptions {
     /// Connection limits of the API listener.
     pub conn: ConnLimits,
+    /// Access requests per organization per minute, and pending per (organization, customer).
+    pub requests: (u32, u32),
     /// `config.metrics_listen` was asked for (flag, environment or file): failing to bind it
     /// stops the start. When it is only the default, a taken address is a warning and the vault
     /// serves without metrics (so a second vault on one machine starts).
@@ -146,6 +148,10 @@ impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             conn: ConnLimits::default(),
+            requests: (
+                super::limits::DEFAULT_REQUESTS_PER_ORG_PER_MINUTE,
+                super::limits::DEFAULT_PENDING_REQUESTS_PER_CUSTOMER,
+            ),
             metrics_explicit: true,
         }
     }
@@ -217,10 +223,13 @@ pub async fn start_with(
         token_endpoint: format!("{public_url}/v1/oauth/token").into(),
         public_url: public_url.clone().into(),
         jurisdiction: config.jurisdiction.clone().into(),
-        limits: Arc::new(super::limits::AuthLimits::new(
-            config.auth_per_ip_per_minute,
-            config.auth_per_account_per_minute,
-        )),
+        limits: Arc::new(
+            super::limits::AuthLimits::new(
+                config.auth_per_ip_per_minute,
+                config.auth_per_account_per_minute,
+            )
+            .with_requests(options.requests.0, options.requests.1),
+        ),
     };
     let limits = state.limits.clone();
     let app = app(
