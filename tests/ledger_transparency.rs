@@ -601,18 +601,22 @@ fn the_audit_sees_damaged_data_and_records_changed_behind_the_ledger() {
     assert!(matches!(e, AuditFailure::Damaged(_)), "{e}");
 
     // Records rewritten through redb (checksums valid) but not through the ledger.
-    let d = tampered(data.path(), |t| {
-        let mut grants = t.open_table(GRANTS).unwrap();
-        let (k, mut g) = {
-            let (k, val) = grants.iter().unwrap().next().unwrap().unwrap();
-            let g: Value = serde_json::from_slice(val.value()).unwrap();
-            (k.value().to_owned(), g)
-        };
-        g["reads"] = 0.into(); // the read it served, hidden from the quota
-        grants
-            .insert(k.as_str(), serde_json::to_vec(&g).unwrap().as_slice())
-            .unwrap();
-    });
+    let grant_changed = |f: &dyn Fn(&mut Value)| {
+        tampered(data.path(), |t| {
+            let mut grants = t.open_table(GRANTS).unwrap();
+            let (k, mut g) = {
+                let (k, val) = grants.iter().unwrap().next().unwrap().unwrap();
+                let g: Value = serde_json::from_slice(val.value()).unwrap();
+                (k.value().to_owned(), g)
+            };
+            f(&mut g);
+            grants
+                .insert(k.as_str(), serde_json::to_vec(&g).unwrap().as_slice())
+                .unwrap();
+        })
+    };
+    // The read it served, hidden from the quota.
+    let d = grant_changed(&|g| g["reads"] = 0.into());
     let e = audit(d.path(), "assent.demo", &v).unwrap_err();
     assert!(
         matches!(
@@ -624,17 +628,8 @@ fn the_audit_sees_damaged_data_and_records_changed_behind_the_ledger() {
         ) && e.to_string().contains("reads"),
         "{e}"
     );
-    let d = tampered(data.path(), |t| {
-        let mut grants = t.open_table(GRANTS).unwrap();
-        let (k, mut g) = {
-            let (k, val) = grants.iter().unwrap().next().unwrap().unwrap();
-            let g: Value = serde_json::from_slice(val.value()).unwrap();
-            (k.value().to_owned(), g)
-        };
-        g["terms"]["purposes"] = serde_json::json!(["dpv:IdentityVerification", "dpv:Marketing"]);
-        grants
-            .insert(k.as_str(), serde_json::to_vec(&g).unwrap().as_slice())
-            .unwrap();
+    let d = grant_changed(&|g| {
+        g["terms"]["purposes"] = serde_json::json!(["dpv:IdentityVerification", "dpv:Marketing"])
     });
     let e = audit(d.path(), "assent.demo", &v).unwrap_err();
     assert!(

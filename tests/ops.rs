@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -349,34 +349,13 @@ fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
 #[test]
 fn sigterm_finishes_in_flight_requests_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = dir.path().join("addr");
     let data = dir.path().join("data");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "",
-        ])
-        .args([
-            "--data",
-            data.to_str().unwrap(),
-            "--keys",
-            repo("keys-example").to_str().unwrap(),
-        ])
-        .args(["--addr-file", addr.to_str().unwrap()])
-        .env("ASSENT_LIMITS_AUTH_PER_IP_PER_MINUTE", "100000")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while !addr.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let url = std::fs::read_to_string(&addr).unwrap();
+    let (mut child, url) = serve_binary(
+        dir.path(),
+        &["--metrics-listen", ""],
+        &[("ASSENT_LIMITS_AUTH_PER_IP_PER_MINUTE", "100000")],
+    )
+    .unwrap();
     let l = load(&url, 4);
     l.wait_for(20);
     let status = Command::new("kill")
@@ -1062,39 +1041,12 @@ fn request_limits_are_settings_the_vault_applies() {
     assert!(!ok && err.contains("max_connections_per_ip"), "{err}");
     // A vault started with 2 requests per organization per minute refuses the third.
     let dir = tempfile::tempdir().unwrap();
-    let addr = dir.path().join("addr");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "",
-        ])
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .arg("--keys")
-        .arg(repo("keys-example"))
-        .arg("--web")
-        .arg(repo("web"))
-        .arg("--addr-file")
-        .arg(&addr)
-        .env("ASSENT_LIMITS_REQUESTS_PER_ORG_PER_MINUTE", "2")
-        .env("ASSENT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !addr.exists() || std::fs::read_to_string(&addr).unwrap().is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let url = std::fs::read_to_string(&addr).unwrap();
+    let (mut child, url) = serve_binary(
+        dir.path(),
+        &["--metrics-listen", ""],
+        &[("ASSENT_LIMITS_REQUESTS_PER_ORG_PER_MINUTE", "2")],
+    )
+    .unwrap();
     let org = assent::client::org::OrgClient::connect(&url, demo_org_keys()).unwrap();
     let ask = || {
         org.request(
