@@ -31,11 +31,11 @@ mut wentback src/client/verify.rs "if last < pinned {" "if false && last < pinne
 mut beyond src/client/verify.rs "if e.index >= cp.size {" "if false && e.index >= cp.size {"
 mut grant_sig src/client/customer.rs ".map_err(|_| refuse(\"your key did not sign it\"))?;" ".ok();"
 mut grant_customer src/client/customer.rs "if g.terms.customer_id != self.customer_id {" "if false {"
-mut grant_revoked src/client/customer.rs "if ledger.revoked(gid) {" "if false {"
+mut grant_revoked src/client/customer.rs "if ledger.revoked(&g.terms.grant_id) {" "if false {"
 mut org_described src/client/customer.rs "let described = (request.org.ed25519_public, request.org.x25519_public);" "let described: (Option<[u8; 32]>, Option<[u8; 32]>) = (None, None);"
 mut fingerprint src/client/customer.rs "&& !fingerprint_matches(&current.identity_key, given)" "&& false"
-mut first_contact src/client/customer.rs "            None if check.accept_unverified => false,
-            None => {" "            None => false,
+mut first_contact src/client/customer.rs "            None if check.accept_unverified => Some(false),
+            None => {" "            None => Some(false),
             #[allow(unreachable_patterns)]
             None => {"
 mut key_change_pin src/client/customer.rs "if !check.accept_key_change {" "if false {"

@@ -9,14 +9,6 @@ pub mod verify;
 
 pub use api::{Api, ClientError};
 
-/// The device's clock (the pure layers take time as a parameter).
-pub fn now() -> crate::domain::time::Timestamp {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    crate::domain::time::Timestamp::from_unix_clamped(secs)
-}
-
 /// Parses `90s`, `15m`, `12h`, `30d` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<u64, ClientError> {
     let s = s.trim();

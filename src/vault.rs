@@ -16,7 +16,6 @@ pub use error::VaultError;
 use crate::domain::time::Timestamp;
 use crate::store::Store;
 use rand::Rng;
-use std::time::{SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
 
 /// Limits a deployment can tune.
@@ -76,10 +75,7 @@ impl Vault {
 
     /// The current time, whole seconds (the wire format's precision).
     pub fn now() -> Timestamp {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        Timestamp::from_unix_clamped(secs)
+        crate::clock::now()
     }
 }
 

@@ -63,7 +63,7 @@ impl Proxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let public = url.clone();
         let tv = common::start_with(|c| c.public_url = Some(public));
-        let upstream = tv.direct.clone();
+        let upstream = format!("http://{}", tv.addr);
         let http = reqwest::Client::new();
         let app = axum::Router::new().fallback(
             move |method: axum::http::Method,

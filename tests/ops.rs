@@ -462,71 +462,15 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 /// A vault started with `ServeOptions` (connection limits); stops when dropped.
-struct Limited {
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Limited {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn start_limited(conn: ConnLimits) -> Limited {
-    install_crypto();
-    let dir = tempfile::tempdir().unwrap();
-    let config = assent::config::ServeConfig {
-        data_dir: dir.path().join("data"),
-        keys_dir: repo("keys-example"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        demo: true,
-        max_envelope_bytes: 1 << 20,
-        web_dir: repo("web"),
-        jurisdiction: "EU".into(),
-        metrics_listen: None,
-        request_timeout_secs: 30,
-        shutdown_grace_secs: 5,
-        auth_per_ip_per_minute: 1_000_000,
-        auth_per_account_per_minute: 1_000_000,
-    };
-    let options = ServeOptions {
-        conn,
-        ..Default::default()
-    };
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let running = assent::http::server::start_with(config, options, async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .unwrap();
-            ready_tx.send(running.addr).unwrap();
-            let _ = running.serve.await;
-        });
-    });
-    let addr = ready_rx.recv().unwrap();
-    Limited {
-        addr,
-        _dir: dir,
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    }
+/// A vault with these connection limits (the test harness, not another copy of it).
+fn start_limited(conn: ConnLimits) -> TestVault {
+    start_with_options(
+        |_| {},
+        ServeOptions {
+            conn,
+            ..Default::default()
+        },
+    )
 }
 
 /// A TCP connection to `to` from the loopback address `from` (e.g. 127.0.0.2).
@@ -832,7 +776,7 @@ fn only_the_built_dashboard_files_are_served_with_hashed_names_caching_and_compr
     let web = web_tree();
     let path = web.path().to_owned();
     let tv = start_with(|c| c.web_dir = path);
-    let addr = tv.direct.trim_start_matches("http://").to_owned();
+    let addr = tv.addr.to_string();
 
     for path in [
         "/node_modules/some-app/index.html",

@@ -269,15 +269,19 @@ pub struct OwnLedger {
 }
 
 impl OwnLedger {
-    /// The `grant_created` event of `grant`, if the ledger holds it.
-    fn created(&self, grant: &GrantId) -> Option<(&Event, u64)> {
+    /// The customer's signature (base64url) and the time of `grant`'s `grant_created`, if the
+    /// ledger holds it.
+    fn created(&self, grant: &GrantId) -> Option<(&str, Timestamp)> {
         self.verified
             .entries
             .iter()
             .find_map(|e| match &e.event.event {
-                ev @ Event::GrantCreated { grant_id, .. } if grant_id == grant => {
-                    Some((ev, e.index))
-                }
+                Event::GrantCreated {
+                    grant_id,
+                    signature,
+                    at,
+                    ..
+                } if grant_id == grant => Some((signature.as_str(), *at)),
                 _ => None,
             })
     }
@@ -385,41 +389,45 @@ impl Device {
         self.api.get("/v1/me/grants")
     }
 
-    /// Believes a listed grant only if this device's own key signed it for this customer, the
-    /// verified ledger holds its `grant_created` (with the same signature) and no
-    /// `grant_revoked`.
-    pub fn checked_grant(
-        &self,
-        g: &GrantView,
-        ledger: &OwnLedger,
-    ) -> Result<CheckedGrant, ClientError> {
-        let gid = &g.terms.grant_id;
-        let refuse = |why: &str| {
-            ClientError::Refused(format!(
-                "the vault lists grant {gid} ({}) as yours, but {why}; refusing it",
-                g.terms.org_id
-            ))
-        };
+    /// A listed grant this device's own key signed for this customer, whose `grant_created`
+    /// (with the same signature) is in the verified ledger: revoked or not, it pins the keys the
+    /// customer approved.
+    fn signed_grant(&self, g: &GrantView, ledger: &OwnLedger) -> Result<CheckedGrant, ClientError> {
+        let refuse = |why: &str| refused_grant(g, why);
         if g.terms.customer_id != self.customer_id {
             return Err(refuse("it was made for another customer"));
         }
         verify_grant(&self.secrets.ed25519_public(), &g.terms, &g.signature)
             .map_err(|_| refuse("your key did not sign it"))?;
-        let Some((Event::GrantCreated { signature, at, .. }, _)) = ledger.created(gid) else {
+        let Some((signature, approved_at)) = ledger.created(&g.terms.grant_id) else {
             return Err(refuse("your verified ledger does not hold its approval"));
         };
-        if *signature != b64::encode(&g.signature) {
+        if signature != b64::encode(&g.signature) {
             return Err(refuse(
                 "its approval in your ledger carries another signature",
             ));
         }
-        if ledger.revoked(gid) {
-            return Err(refuse("your verified ledger shows you revoked it"));
-        }
         Ok(CheckedGrant {
             terms: g.terms.clone(),
-            approved_at: *at,
+            approved_at,
         })
+    }
+
+    /// Believes a listed grant only if it is [`Device::signed_grant`] and the verified ledger
+    /// shows no `grant_revoked` for it.
+    pub fn checked_grant(
+        &self,
+        g: &GrantView,
+        ledger: &OwnLedger,
+    ) -> Result<CheckedGrant, ClientError> {
+        let checked = self.signed_grant(g, ledger)?;
+        if ledger.revoked(&g.terms.grant_id) {
+            return Err(refused_grant(
+                g,
+                "your verified ledger shows you revoked it",
+            ));
+        }
+        Ok(checked)
     }
 
     /// The grants to wrap a new data key of `label` for: every grant the vault lists as active
@@ -437,7 +445,7 @@ impl Device {
             return Ok(Vec::new());
         }
         let ledger = self.own_ledger()?;
-        let now = super::now();
+        let now = crate::clock::now();
         let mut out = Vec::new();
         for g in &listed {
             let checked = self.checked_grant(g, &ledger)?;
@@ -571,24 +579,8 @@ impl Device {
             if g.terms.org_id != log.org_id {
                 continue;
             }
-            let c = self.checked_grant(&g, &ledger).or_else(|e| {
-                // A grant the customer revoked still pins the keys it was approved for.
-                verify_grant(&self.secrets.ed25519_public(), &g.terms, &g.signature)
-                    .ok()
-                    .filter(|()| g.terms.customer_id == self.customer_id)
-                    .and_then(|()| {
-                        ledger
-                            .created(&g.terms.grant_id)
-                            .and_then(|(ev, _)| match ev {
-                                Event::GrantCreated { at, .. } => Some(CheckedGrant {
-                                    terms: g.terms.clone(),
-                                    approved_at: *at,
-                                }),
-                                _ => None,
-                            })
-                    })
-                    .ok_or(e)
-            })?;
+            // Revoked or not, the customer's own grant pins the keys it was approved for.
+            let c = self.signed_grant(&g, &ledger)?;
             if pinned
                 .as_ref()
                 .is_none_or(|p| c.approved_at > p.approved_at)
@@ -719,7 +711,7 @@ impl Device {
         let duration = duration_secs
             .unwrap_or(request.duration_secs)
             .min(request.duration_secs);
-        let now = super::now();
+        let now = crate::clock::now();
         let terms = GrantTerms {
             grant_id: GrantId::from_random(crate::crypto::keys::random_array()),
             customer_id: self.customer_id.clone(),
@@ -775,6 +767,14 @@ impl Device {
     pub fn ledger(&self) -> Result<Value, ClientError> {
         self.api.get("/v1/me/ledger")
     }
+}
+
+/// Why a grant the vault listed is not believed.
+fn refused_grant(g: &GrantView, why: &str) -> ClientError {
+    ClientError::Refused(format!(
+        "the vault lists grant {} ({}) as yours, but {why}; refusing it",
+        g.terms.grant_id, g.terms.org_id
+    ))
 }
 
 /// The fingerprint of an organization's identity key as this device computes it (never the

@@ -96,7 +96,7 @@ impl OrgClient {
     pub fn connect(server: &str, keys: OrgKeys) -> Result<Self, ClientError> {
         let mut api = Api::new(server)?;
         let endpoint = format!("{}/v1/oauth/token", api.base());
-        let now = super::now().unix();
+        let now = crate::clock::now().unix();
         let assertion = tokens::client_assertion(&keys.identity, &keys.org_id, &endpoint, now)
             .map_err(|e| ClientError::Usage(e.to_string()))?;
         let answer: TokenAnswer = api.post_form(

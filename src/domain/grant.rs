@@ -121,6 +121,13 @@ impl Grant {
         }
     }
 
+    /// Whether each new version of a covered envelope must be wrapped for this grant: it is
+    /// active and can still read (a grant whose quota is used up never reads again).
+    pub fn needs_wraps(&self, now: Timestamp) -> bool {
+        self.state(now) == GrantState::Active
+            && self.terms.max_reads.is_none_or(|max| self.reads < max)
+    }
+
     pub fn covers_label(&self, label: &Label) -> bool {
         self.terms.labels.contains(label)
     }

@@ -3,9 +3,8 @@
 use super::{Vault, VaultError, random_nonce};
 use crate::crypto::wrap::Wrap;
 use crate::domain::catalog::Label;
-use crate::domain::grant::{Grant, GrantState};
+use crate::domain::grant::Grant;
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
-use crate::domain::time::Timestamp;
 use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
 use crate::store::records::{EnvelopeHead, EnvelopeRecord, GrantWrap};
@@ -42,20 +41,16 @@ pub fn check_wrap(w: &Wrap) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Grants of `customer` that are active now, cover `label` and can still read (a grant whose
-/// read quota is used up can never read again, so it needs no wrap of a new version).
-pub(crate) fn active_grants_for<R: Reads>(
+/// Every grant of `customer` that covers `label`, whatever its state.
+fn grants_covering<R: Reads>(
     r: &R,
     customer: &CustomerId,
     label: &Label,
-    now: Timestamp,
 ) -> Result<Vec<Grant>, VaultError> {
     let mut out = Vec::new();
     for gid in r.index2(CUSTOMER_GRANTS, customer.as_str())? {
         if let Some(g) = r.get_json::<_, Grant>(GRANTS, gid.as_str())?
-            && g.state(now) == GrantState::Active
             && g.covers_label(label)
-            && g.terms.max_reads.is_none_or(|max| g.reads < max)
         {
             out.push(g);
         }
@@ -139,9 +134,11 @@ impl Vault {
                         format!("the `{label}` envelope is {}", e.envelope_id),
                     ));
                 }
-                let required: BTreeSet<GrantId> = active_grants_for(tx, &customer, &label, now)?
-                    .into_iter()
-                    .map(|g| g.terms.grant_id)
+                let covering = grants_covering(tx, &customer, &label)?;
+                let required: BTreeSet<GrantId> = covering
+                    .iter()
+                    .filter(|g| g.needs_wraps(now))
+                    .map(|g| g.terms.grant_id.clone())
                     .collect();
                 if let Some(extra) = provided.difference(&required).next() {
                     return Err(VaultError::bad(
@@ -176,12 +173,13 @@ impl Vault {
                     updated_at: now,
                 };
                 tx.put_json(ENVELOPES, key, &record)?;
-                // Wraps of the old version (grants that need no new one: quota used up) open
-                // nothing that still exists; they go with it.
-                for gid in tx.index2(CUSTOMER_GRANTS, customer.as_str())? {
-                    if !provided.iter().any(|p| p.as_str() == gid) {
-                        tx.remove_json(WRAPS, (gid.as_str(), label.as_str()))?;
-                    }
+                // Wraps of the old version for grants that get no new one (quota used up,
+                // expired) open nothing that still exists; they go with it.
+                for g in covering
+                    .iter()
+                    .filter(|g| !provided.contains(&g.terms.grant_id))
+                {
+                    tx.remove_json(WRAPS, (g.terms.grant_id.as_str(), label.as_str()))?;
                 }
                 for (gid, wrap) in w.grant_wraps {
                     let gw = GrantWrap {

@@ -38,13 +38,7 @@ impl Vault {
     pub fn org_key_log(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         let view = self.store().read()?;
         let size = view.ledger_size()?;
-        let mut out = Vec::new();
-        for i in view.event_index(ORG_KEY_EVENTS, org.as_str())? {
-            let stored = view
-                .get_bytes_u64(LEDGER_EVENTS, i)?
-                .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
-            out.push(open_entry(i, &stored)?);
-        }
+        let out = indexed_entries(&view, ORG_KEY_EVENTS, org.as_str())?;
         if out.is_empty() {
             return Err(VaultError::not_found(
                 "org_not_found",
@@ -69,13 +63,7 @@ impl Vault {
         let view = self.store().read()?;
         let size = view.ledger_size()?;
         let upto = view.meta(INDEXED_UPTO)?.min(size);
-        let mut out = Vec::new();
-        for i in view.event_index(index, party)? {
-            let stored = view
-                .get_bytes_u64(LEDGER_EVENTS, i)?
-                .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
-            out.push(open_entry(i, &stored)?);
-        }
+        let mut out = indexed_entries(&view, index, party)?;
         for (i, stored) in view.events_between(upto, size)? {
             let entry = open_entry(i, &stored)?;
             if concerns(&entry.event.event) {
@@ -84,6 +72,22 @@ impl Vault {
         }
         Ok((out, size))
     }
+}
+
+/// The events an index lists under `party`, opened, in ledger order.
+fn indexed_entries(
+    view: &crate::store::ReadView,
+    index: crate::store::access::EventIndex,
+    party: &str,
+) -> Result<Vec<OpenedEntry>, VaultError> {
+    let mut out = Vec::new();
+    for i in view.event_index(index, party)? {
+        let stored = view
+            .get_bytes_u64(LEDGER_EVENTS, i)?
+            .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
+        out.push(open_entry(i, &stored)?);
+    }
+    Ok(out)
 }
 
 fn open_entry(index: u64, stored: &[u8]) -> Result<OpenedEntry, VaultError> {

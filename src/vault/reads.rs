@@ -66,7 +66,9 @@ impl Ask {
         // After an organization changed its keys, a grant naming its current encryption key is
         // preferred: its wraps open with the key the organization holds now. A grant naming
         // older keys still serves when it is the only one that allows the read.
-        if let Some(org) = r.get_json::<_, OrgRecord>(ORGS, self.org.as_str())? {
+        if grants.len() > 1
+            && let Some(org) = r.get_json::<_, OrgRecord>(ORGS, self.org.as_str())?
+        {
             grants.sort_by_key(|g| g.terms.org_encryption_key != org.x25519_public);
         }
         let grant = choose_grant(&grants, &self.label, &self.purpose, self.now)?.clone();

@@ -22,7 +22,7 @@ pub struct TestVault {
     /// The vault's public URL (what clients use; the bound address unless configured).
     pub url: String,
     /// The address the server is bound to (differs from `url` behind a proxy).
-    pub direct: String,
+    pub addr: std::net::SocketAddr,
     /// Where `/metrics` is served, when the config enabled it.
     pub metrics: Option<std::net::SocketAddr>,
     pub vault: Vault,
@@ -52,6 +52,14 @@ pub fn start() -> TestVault {
 }
 
 pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
+    start_with_options(adjust, assent::http::server::ServeOptions::default())
+}
+
+/// [`start_with`], with options beyond the configuration (e.g. connection limits).
+pub fn start_with_options(
+    adjust: impl FnOnce(&mut ServeConfig),
+    options: assent::http::server::ServeOptions,
+) -> TestVault {
     install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServeConfig {
@@ -79,7 +87,7 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let running = assent::http::server::start(config, async {
+            let running = assent::http::server::start_with(config, options, async {
                 let _ = stop_rx.await;
             })
             .await
@@ -87,7 +95,7 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
             ready_tx
                 .send((
                     running.public_url.clone(),
-                    format!("http://{}", running.addr),
+                    running.addr,
                     running.vault.clone(),
                     running.metrics_addr,
                 ))
@@ -95,10 +103,10 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
             let _ = running.serve.await;
         });
     });
-    let (url, direct, vault, metrics) = ready_rx.recv().unwrap();
+    let (url, addr, vault, metrics) = ready_rx.recv().unwrap();
     TestVault {
         url,
-        direct,
+        addr,
         metrics,
         vault,
         dir,
