@@ -288,7 +288,7 @@ fn world() -> World {
 /// An organization client through `url`, pinning the vault's real key (as `--vault-key` does).
 fn org_client(tv: &TestVault, url: &str, keys: OrgKeys) -> OrgClient {
     let trust = Trust::new(&tv.vault.signer().verifier_key(), None, 0).unwrap();
-    OrgClient::connect(url, keys).unwrap().with_trust(trust)
+    OrgClient::connect_pinned(url, keys, Some(trust)).unwrap()
 }
 
 /// "Approve an organization I could not verify".

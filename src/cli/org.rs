@@ -78,14 +78,13 @@ impl OrgArgs {
     /// seen, which is then pinned).
     fn connect(&self) -> Result<(OrgClient, OrgState), CliError> {
         let state = self.load_state()?;
-        let c = OrgClient::connect(&self.server, OrgKeys::load(&self.key)?)?;
-        let pinned = self
+        let trust = self
             .vault_key
-            .clone()
-            .or_else(|| state.vault_key.clone())
-            .unwrap_or_else(|| c.trust.verifier.to_key_string());
-        let trust = Trust::new(&pinned, state.last_checkpoint.clone(), state.last_seq)?;
-        let c = c.with_trust(trust);
+            .as_ref()
+            .or(state.vault_key.as_ref())
+            .map(|k| Trust::new(k, state.last_checkpoint.clone(), state.last_seq))
+            .transpose()?;
+        let c = OrgClient::connect_pinned(&self.server, OrgKeys::load(&self.key)?, trust)?;
         if state.vault_key.is_none() {
             // Keep the key pinned on first use, whatever this command does next.
             self.save_state(&c, &state)?;

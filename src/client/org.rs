@@ -93,7 +93,18 @@ pub struct OrgClient {
 
 impl OrgClient {
     /// Authenticates with a fresh client assertion (RFC 7523) and keeps the access token.
+    /// Trusts the first vault key it sees; see [`OrgClient::connect_pinned`].
     pub fn connect(server: &str, keys: OrgKeys) -> Result<Self, ClientError> {
+        Self::connect_pinned(server, keys, None)
+    }
+
+    /// Authenticates, keeping `trust` (what this organization pinned before); without one, the
+    /// vault key is fetched and trusted on first use.
+    pub fn connect_pinned(
+        server: &str,
+        keys: OrgKeys,
+        trust: Option<Trust>,
+    ) -> Result<Self, ClientError> {
         let mut api = Api::new(server)?;
         let endpoint = format!("{}/v1/oauth/token", api.base());
         let now = crate::clock::now().unix();
@@ -111,16 +122,11 @@ impl OrgClient {
             ],
         )?;
         api.set_token(answer.access_token);
-        // Trust on first use; a caller with a pinned key replaces it (`with_trust`).
-        let vault_key = api.get_text("/v1/ledger/key")?;
-        let trust = Trust::new(&vault_key, None, 0)?;
+        let trust = match trust {
+            Some(t) => t,
+            None => Trust::new(&api.get_text("/v1/ledger/key")?, None, 0)?,
+        };
         Ok(Self { api, keys, trust })
-    }
-
-    /// Uses what this organization pinned before (vault key, checkpoint, sequence number).
-    pub fn with_trust(mut self, trust: Trust) -> Self {
-        self.trust = trust;
-        self
     }
 
     /// Asks a customer (by id `cus_…` or by handle) for labels and purposes.
