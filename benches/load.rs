@@ -307,6 +307,7 @@ async fn seed(root: &Path, data: &Path) -> Seeded {
         let terms = RequestTerms {
             labels: vec![email.clone()],
             purposes: vec![purpose.clone()],
+            required_purposes: vec![],
             duration_secs: 30 * 86_400,
             justification: "benchmark".into(),
         };

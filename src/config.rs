@@ -15,6 +15,9 @@ pub const DEMO_ORG_FILE: &str = "demo-org.key";
 /// Verifier keys (C2SP form, one per line) of vault keys retired by `assent keygen --rotate`,
 /// kept to verify checkpoints signed before the rotation.
 pub const RETIRED_FILE: &str = "vault-retired.pub";
+/// Rotation statements (JSON array of signed notes, oldest first), each signed by the key it
+/// retires and naming its successor (`ledger::rotation`): what lets a client move its pin.
+pub const ROTATIONS_FILE: &str = "vault-rotations.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -110,6 +113,8 @@ pub struct VaultKeys {
     pub admin_public: [u8; 32],
     /// Retired verifier keys (may be empty).
     pub retired: Vec<String>,
+    /// Rotation statements, oldest first (may be empty).
+    pub rotations: Vec<String>,
 }
 
 impl VaultKeys {
@@ -128,12 +133,19 @@ impl VaultKeys {
                     .collect()
             })
             .unwrap_or_default();
+        let rotations_path = dir.join(ROTATIONS_FILE);
+        let rotations = if rotations_path.exists() {
+            read_json(&rotations_path)?
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             demo: vault.demo || admin.demo,
             name: vault.name.clone(),
             signing,
             admin_public,
             retired,
+            rotations,
         })
     }
 

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod customers;
 pub mod envelopes;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod grants;
 pub mod ledger;
@@ -39,6 +40,8 @@ pub struct AppState {
     /// Jurisdiction stated in consent receipts (e.g. `EU`).
     pub jurisdiction: Arc<str>,
     pub limits: Arc<limits::AuthLimits>,
+    /// Open live streams per customer.
+    pub streams: Arc<events::Streams>,
 }
 
 /// Bodies are bounded before parsing: an envelope's ciphertext limit in base64 plus room for
@@ -60,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions", post(customers::log_in))
         // the signed-in customer
         .route("/v1/me", get(customers::me))
+        .route("/v1/me/session", post(customers::renew))
+        .route("/v1/me/events", get(events::stream))
         .route("/v1/me/envelopes", get(envelopes::list))
         .route(
             "/v1/me/envelopes/{label}",
@@ -77,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         // the public ledger: checkpoints, key, proofs
         .route("/v1/ledger/checkpoint", get(transparency::checkpoint))
         .route("/v1/ledger/key", get(transparency::key))
+        .route("/v1/ledger/key/rotations", get(transparency::rotations))
         .route("/v1/ledger/proof/inclusion", get(transparency::inclusion))
         .route(
             "/v1/ledger/proof/consistency",

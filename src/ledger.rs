@@ -6,6 +6,7 @@ pub mod event;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
+pub mod rotation;
 
 pub use error::LedgerError;
 pub use event::{Event, Prepared, Sequenced, leaf_commitment};

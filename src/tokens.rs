@@ -12,6 +12,9 @@ use thiserror::Error;
 pub const LEEWAY_SECS: u64 = 30;
 /// Access-token lifetimes: short, so a stolen token is worth little.
 pub const CUSTOMER_TTL_SECS: i64 = 15 * 60;
+/// A customer session renews its token while the page is in use, for at most this long after
+/// the passphrase was last typed; then the passphrase is asked for again.
+pub const CUSTOMER_SESSION_MAX_SECS: i64 = 12 * 3600;
 pub const ORG_TTL_SECS: i64 = 10 * 60;
 /// A client assertion may live at most this long (RFC 7523 §3 leaves it to the server).
 pub const MAX_ASSERTION_TTL_SECS: i64 = 5 * 60;
@@ -55,6 +58,10 @@ pub struct Claims {
     pub iat: i64,
     pub nbf: i64,
     pub jti: String,
+    /// When the customer last proved the passphrase (OpenID Connect Core §2 `auth_time`):
+    /// renewed tokens keep it, so a session cannot be renewed forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 fn map_err(e: jsonwebtoken::errors::Error) -> TokenError {
@@ -157,6 +164,29 @@ impl TokenIssuer {
         ttl_secs: i64,
         now: i64,
     ) -> Result<String, TokenError> {
+        self.issue_with(aud, sub, ttl_secs, now, None)
+    }
+
+    /// A customer's access token; `auth_time` is when the passphrase was proved.
+    pub fn issue_customer(
+        &self,
+        sub: &str,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<String, TokenError> {
+        // Never beyond the session's end: the last renewal is shorter.
+        let ttl = CUSTOMER_TTL_SECS.min(auth_time.saturating_add(CUSTOMER_SESSION_MAX_SECS) - now);
+        self.issue_with(Audience::Customer, sub, ttl, now, Some(auth_time))
+    }
+
+    fn issue_with(
+        &self,
+        aud: Audience,
+        sub: &str,
+        ttl_secs: i64,
+        now: i64,
+        auth_time: Option<i64>,
+    ) -> Result<String, TokenError> {
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: sub.to_owned(),
@@ -165,6 +195,7 @@ impl TokenIssuer {
             iat: now,
             nbf: now,
             jti: random_jti(),
+            auth_time,
         };
         sign(
             &self.encoding,
@@ -218,6 +249,7 @@ pub fn mint_admin(key: &SigningKey, now: i64) -> Result<String, TokenError> {
         iat: now,
         nbf: now,
         jti: random_jti(),
+        auth_time: None,
     };
     sign(&encoding_key(key)?, ACCESS_TOKEN_TYP, None, &claims)
 }
@@ -275,6 +307,7 @@ pub fn client_assertion(
         iat: now,
         nbf: now,
         jti: random_jti(),
+        auth_time: None,
     };
     sign(&encoding_key(key)?, "JWT", None, &claims)
 }

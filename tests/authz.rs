@@ -5,6 +5,7 @@
 
 mod common;
 
+use assent::client::org::Ask;
 use assent::crypto::b64;
 use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
 use assent::crypto::keys::{SigningKey, X25519Secret, generate_signing_key, random_array};
@@ -203,6 +204,7 @@ fn org_registration(org_id: &str) -> Value {
         "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
         "x25519_public": b64::encode(&x),
         "key_signature": b64::encode(&sign_org_key(&identity, &x)),
+        "controller": common::controller_json(),
     })
 }
 
@@ -831,13 +833,13 @@ fn other_org_cannot_read_or_see_the_demo_orgs_data() {
     let handle = common::handle("alice");
     let (a, demo, _gid) = common::granted(&tv, &handle, None);
     let pending = demo
-        .request(
+        .request(&Ask::new(
             &handle,
             &["phone".into()],
             &[PURPOSE.into()],
             3600,
             "to call you",
-        )
+        ))
         .unwrap();
     let rid = pending["request_id"].as_str().unwrap().to_owned();
     let intruder = common::new_org(&tv, "org_intruder");

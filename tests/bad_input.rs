@@ -5,6 +5,7 @@
 
 mod common;
 
+use assent::client::org::Ask;
 use assent::crypto::b64;
 use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
 use assent::crypto::keys::{X25519Secret, generate_signing_key, random_array};
@@ -136,13 +137,13 @@ fn envelope(tv: &TestVault, token: &str, label: &str) -> (u16, Value) {
 fn pending_request(tv: &TestVault, c: &Customer) -> String {
     let org = common::demo_org(tv);
     let answer = org
-        .request(
+        .request(&Ask::new(
             &c.id,
             &["email".into()],
             &[PURPOSE.into()],
             3600,
             "to verify who you are",
-        )
+        ))
         .unwrap();
     answer["request_id"].as_str().unwrap().to_owned()
 }
@@ -196,6 +197,7 @@ fn org_registration(org_id: &str) -> Value {
         "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
         "x25519_public": b64::encode(&x),
         "key_signature": b64::encode(&sign_org_key(&identity, &x)),
+        "controller": common::controller_json(),
     })
 }
 

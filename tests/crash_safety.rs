@@ -36,8 +36,8 @@
 
 mod common;
 
-use assent::client::customer::{self, Device};
-use assent::client::org::{OrgClient, ReadResponse};
+use assent::client::customer::{self, Choice, Device};
+use assent::client::org::{Ask, OrgClient, ReadResponse};
 use assent::client::profile::{PROFILE_KIND, Profile};
 use assent::client::verify::{Party, check_complete, pinned, verify_page};
 use assent::client::{Api, ClientError};
@@ -650,13 +650,13 @@ fn op_request(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
     let (client, _) = guard.as_ref()?;
     w.touch(&c.id);
     let result = (|| -> Outcome {
-        let v = client.request(
+        let v = client.request(&Ask::new(
             &c.id,
             &labels,
             &purposes,
             GRANT_SECS,
             "crash test: to keep your account",
-        )?;
+        ))?;
         let at = ledger_ref(w, "org request", &v)?;
         w.record(
             it,
@@ -690,7 +690,12 @@ fn op_approve(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
             accept_unverified: true,
             ..Default::default()
         };
-        let v = dev.approve(&r.request_id, labels, None, quota.then_some(3), &unverified)?;
+        let choice = Choice {
+            labels,
+            max_reads: quota.then_some(3),
+            ..Choice::default()
+        };
+        let v = dev.approve(&r.request_id, &choice, &unverified)?;
         let at = ledger_ref(w, "approval", &v)?;
         let g = &v["grant"];
         w.record(
@@ -848,6 +853,7 @@ fn op_register_org(w: &World, it: usize) -> Outcome {
             "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
             "x25519_public": b64::encode(&x),
             "key_signature": b64::encode(&sign_org_key(&identity, &x)),
+            "controller": common::controller_json(),
         }),
     )?;
     w.org_attempts.lock().unwrap().retain(|a| a.id != id);

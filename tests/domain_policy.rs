@@ -161,6 +161,7 @@ fn request(labels: &[&str], duration: u64) -> AccessRequest {
         RequestTerms {
             labels: labels.iter().map(|l| label(l)).collect(),
             purposes: vec![purpose(IDV)],
+            required_purposes: vec![],
             duration_secs: duration,
             justification: "to verify you".into(),
         },
@@ -211,6 +212,48 @@ fn a_grant_may_narrow_but_never_widen_its_request() {
 }
 
 #[test]
+fn a_grant_keeps_any_subset_of_purposes_that_holds_the_required_ones() {
+    const FRAUD: &str = "dpv:FraudPreventionAndDetection";
+    const MARKETING: &str = "dpv:Marketing";
+    let ask = |required: &[&str]| {
+        AccessRequest::new(
+            RequestId::parse("req_x").unwrap(),
+            OrgId::parse("org_b").unwrap(),
+            CustomerId::parse("cus_a").unwrap(),
+            RequestTerms {
+                labels: vec![label("email")],
+                purposes: [IDV, FRAUD, MARKETING].iter().map(|p| purpose(p)).collect(),
+                required_purposes: required.iter().map(|p| purpose(p)).collect(),
+                duration_secs: 86_400,
+                justification: "to open your account".into(),
+            },
+            t(NOW),
+        )
+    };
+    let r = ask(&[IDV]).unwrap();
+    assert_eq!(r.required_purposes, vec![purpose(IDV)]);
+    let terms = |purposes: &[&str]| {
+        grant("grt_1", &["email"], purposes, "2026-06-01T12:00:00Z", None).terms
+    };
+    // Marketing left out: fine. Identity verification left out: refused, saying why.
+    assert!(terms(&[IDV]).check_against(&r, t(NOW)).is_ok());
+    assert!(terms(&[FRAUD, IDV]).check_against(&r, t(NOW)).is_ok());
+    assert_eq!(
+        terms(&[FRAUD, MARKETING])
+            .check_against(&r, t(NOW))
+            .unwrap_err()
+            .code(),
+        "required_purpose_missing"
+    );
+    // A required purpose must be one the request asks for.
+    assert_eq!(
+        ask(&["dpv:Personalisation"]).unwrap_err().code(),
+        "bad_required_purposes"
+    );
+    assert_eq!(ask(&[IDV, IDV]).unwrap_err().code(), "bad_list");
+}
+
+#[test]
 fn requests_are_validated() {
     let bad = |labels: Vec<Label>, duration: u64, why: &str| {
         AccessRequest::new(
@@ -220,6 +263,7 @@ fn requests_are_validated() {
             RequestTerms {
                 labels,
                 purposes: vec![purpose(IDV)],
+                required_purposes: vec![],
                 duration_secs: duration,
                 justification: why.into(),
             },

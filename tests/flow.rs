@@ -3,6 +3,8 @@
 
 mod common;
 
+use assent::client::customer::Choice;
+use assent::client::org::Ask;
 use assent::domain::catalog::Label;
 use assent::domain::ids::{GrantId, RequestId};
 use common::*;
@@ -72,13 +74,13 @@ fn org_requests_customer_approves_org_reads_within_the_grant_only() {
         .unwrap();
     let org = demo_org(&tv);
     let req = org
-        .request(
+        .request(&Ask::new(
             &h,
             &["email".into(), "postal_address".into()],
             &[IDV.into()],
             30 * 86_400,
             "to open your account",
-        )
+        ))
         .unwrap();
     assert_eq!(req["status"], "pending");
     let pending = d.requests().unwrap();
@@ -89,9 +91,11 @@ fn org_requests_customer_approves_org_reads_within_the_grant_only() {
     let approved = d
         .approve(
             &rid(&req),
-            Some(vec![l("email")]),
-            None,
-            Some(2),
+            &Choice {
+                labels: Some(vec![l("email")]),
+                max_reads: Some(2),
+                ..Choice::default()
+            },
             &common::demo_org_check(),
         )
         .unwrap();
@@ -146,13 +150,17 @@ fn revoke_stops_the_next_read_destroys_wraps_and_rotation_locks_old_keys_out() {
     // A second org keeps its grant through the rotation.
     let other = new_org(&tv, "org_keeper");
     let req = other
-        .request(&h, &["email".into()], &[IDV.into()], 86_400, "keep going")
+        .request(&Ask::new(
+            &h,
+            &["email".into()],
+            &[IDV.into()],
+            86_400,
+            "keep going",
+        ))
         .unwrap();
     d.approve(
         &rid(&req),
-        None,
-        None,
-        None,
+        &Choice::default(),
         &common::org_check(&other.keys),
     )
     .unwrap();
@@ -220,10 +228,23 @@ fn a_grant_expires_without_any_action() {
         .unwrap();
     let org = demo_org(&tv);
     let req = org
-        .request(&h, &["email".into()], &[IDV.into()], 3600, "briefly")
+        .request(&Ask::new(
+            &h,
+            &["email".into()],
+            &[IDV.into()],
+            3600,
+            "briefly",
+        ))
         .unwrap();
-    d.approve(&rid(&req), None, Some(2), None, &common::demo_org_check())
-        .unwrap();
+    d.approve(
+        &rid(&req),
+        &Choice {
+            duration_secs: Some(2),
+            ..Choice::default()
+        },
+        &common::demo_org_check(),
+    )
+    .unwrap();
     let cid = d.customer_id.as_str().to_owned();
     org.read(&cid, "email", IDV).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3100));
@@ -240,12 +261,18 @@ fn decline_is_final_and_recorded() {
     let (_, mut d) = customer(&tv, &h);
     let org = demo_org(&tv);
     let req = org
-        .request(&h, &["email".into()], &[IDV.into()], 3600, "please")
+        .request(&Ask::new(
+            &h,
+            &["email".into()],
+            &[IDV.into()],
+            3600,
+            "please",
+        ))
         .unwrap();
     d.decline(&rid(&req)).unwrap();
     // The device refuses; the server would too, before even checking a signature.
     assert!(
-        d.approve(&rid(&req), None, None, None, &common::demo_org_check())
+        d.approve(&rid(&req), &Choice::default(), &common::demo_org_check())
             .is_err()
     );
     let body = serde_json::json!({
@@ -419,4 +446,243 @@ fn a_grant_whose_quota_is_used_up_needs_no_new_wraps() {
     // ... and the organization is still refused for its quota.
     let err = org.read(&cid, "email", IDV).unwrap_err();
     assert_eq!(err.code(), Some("quota_exhausted"), "{err}");
+}
+
+/// Reads SSE events from a live stream until `want` events (comments skipped) or the timeout.
+fn read_events(res: &mut reqwest::blocking::Response, want: usize) -> Vec<(String, String, Value)> {
+    use std::io::BufRead as _;
+    let mut out = Vec::new();
+    let mut reader = std::io::BufReader::new(res);
+    let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+    let mut line = String::new();
+    while out.len() < want {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let l = line.trim_end_matches(['\r', '\n']);
+        if l.is_empty() {
+            if !event.is_empty() {
+                out.push((
+                    std::mem::take(&mut id),
+                    std::mem::take(&mut event),
+                    serde_json::from_str(&std::mem::take(&mut data)).unwrap(),
+                ));
+            }
+            continue;
+        }
+        if let Some(v) = l.strip_prefix("id: ").or_else(|| l.strip_prefix("id:")) {
+            id = v.to_owned();
+        } else if let Some(v) = l
+            .strip_prefix("event: ")
+            .or_else(|| l.strip_prefix("event:"))
+        {
+            event = v.to_owned();
+        } else if let Some(v) = l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")) {
+            data.push_str(v);
+        }
+    }
+    out
+}
+
+fn open_stream(tv: &TestVault, token: &str, last: Option<&str>) -> reqwest::blocking::Response {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut req = client
+        .get(format!("{}/v1/me/events", tv.url))
+        .bearer_auth(token);
+    if let Some(l) = last {
+        req = req.header("last-event-id", l);
+    }
+    req.send().unwrap()
+}
+
+#[test]
+fn the_live_stream_announces_new_entries_by_id_and_kind_only_and_resumes() {
+    let tv = start();
+    let h = handle("live");
+    let (_, mut d) = customer(&tv, &h);
+    let token = d.api.token().unwrap().to_owned();
+    let mut res = open_stream(&tv, &token, None);
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let ready = read_events(&mut res, 1);
+    assert_eq!(ready[0].1, "ready");
+    // Sign-up is the customer's entry 1.
+    assert_eq!(ready[0].0, "1");
+
+    d.put(&l("email"), "text/plain", b"alice@example.com", false)
+        .unwrap();
+    let org = demo_org(&tv);
+    let req = org
+        .request(&Ask::new(
+            &h,
+            &["email".into()],
+            &[IDV.into()],
+            3600,
+            "to verify you",
+        ))
+        .unwrap();
+    let got = read_events(&mut res, 2);
+    assert_eq!(got[0].1, "envelope_written");
+    assert_eq!(got[0].0, "2");
+    assert_eq!(got[1].1, "request_created");
+    assert_eq!(got[1].2["request_id"], req["request_id"]);
+    assert_eq!(got[1].2["org_id"], "org_demo_acme");
+    // Ids and kinds only: no labels, purposes or terms.
+    let keys: Vec<&str> = got[1]
+        .2
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(keys, ["index", "org_id", "request_id", "seq", "type"]);
+    drop(res);
+
+    // Resume after entry 2: entry 3 (the request) is replayed, then the approval follows live.
+    let mut res = open_stream(&tv, &token, Some("2"));
+    let replay = read_events(&mut res, 1);
+    assert_eq!(
+        (replay[0].0.as_str(), replay[0].1.as_str()),
+        ("3", "request_created")
+    );
+    d.approve(&rid(&req), &Choice::default(), &common::demo_org_check())
+        .unwrap();
+    let live = read_events(&mut res, 1);
+    assert_eq!(
+        (live[0].0.as_str(), live[0].1.as_str()),
+        ("4", "grant_created")
+    );
+
+    // Bad input and limits.
+    assert_error(
+        &{
+            let r = open_stream(&tv, &token, Some("x"));
+            (r.status().as_u16(), r.json().unwrap())
+        },
+        400,
+        "bad_last_event_id",
+    );
+    let mut open: Vec<_> = (0..3).map(|_| open_stream(&tv, &token, None)).collect();
+    assert!(open.iter().all(|r| r.status() == 200));
+    let over = open_stream(&tv, &token, None);
+    assert_eq!(over.status(), 429);
+    assert_eq!(over.headers()["retry-after"], "30");
+    assert_error(&(429, over.json().unwrap()), 429, "too_many_streams");
+    // Closing one frees its place.
+    drop(res);
+    open.pop();
+    let mut again = None;
+    for _ in 0..50 {
+        let r = open_stream(&tv, &token, None);
+        if r.status() == 200 {
+            again = Some(r);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        again.is_some(),
+        "a closed stream's place was not given back"
+    );
+    assert_eq!(open_stream(&tv, "junk", None).status(), 401);
+}
+
+#[test]
+fn a_session_renews_with_its_token_and_keeps_its_start() {
+    let tv = start();
+    let (_, d) = customer(&tv, &handle("renew"));
+    let token = d.api.token().unwrap().to_owned();
+    let (status, renewed) = call(&tv, "POST", "/v1/me/session", Some(&token), None);
+    assert_eq!(status, 200, "{renewed}");
+    let fresh = renewed["token"].as_str().unwrap();
+    assert_ne!(fresh, token);
+    assert!(renewed["expires_in"].as_i64().unwrap() > 800);
+    // The new token works, and renews again with the same end of session.
+    let (status, again) = call(&tv, "POST", "/v1/me/session", Some(fresh), None);
+    assert_eq!(status, 200);
+    assert_eq!(again["renewable_until"], renewed["renewable_until"]);
+    assert_eq!(call(&tv, "GET", "/v1/me", Some(fresh), None).0, 200);
+    assert_error(
+        &call(&tv, "POST", "/v1/me/session", None, None),
+        401,
+        "missing_token",
+    );
+}
+
+#[test]
+fn required_purposes_stay_and_the_rest_is_the_customers_choice() {
+    const FRAUD: &str = "dpv:FraudPreventionAndDetection";
+    const MARKETING: &str = "dpv:Marketing";
+    let tv = start();
+    let h = handle("purp");
+    let (_, mut d) = customer(&tv, &h);
+    d.put(&l("email"), "text/plain", b"alice@example.com", false)
+        .unwrap();
+    let org = demo_org(&tv);
+    let purposes = [IDV.to_owned(), FRAUD.to_owned(), MARKETING.to_owned()];
+    let ask = |required: &[String]| {
+        org.request(&Ask {
+            required_purposes: required,
+            ..Ask::new(
+                &h,
+                &["email".into()],
+                &purposes,
+                3600,
+                "to open your account",
+            )
+        })
+    };
+    // A required purpose must be among those asked for.
+    assert_eq!(
+        ask(&["dpv:Personalisation".into()]).unwrap_err().code(),
+        Some("bad_required_purposes")
+    );
+    let req = ask(&[IDV.into()]).unwrap();
+    assert_eq!(req["required_purposes"], serde_json::json!([IDV]));
+    let p = |s: &str| assent::domain::catalog::Purpose::parse(s).unwrap();
+    // The device refuses to leave out a required purpose before signing anything.
+    let without = Choice {
+        purposes: Some(vec![p(FRAUD)]),
+        ..Choice::default()
+    };
+    let err = d
+        .approve(&rid(&req), &without, &common::demo_org_check())
+        .unwrap_err();
+    assert!(err.to_string().contains("needs"), "{err}");
+    // Identity verification and fraud prevention kept, marketing left out.
+    let kept = Choice {
+        purposes: Some(vec![p(FRAUD), p(IDV)]),
+        ..Choice::default()
+    };
+    let approved = d
+        .approve(&rid(&req), &kept, &common::demo_org_check())
+        .unwrap();
+    assert_eq!(
+        approved["grant"]["purposes"],
+        serde_json::json!([FRAUD, IDV])
+    );
+    let cid = d.customer_id.to_string();
+    assert!(org.read(&cid, "email", IDV).is_ok());
+    assert!(org.read(&cid, "email", FRAUD).is_ok());
+    assert_eq!(
+        org.read(&cid, "email", MARKETING).unwrap_err().code(),
+        Some("purpose_not_granted")
+    );
+    // The organization sees what was granted.
+    let seen = org
+        .request_status(req["request_id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(seen["status"], "approved");
+    assert_eq!(seen["granted"]["purposes"], serde_json::json!([FRAUD, IDV]));
+    assert_eq!(seen["granted"]["labels"], serde_json::json!(["email"]));
+    assert_eq!(seen["granted"]["state"], "active");
 }

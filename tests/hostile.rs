@@ -9,8 +9,8 @@
 mod common;
 
 use assent::client::ClientError;
-use assent::client::customer::{self, Device, OrgCheck};
-use assent::client::org::OrgClient;
+use assent::client::customer::{self, Choice, Device, OrgCheck};
+use assent::client::org::{Ask, OrgClient};
 use assent::client::verify::Trust;
 use assent::config::OrgKeys;
 use assent::crypto::b64;
@@ -265,13 +265,13 @@ fn world() -> World {
         .unwrap();
     let org = org_client(&tv, &proxy.url, common::demo_org_keys());
     let req = org
-        .request(
+        .request(&Ask::new(
             &h,
             &["email".into()],
             &[IDV.into()],
             86_400,
             "to verify you",
-        )
+        ))
         .unwrap();
     let request = RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
     proxy.forget_traffic();
@@ -315,7 +315,7 @@ fn org_cli(w: &World, args: &[&str]) -> std::process::Output {
 
 fn approve(w: &mut World) -> Result<Value, ClientError> {
     w.alice
-        .approve(&w.request, None, None, None, &common::demo_org_check())
+        .approve(&w.request, &Choice::default(), &common::demo_org_check())
 }
 
 /// Replaces the demo org's keys wherever the vault describes them to the customer.
@@ -412,7 +412,9 @@ fn org_key_substituted_in_the_key_log_is_refused() {
         }
     });
     // Without an anchor, the operator's fingerprint would be shown; it still fails the log.
-    let r = w.alice.approve(&w.request, None, None, None, &unverified());
+    let r = w
+        .alice
+        .approve(&w.request, &Choice::default(), &unverified());
     assert_refused(r, "does not match its event and nonce");
     assert!(w.proxy.writes("/approve").is_empty());
     assert_nothing_for_the_operator(&w.proxy, &op);
@@ -469,7 +471,9 @@ fn operator_logged_key_change_is_refused_by_devices_and_named_by_the_org_monitor
     )
     .unwrap();
     // The device refuses the forged change, even with "approve unverified".
-    let r = w.alice.approve(&w.request, None, None, None, &unverified());
+    let r = w
+        .alice
+        .approve(&w.request, &Choice::default(), &unverified());
     assert_refused(r, "not signed by the previous identity key");
     assert!(w.proxy.writes("/approve").is_empty());
     // Acme's monitor names the event.
@@ -495,19 +499,19 @@ fn first_contact_without_an_anchor_needs_an_explicit_choice() {
     let mut w = world();
     let r = w
         .alice
-        .approve(&w.request, None, None, None, &OrgCheck::default());
+        .approve(&w.request, &Choice::default(), &OrgCheck::default());
     assert_refused(r, "nothing outside the vault vouches");
     // Another organization's request shown as "Acme Bank": the device shows the name and
     // fingerprint of the org's own key log, and Acme's fingerprint does not approve it.
     let evil = common::new_org(&w.tv, "org_evil");
     let req = evil
-        .request(
+        .request(&Ask::new(
             &w.profile.handle,
             &["email".into()],
             &[IDV.into()],
             3600,
             "hello",
-        )
+        ))
         .unwrap();
     let acme_fp = common::demo_org_check();
     w.proxy.rule(|_, path, v| {
@@ -521,7 +525,7 @@ fn first_contact_without_an_anchor_needs_an_explicit_choice() {
     let rid = RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
     let listed = w.alice.org_keys(&evil_id()).unwrap();
     assert_eq!(listed.name, "Org org_evil");
-    let r = w.alice.approve(&rid, None, None, None, &acme_fp);
+    let r = w.alice.approve(&rid, &Choice::default(), &acme_fp);
     assert_refused(r, "not the organization's keys");
     assert!(w.proxy.writes("/approve").is_empty());
     // The explicit choice works, and the grant listing says so.
@@ -529,9 +533,7 @@ fn first_contact_without_an_anchor_needs_an_explicit_choice() {
     w.alice
         .approve(
             &rid,
-            None,
-            None,
-            None,
+            &Choice::default(),
             &OrgCheck {
                 accept_unverified: true,
                 ..Default::default()
@@ -560,26 +562,26 @@ fn keys_changed_since_an_earlier_approval_are_named_and_need_consent() {
     w.org.change_keys(&new).unwrap();
     let org2 = org_client(&w.tv, &w.proxy.url, new);
     let req = org2
-        .request(
+        .request(&Ask::new(
             &w.profile.handle,
             &["email".into()],
             &[IDV.into()],
             3600,
             "again",
-        )
+        ))
         .unwrap();
     let rid = RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
     let today = assent::vault::Vault::now().date();
     let m = assert_refused(
         w.alice
-            .approve(&rid, None, None, None, &OrgCheck::default()),
+            .approve(&rid, &Choice::default(), &OrgCheck::default()),
         &format!("keys changed since you approved it on {today}"),
     );
     assert!(m.contains("key change #2 logged at ledger entry"), "{m}");
     // With the new fingerprint confirmed and the change accepted, it goes on.
     let mut check = common::org_check(&org2.keys);
     check.accept_key_change = true;
-    let second = w.alice.approve(&rid, None, None, None, &check).unwrap();
+    let second = w.alice.approve(&rid, &Choice::default(), &check).unwrap();
     // Both grants are active; the read is served under the one naming Acme's current keys.
     let cid = w.alice.customer_id.to_string();
     let (r, plain) = org2.read(&cid, "email", IDV).unwrap();
@@ -698,17 +700,17 @@ fn a_revoked_grant_shown_as_active_is_refused_and_revocation_rewraps_only_to_sig
     // A second organization keeps its grant.
     let keeper = common::new_org(&w.tv, "org_keeper");
     let req = keeper
-        .request(
+        .request(&Ask::new(
             &w.profile.handle,
             &["email".into()],
             &[IDV.into()],
             86_400,
             "keep",
-        )
+        ))
         .unwrap();
     let rid = RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
     w.alice
-        .approve(&rid, None, None, None, &common::org_check(&keeper.keys))
+        .approve(&rid, &Choice::default(), &common::org_check(&keeper.keys))
         .unwrap();
     let op = Operator::new();
     // Revocation: the rotation re-wraps for the keeper; the operator swaps the keeper's key.

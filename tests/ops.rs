@@ -3,6 +3,7 @@
 
 mod common;
 
+use assent::client::org::Ask;
 use common::*;
 use std::path::Path;
 use std::process::Command;
@@ -993,13 +994,13 @@ fn request_limits_are_settings_the_vault_applies() {
     .unwrap();
     let org = assent::client::org::OrgClient::connect(&url, demo_org_keys()).unwrap();
     let ask = || {
-        org.request(
+        org.request(&Ask::new(
             "nobody",
             &["email".into()],
             &["dpv:IdentityVerification".into()],
             3600,
             "hello",
-        )
+        ))
     };
     for _ in 0..2 {
         assert_eq!(ask().unwrap_err().code(), Some("customer_not_found"));

@@ -1,11 +1,11 @@
 //! `assent customer`: the customer's device on the command line.
 
 use super::{CliError, print_json, split_list};
-use crate::client::customer::{self as device, Device, KdfCost, OrgCheck};
+use crate::client::customer::{self as device, Choice, Device, KdfCost, OrgCheck};
 use crate::client::parse_duration;
 use crate::client::profile::Profile;
 use crate::crypto::bundle::{DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T};
-use crate::domain::catalog::Label;
+use crate::domain::catalog::{Label, Purpose};
 use crate::domain::ids::{GrantId, RequestId};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -82,6 +82,10 @@ pub enum CustomerCommand {
         /// Grant only these labels (comma-separated).
         #[arg(long)]
         labels: Option<String>,
+        /// Grant only these purposes (comma-separated DPV purposes; must include those the
+        /// request marks as needed for the service). Default: every purpose asked for.
+        #[arg(long)]
+        purposes: Option<String>,
         /// Grant for less time than asked, e.g. 7d.
         #[arg(long)]
         duration: Option<String>,
@@ -291,26 +295,26 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             accept_unverified_org,
             accept_key_change,
             labels,
+            purposes,
             duration,
             max_reads,
         } => {
             let rid = RequestId::parse(&request_id)?;
-            let labels = labels
-                .map(|l| {
-                    split_list(&l)
-                        .iter()
-                        .map(|x| Label::parse(x))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .transpose()?;
-            let duration = duration.map(|d| parse_duration(&d)).transpose()?;
+            let choice = Choice {
+                labels: labels.map(|l| parse_each(&l, Label::parse)).transpose()?,
+                purposes: purposes
+                    .map(|p| parse_each(&p, Purpose::parse))
+                    .transpose()?,
+                duration_secs: duration.map(|d| parse_duration(&d)).transpose()?,
+                max_reads,
+            };
             let check = OrgCheck {
                 fingerprint: org_fingerprint,
                 accept_unverified: accept_unverified_org,
                 accept_key_change,
             };
             let mut u = open(&a.profile)?;
-            let answer = u.d.approve(&rid, labels, duration, max_reads, &check)?;
+            let answer = u.d.approve(&rid, &choice, &check)?;
             u.save()?;
             eprintln!("granted: {}", answer["grant"]["grant_id"]);
             print_json(&answer)
@@ -479,4 +483,9 @@ fn grants(d: &mut Device) -> Result<Vec<serde_json::Value>, CliError> {
         }));
     }
     Ok(out)
+}
+
+/// A comma-separated list, each item parsed.
+fn parse_each<T, E>(list: &str, parse: impl Fn(&str) -> Result<T, E>) -> Result<Vec<T>, E> {
+    split_list(list).iter().map(|x| parse(x)).collect()
 }

@@ -25,7 +25,9 @@ pub struct KeygenArgs {
     #[arg(long)]
     pub force: bool,
     /// Replace only the vault signing key; the old key's verifier key is appended to
-    /// vault-retired.pub so checkpoints signed before stay verifiable. Restart the vault after.
+    /// vault-retired.pub so checkpoints signed before stay verifiable, and the old key signs a
+    /// rotation statement naming the new one (vault-rotations.json) that clients check before
+    /// they accept the new key. Restart the vault after.
     #[arg(long, conflicts_with = "force")]
     pub rotate: bool,
 }
@@ -41,6 +43,13 @@ fn rotate(a: &KeygenArgs) -> Result<(), CliError> {
     std::fs::write(&path, lines)
         .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
     let new = generate_signing_key();
+    let next = crate::ledger::note::verifier_key(&old.name, &new.verifying_key().to_bytes());
+    let statement =
+        crate::ledger::rotation::sign_rotation(&old.name, &old.signing, &next, crate::clock::now())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut rotations = old.rotations.clone();
+    rotations.push(statement);
+    write_json(&a.out.join(crate::config::ROTATIONS_FILE), &rotations)?;
     write_json(
         &a.out.join(VAULT_KEY_FILE),
         &VaultKeyFile {

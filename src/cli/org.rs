@@ -1,7 +1,7 @@
 //! `assent org`: the organization's client, with its own key file.
 
 use super::{CliError, print_json, split_list};
-use crate::client::org::OrgClient;
+use crate::client::org::{Ask, OrgClient};
 use crate::client::parse_duration;
 use crate::client::verify::Trust;
 use crate::config::{OrgKeys, write_json};
@@ -131,6 +131,10 @@ pub enum OrgCommand {
         /// Comma-separated DPV purposes, e.g. dpv:IdentityVerification.
         #[arg(long)]
         purposes: String,
+        /// Comma-separated purposes (among --purposes) your service cannot do without: the
+        /// customer keeps them or declines; the other purposes are the customer's choice.
+        #[arg(long, default_value = "")]
+        required_purposes: String,
         /// How long, e.g. 30d, 12h.
         #[arg(long, default_value = "30d")]
         duration: String,
@@ -138,8 +142,9 @@ pub enum OrgCommand {
         #[arg(long)]
         justification: String,
     },
-    /// List this organization's requests and their status.
-    Requests,
+    /// List this organization's requests and their status; with a request id, that request
+    /// and what the customer granted (`granted`: labels, purposes, until when, read cap).
+    Requests { request_id: Option<String> },
     /// Read and decrypt a customer's envelope.
     Read {
         #[arg(long)]
@@ -203,24 +208,29 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
             customer,
             labels,
             purposes,
+            required_purposes,
             duration,
             justification,
         } => {
             let (c, _) = a.connect()?;
-            let answer = c.request(
+            let answer = c.request(&Ask {
                 customer,
-                &split_list(labels),
-                &split_list(purposes),
-                parse_duration(duration)?,
+                labels: &split_list(labels),
+                purposes: &split_list(purposes),
+                required_purposes: &split_list(required_purposes),
+                duration_secs: parse_duration(duration)?,
                 justification,
-            )?;
+            })?;
             eprintln!(
                 "request {} is waiting for the customer",
                 answer["request_id"]
             );
             print_json(&answer)
         }
-        OrgCommand::Requests => print_json(&a.connect()?.0.requests()?),
+        OrgCommand::Requests { request_id: None } => print_json(&a.connect()?.0.requests()?),
+        OrgCommand::Requests {
+            request_id: Some(id),
+        } => print_json(&a.connect()?.0.request_status(id)?),
         OrgCommand::Read {
             customer,
             label,

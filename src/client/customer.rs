@@ -82,6 +82,10 @@ pub struct RequestView {
     pub org: OrgInfo,
     pub labels: Vec<Label>,
     pub purposes: Vec<Purpose>,
+    /// The purposes the organization says its service needs (the vault's word, and the
+    /// `request_created` entry's): a grant without them is refused by the vault.
+    #[serde(default)]
+    pub required_purposes: Vec<Purpose>,
     pub duration_secs: u64,
     pub justification: String,
     pub status: String,
@@ -669,9 +673,7 @@ impl Device {
     pub fn approve(
         &mut self,
         request_id: &RequestId,
-        labels: Option<Vec<Label>>,
-        duration_secs: Option<u64>,
-        max_reads: Option<u32>,
+        choice: &Choice,
         check: &OrgCheck,
     ) -> Result<Value, ClientError> {
         let request = self
@@ -706,9 +708,10 @@ impl Device {
         }
         self.check_org(&log, check)?;
         let keys = log.current;
-        let mut labels = labels.unwrap_or_else(|| request.labels.clone());
-        labels.sort();
-        let duration = duration_secs
+        let (labels, purposes) = choice.terms(&request)?;
+        let max_reads = choice.max_reads;
+        let duration = choice
+            .duration_secs
             .unwrap_or(request.duration_secs)
             .min(request.duration_secs);
         let now = crate::clock::now();
@@ -719,7 +722,7 @@ impl Device {
             org_identity_key: keys.identity_key,
             org_encryption_key: keys.encryption_key,
             labels,
-            purposes: request.purposes.clone(),
+            purposes,
             not_after: now.plus(i64::try_from(duration).unwrap_or(i64::MAX)),
             max_reads,
         };
@@ -767,6 +770,61 @@ impl Device {
     pub fn ledger(&self) -> Result<Value, ClientError> {
         self.api.get("/v1/me/ledger")
     }
+}
+
+/// What the customer keeps of a request: `None` keeps everything asked for. Labels and purposes
+/// must be among those asked; purposes must include the required ones.
+#[derive(Clone, Debug, Default)]
+pub struct Choice {
+    pub labels: Option<Vec<Label>>,
+    pub purposes: Option<Vec<Purpose>>,
+    pub duration_secs: Option<u64>,
+    pub max_reads: Option<u32>,
+}
+
+impl Choice {
+    /// The labels and purposes to sign, sorted, checked against the request before anything
+    /// is signed (the vault checks again).
+    fn terms(&self, r: &RequestView) -> Result<(Vec<Label>, Vec<Purpose>), ClientError> {
+        let mut labels = self.labels.clone().unwrap_or_else(|| r.labels.clone());
+        let mut purposes = self.purposes.clone().unwrap_or_else(|| r.purposes.clone());
+        labels.sort();
+        labels.dedup();
+        purposes.sort();
+        purposes.dedup();
+        if labels.is_empty() || purposes.is_empty() {
+            return Err(ClientError::Usage(
+                "choose at least one label and one purpose, or decline the request".into(),
+            ));
+        }
+        if let Some(l) = labels.iter().find(|l| !r.labels.contains(l)) {
+            return Err(ClientError::Usage(format!(
+                "`{l}` was not asked for; choose among {}",
+                join(&r.labels)
+            )));
+        }
+        if let Some(p) = purposes.iter().find(|p| !r.purposes.contains(p)) {
+            return Err(ClientError::Usage(format!(
+                "`{p}` was not asked for; choose among {}",
+                join(&r.purposes)
+            )));
+        }
+        if let Some(p) = r.required_purposes.iter().find(|p| !purposes.contains(p)) {
+            return Err(ClientError::Usage(format!(
+                "{} needs `{p}` for its service: include it, or decline the request",
+                r.org_id
+            )));
+        }
+        Ok((labels, purposes))
+    }
+}
+
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Why a grant the vault listed is not believed.

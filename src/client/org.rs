@@ -61,6 +61,38 @@ pub struct ReadResponse {
     pub receipt: ReadReceipt,
 }
 
+/// An access request as an organization words it.
+pub struct Ask<'a> {
+    /// A customer id (`cus_…`) or handle.
+    pub customer: &'a str,
+    pub labels: &'a [String],
+    pub purposes: &'a [String],
+    /// The purposes (among `purposes`) the service cannot do without.
+    pub required_purposes: &'a [String],
+    pub duration_secs: u64,
+    pub justification: &'a str,
+}
+
+impl<'a> Ask<'a> {
+    /// A request with no required purposes.
+    pub fn new(
+        customer: &'a str,
+        labels: &'a [String],
+        purposes: &'a [String],
+        duration_secs: u64,
+        justification: &'a str,
+    ) -> Self {
+        Self {
+            customer,
+            labels,
+            purposes,
+            required_purposes: &[],
+            duration_secs,
+            justification,
+        }
+    }
+}
+
 impl ReadResponse {
     /// Opens the envelope with the organization's X25519 key: unwrap the data key (HPKE, info
     /// bound to envelope, version, org and grant), then the payload (AAD bound to customer,
@@ -130,14 +162,15 @@ impl OrgClient {
     }
 
     /// Asks a customer (by id `cus_…` or by handle) for labels and purposes.
-    pub fn request(
-        &self,
-        customer: &str,
-        labels: &[String],
-        purposes: &[String],
-        duration_secs: u64,
-        justification: &str,
-    ) -> Result<Value, ClientError> {
+    pub fn request(&self, ask: &Ask<'_>) -> Result<Value, ClientError> {
+        let Ask {
+            customer,
+            labels,
+            purposes,
+            required_purposes,
+            duration_secs,
+            justification,
+        } = ask;
         let who = if customer.starts_with("cus_") {
             "customer_id"
         } else {
@@ -149,6 +182,7 @@ impl OrgClient {
                 who: customer,
                 "labels": labels,
                 "purposes": purposes,
+                "required_purposes": required_purposes,
                 "duration_secs": duration_secs,
                 "justification": justification,
             }),
@@ -157,6 +191,15 @@ impl OrgClient {
 
     pub fn requests(&self) -> Result<Value, ClientError> {
         self.api.get("/v1/org/requests")
+    }
+
+    /// One request, with `granted` once the customer approved: what the customer chose,
+    /// possibly narrower than asked. (The vault's word; the read policy it enforces is the
+    /// customer's signed grant.)
+    pub fn request_status(&self, request_id: &str) -> Result<Value, ClientError> {
+        let id = crate::domain::ids::RequestId::parse(request_id)
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
+        self.api.get(&format!("/v1/org/requests/{id}"))
     }
 
     /// Reads and decrypts one envelope for `purpose`, refusing an answer about another

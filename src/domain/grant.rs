@@ -65,6 +65,19 @@ impl GrantTerms {
                 format!("purpose `{extra}` was not requested"),
             ));
         }
+        if let Some(missing) = request
+            .required_purposes
+            .iter()
+            .find(|p| !self.purposes.contains(p))
+        {
+            return Err(DomainError::invalid(
+                "required_purpose_missing",
+                format!(
+                    "the organization needs the purpose `{missing}` for its service: include it, \
+                     or decline the request"
+                ),
+            ));
+        }
         let duration = i64::try_from(request.duration_secs).unwrap_or(i64::MAX);
         let latest = now.plus(duration).plus(CLOCK_SKEW_SECS);
         if self.not_after <= now || self.not_after > latest {

@@ -28,6 +28,11 @@ pub struct AccessRequest {
     pub customer_id: CustomerId,
     pub labels: Vec<Label>,
     pub purposes: Vec<Purpose>,
+    /// The purposes the organization says its service needs (a sorted subset of `purposes`):
+    /// a grant must include them all, so the customer takes them or declines. The others are
+    /// the customer's free choice, none chosen in advance (GDPR Art. 7, recital 43: granular).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_purposes: Vec<Purpose>,
     pub duration_secs: u64,
     pub justification: String,
     pub created_at: Timestamp,
@@ -42,6 +47,7 @@ pub struct AccessRequest {
 pub struct RequestTerms {
     pub labels: Vec<Label>,
     pub purposes: Vec<Purpose>,
+    pub required_purposes: Vec<Purpose>,
     pub duration_secs: u64,
     pub justification: String,
 }
@@ -56,6 +62,17 @@ impl AccessRequest {
     ) -> Result<Self, DomainError> {
         let labels = distinct_sorted(&terms.labels, "labels", MAX_LABELS)?;
         let purposes = distinct_sorted(&terms.purposes, "purposes", MAX_PURPOSES)?;
+        let required_purposes = if terms.required_purposes.is_empty() {
+            Vec::new()
+        } else {
+            distinct_sorted(&terms.required_purposes, "required_purposes", MAX_PURPOSES)?
+        };
+        if let Some(extra) = required_purposes.iter().find(|p| !purposes.contains(p)) {
+            return Err(DomainError::invalid(
+                "bad_required_purposes",
+                format!("required purpose `{extra}` is not one of the requested purposes"),
+            ));
+        }
         if !(MIN_DURATION_SECS..=MAX_DURATION_SECS).contains(&terms.duration_secs) {
             return Err(DomainError::invalid(
                 "bad_duration",
@@ -85,6 +102,7 @@ impl AccessRequest {
             customer_id,
             labels,
             purposes,
+            required_purposes,
             duration_secs: terms.duration_secs,
             justification,
             created_at: now,

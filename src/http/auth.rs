@@ -42,10 +42,27 @@ impl FromRequestParts<AppState> for CustomerAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self(
+            CustomerSession::from_request_parts(parts, state).await?.id,
+        ))
+    }
+}
+
+/// A customer session with its verified claims (for renewing it and for streams that end
+/// when the token does).
+pub struct CustomerSession {
+    pub id: CustomerId,
+    pub claims: crate::tokens::Claims,
+}
+
+impl FromRequestParts<AppState> for CustomerSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let claims = state.tokens.verify(bearer(parts)?, Audience::Customer)?;
         let id = CustomerId::parse(&claims.sub)
             .map_err(|_| ApiError::Unauthorized("invalid_token", "bad subject".into()))?;
-        Ok(Self(id))
+        Ok(Self { id, claims })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Sign-up, unlock parameters, login and the customer's own profile.
 
 use super::AppState;
-use super::auth::CustomerAuth;
+use super::auth::{CustomerAuth, CustomerSession};
 use super::error::ApiError;
 use super::extract::{Json, Query};
 use super::openapi::{
@@ -12,7 +12,7 @@ use crate::crypto::bundle::{KdfParams, SealedBundle};
 use crate::domain::ids::{CustomerId, Handle};
 use crate::domain::time::Timestamp;
 use crate::store::records::CustomerRecord;
-use crate::tokens::{Audience, CUSTOMER_TTL_SECS};
+use crate::tokens::{CUSTOMER_SESSION_MAX_SECS, CUSTOMER_TTL_SECS};
 use crate::vault::Vault;
 use crate::vault::customers::Signup;
 use axum::extract::{ConnectInfo, State};
@@ -171,6 +171,9 @@ pub struct Session {
     pub token_type: &'static str,
     /// Seconds until the token expires.
     pub expires_in: i64,
+    /// Until when `POST /v1/me/session` renews the token (then the passphrase is needed again).
+    #[schema(value_type = TimestampDoc)]
+    pub renewable_until: Timestamp,
     #[serde(flatten)]
     pub profile: Profile,
 }
@@ -221,17 +224,68 @@ pub async fn log_in(
         }
     };
     s.limits.account_succeeded(handle.as_str());
-    let token = s.tokens.issue(
-        Audience::Customer,
-        record.customer_id.as_str(),
-        CUSTOMER_TTL_SECS,
-        Vault::now().unix(),
-    )?;
+    let now = Vault::now();
+    let token = s
+        .tokens
+        .issue_customer(record.customer_id.as_str(), now.unix(), now.unix())?;
     Ok(Json(Session {
         token,
         token_type: "Bearer",
         expires_in: CUSTOMER_TTL_SECS,
+        renewable_until: now.plus(CUSTOMER_SESSION_MAX_SECS),
         profile: record.into(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Renewed {
+    /// A new customer token; the one sent stays valid until it expires.
+    pub token: String,
+    #[schema(value_type = String, example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the new token expires (shorter near the end of the session).
+    pub expires_in: i64,
+    #[schema(value_type = TimestampDoc)]
+    pub renewable_until: Timestamp,
+}
+
+/// Renew the customer token while the page is in use: needs the current token, and works until
+/// `CUSTOMER_SESSION_MAX_SECS` (12 h) after the passphrase was typed.
+#[utoipa::path(
+    post,
+    path = "/v1/me/session",
+    operation_id = "renew_session",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "A new token for the same session", body = Renewed),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`; `reauthenticate`: the session is over, unlock with the passphrase again", body = ErrorBody),
+    ),
+)]
+pub async fn renew(
+    State(s): State<AppState>,
+    session: CustomerSession,
+) -> Result<Json<Renewed>, ApiError> {
+    let now = Vault::now().unix();
+    // Tokens from before renewal existed carry no auth_time: their session began at `iat`.
+    let auth_time = session.claims.auth_time.unwrap_or(session.claims.iat);
+    let ends = auth_time.saturating_add(CUSTOMER_SESSION_MAX_SECS);
+    if now >= ends || auth_time > now {
+        return Err(ApiError::Unauthorized(
+            "reauthenticate",
+            "this session has lasted as long as it may; unlock with your passphrase again".into(),
+        ));
+    }
+    // The customer still exists (an erased account's token renews nothing).
+    s.vault.customer(&session.id)?;
+    let token = s
+        .tokens
+        .issue_customer(session.id.as_str(), auth_time, now)?;
+    Ok(Json(Renewed {
+        token,
+        token_type: "Bearer",
+        expires_in: (ends - now).min(CUSTOMER_TTL_SECS),
+        renewable_until: Timestamp::from_unix_clamped(ends),
     }))
 }
 

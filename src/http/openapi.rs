@@ -7,7 +7,9 @@
 //! `domain`, `crypto` and `ledger` stay free of documentation concerns. Where a pattern or an
 //! enumeration can be taken from the code (id prefixes, the label and purpose catalogs), it is.
 
-use super::{admin, customers, envelopes, grants, ledger, org, requests, server, transparency};
+use super::{
+    admin, customers, envelopes, events, grants, ledger, org, requests, server, transparency,
+};
 use crate::crypto::bundle;
 use crate::domain::catalog::{LABELS, PURPOSES};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId, RequestId};
@@ -321,6 +323,9 @@ pub struct AccessRequestDoc {
     pub customer_id: CustomerIdDoc,
     pub labels: Vec<LabelDoc>,
     pub purposes: Vec<PurposeDoc>,
+    /// The purposes the service needs (a subset of `purposes`); omitted when none.
+    #[schema(required = false)]
+    pub required_purposes: Vec<PurposeDoc>,
     pub duration_secs: u64,
     pub justification: String,
     pub created_at: TimestampDoc,
@@ -406,6 +411,8 @@ impl Modify for Security {
         customers::kdf_params,
         customers::log_in,
         customers::me,
+        customers::renew,
+        events::stream,
         envelopes::list,
         envelopes::get_one,
         envelopes::put,
@@ -419,6 +426,7 @@ impl Modify for Security {
         ledger::mine,
         transparency::checkpoint,
         transparency::key,
+        transparency::rotations,
         transparency::inclusion,
         transparency::consistency,
         grants::receipt,

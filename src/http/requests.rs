@@ -8,18 +8,20 @@ use super::grants::GrantView;
 use super::ledger::LedgerRef;
 use super::openapi::{
     AccessRequestDoc, Base64Url32, Base64Url48, Base64UrlDoc, CustomerIdDoc, EnvelopeIdDoc,
-    ErrorBody, GrantTermsDoc, HandleDoc, LabelDoc, PurposeDoc, RequestIdDoc,
+    ErrorBody, GrantIdDoc, GrantStateDoc, GrantTermsDoc, HandleDoc, LabelDoc, PurposeDoc,
+    RequestIdDoc, TimestampDoc,
 };
 use super::org::OrgInfo;
 use crate::crypto::b64::serde_bytes;
 use crate::crypto::wrap::Wrap;
 use crate::domain::catalog::{Label, Purpose};
-use crate::domain::grant::GrantTerms;
-use crate::domain::ids::{CustomerId, EnvelopeId, Handle, RequestId};
+use crate::domain::grant::{Grant, GrantState, GrantTerms};
+use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, RequestId};
 use crate::domain::request::{AccessRequest, RequestTerms};
+use crate::domain::time::Timestamp;
 use crate::vault::Vault;
 use crate::vault::VaultError;
-use crate::vault::consent::{Approval, ApprovalWrap, CustomerRef, Party, TOO_MANY_PENDING};
+use crate::vault::consent::{Approval, ApprovalWrap, CustomerRef, TOO_MANY_PENDING};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -42,6 +44,11 @@ pub struct CreateBody {
     /// 1–8 distinct purposes.
     #[schema(value_type = Vec<PurposeDoc>, min_items = 1)]
     pub purposes: Vec<Purpose>,
+    /// The purposes the service needs (a subset of `purposes`; default none): the customer's
+    /// grant must include them. The others the customer may leave out.
+    #[serde(default)]
+    #[schema(value_type = Vec<PurposeDoc>)]
+    pub required_purposes: Vec<Purpose>,
     /// How long the access would last (60 s to ten years).
     pub duration_secs: u64,
     /// Why, in words the customer reads (1–1000 characters).
@@ -66,7 +73,7 @@ pub struct Created {
     request_body = CreateBody,
     responses(
         (status = 201, description = "The request, pending the customer's answer", body = Created),
-        (status = 400, description = "`bad_json`, `bad_customer`, `bad_list`, `bad_duration`, `bad_justification`", body = ErrorBody),
+        (status = 400, description = "`bad_json`, `bad_customer`, `bad_list`, `bad_required_purposes`, `bad_duration`, `bad_justification`", body = ErrorBody),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
         (status = 404, description = "`customer_not_found`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
@@ -97,6 +104,7 @@ pub async fn create(
     let terms = RequestTerms {
         labels: b.labels,
         purposes: b.purposes,
+        required_purposes: b.required_purposes,
         duration_secs: b.duration_secs,
         justification: b.justification,
     };
@@ -150,15 +158,65 @@ fn too_many_pending(message: String) -> Response {
     tag = "organizations",
     security(("org_token" = [])),
     responses(
-        (status = 200, description = "Every request this organization made", body = Vec<AccessRequestDoc>),
+        (status = 200, description = "Every request this organization made", body = Vec<OrgRequestView>),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
     ),
 )]
 pub async fn list_org(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
-) -> Result<Json<Vec<AccessRequest>>, ApiError> {
-    Ok(Json(s.vault.org_requests(&org)?))
+) -> Result<Json<Vec<OrgRequestView>>, ApiError> {
+    let now = Vault::now();
+    Ok(Json(
+        s.vault
+            .org_requests(&org)?
+            .into_iter()
+            .map(|(request, grant)| OrgRequestView::new(request, grant, now))
+            .collect(),
+    ))
+}
+
+/// What the customer granted in answer to a request: exactly the signed terms, which may be
+/// narrower than the request (fewer labels or purposes, less time, a read cap).
+#[derive(Serialize, ToSchema)]
+pub struct Granted {
+    #[schema(value_type = GrantIdDoc)]
+    pub grant_id: GrantId,
+    #[schema(value_type = Vec<LabelDoc>)]
+    pub labels: Vec<Label>,
+    #[schema(value_type = Vec<PurposeDoc>)]
+    pub purposes: Vec<Purpose>,
+    #[schema(value_type = TimestampDoc)]
+    pub not_after: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_reads: Option<u32>,
+    #[schema(value_type = GrantStateDoc)]
+    pub state: GrantState,
+}
+
+/// A request as its organization sees it, with what was granted once the customer approved.
+#[derive(Serialize, ToSchema)]
+pub struct OrgRequestView {
+    #[serde(flatten)]
+    #[schema(value_type = AccessRequestDoc)]
+    pub request: AccessRequest,
+    /// Present once approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted: Option<Granted>,
+}
+
+impl OrgRequestView {
+    fn new(request: AccessRequest, grant: Option<Grant>, now: Timestamp) -> Self {
+        let granted = grant.map(|g| Granted {
+            state: g.state(now),
+            grant_id: g.terms.grant_id,
+            labels: g.terms.labels,
+            purposes: g.terms.purposes,
+            not_after: g.terms.not_after,
+            max_reads: g.terms.max_reads,
+        });
+        Self { request, granted }
+    }
 }
 
 fn request_id(raw: &str) -> Result<RequestId, ApiError> {
@@ -174,7 +232,7 @@ fn request_id(raw: &str) -> Result<RequestId, ApiError> {
     security(("org_token" = [])),
     params(("id" = RequestIdDoc, Path, description = "The request")),
     responses(
-        (status = 200, description = "The request", body = AccessRequestDoc),
+        (status = 200, description = "The request, with what was granted once approved", body = OrgRequestView),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
         (status = 404, description = "`request_not_found` (also another organization's), `not_found`", body = ErrorBody),
@@ -184,10 +242,9 @@ pub async fn get_org(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
     Path(raw): Path<String>,
-) -> Result<Json<AccessRequest>, ApiError> {
-    Ok(Json(
-        s.vault.request_for(&request_id(&raw)?, Party::Org(&org))?,
-    ))
+) -> Result<Json<OrgRequestView>, ApiError> {
+    let (request, grant) = s.vault.org_request(&request_id(&raw)?, &org)?;
+    Ok(Json(OrgRequestView::new(request, grant, Vault::now())))
 }
 
 #[derive(Serialize, ToSchema)]

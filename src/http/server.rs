@@ -190,6 +190,7 @@ pub async fn start_with(
         origin: keys.name.clone(),
         name: keys.name.clone(),
         key: keys.signing.clone(),
+        rotations: keys.rotations.clone(),
     };
     let vault = Vault::new(
         store,
@@ -230,6 +231,7 @@ pub async fn start_with(
             )
             .with_requests(options.requests.0, options.requests.1),
         ),
+        streams: Arc::default(),
     };
     let limits = state.limits.clone();
     let app = app(

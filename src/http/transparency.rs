@@ -52,6 +52,35 @@ pub async fn key(State(s): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// The current verifier key and the rotation statements that lead to it.
+#[derive(Serialize, ToSchema)]
+pub struct KeyHistory {
+    /// The C2SP verifier key that signs checkpoints now.
+    pub current: String,
+    /// Signed notes, oldest first, each signed by the key it retires (text:
+    /// `assent/v2/vault-key-rotation`, previous key, next key, time). A client verifies each with
+    /// the key it pinned; the server's word alone moves no pin.
+    pub rotations: Vec<String>,
+}
+
+/// How the vault's signing key changed: the statements a client needs to move its pin.
+#[utoipa::path(
+    get,
+    path = "/v1/ledger/key/rotations",
+    operation_id = "ledger_key_rotations",
+    tag = "ledger",
+    responses(
+        (status = 200, description = "The current key and the signed rotation statements", body = KeyHistory),
+    ),
+)]
+pub async fn rotations(State(s): State<AppState>) -> Json<KeyHistory> {
+    let signer = s.vault.signer();
+    Json(KeyHistory {
+        current: signer.verifier_key(),
+        rotations: signer.rotations.clone(),
+    })
+}
+
 pub fn hashes(proof: &[Hash]) -> Vec<String> {
     proof.iter().map(|h| b64::encode(h)).collect()
 }

@@ -78,6 +78,9 @@ pub enum Event {
         request_id: RequestId,
         labels: Vec<Label>,
         purposes: Vec<Purpose>,
+        /// Omitted when empty (the v2 encoding of a request without required purposes).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        required_purposes: Vec<Purpose>,
         at: Timestamp,
     },
     RequestDeclined {
@@ -158,6 +161,23 @@ impl Event {
     }
 
     /// True for the events that make up an organization's key log.
+    /// The `type` tag this event is serialized with.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CustomerRegistered { .. } => "customer_registered",
+            Self::EnvelopeWritten { .. } => "envelope_written",
+            Self::EnvelopeErased { .. } => "envelope_erased",
+            Self::KeyRotated { .. } => "key_rotated",
+            Self::OrgRegistered { .. } => "org_registered",
+            Self::OrgKeysChanged { .. } => "org_keys_changed",
+            Self::RequestCreated { .. } => "request_created",
+            Self::RequestDeclined { .. } => "request_declined",
+            Self::GrantCreated { .. } => "grant_created",
+            Self::GrantRevoked { .. } => "grant_revoked",
+            Self::Read { .. } => "read",
+        }
+    }
+
     pub fn is_org_key_event(&self) -> bool {
         matches!(
             self,

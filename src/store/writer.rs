@@ -6,7 +6,7 @@ use super::{StoreError, Tx};
 use crate::ledger::merkle::Frontier;
 use redb::{Database, Durability};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most use cases committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -33,19 +33,29 @@ enum Msg {
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
     thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    /// The durable ledger size: set after each commit that appended, never before it is
+    /// durable (live streams read the new events only once they cannot be lost).
+    size: watch::Receiver<u64>,
 }
 
 impl Writer {
     pub(crate) fn start(db: Arc<Database>, frontier: Frontier) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (size_tx, size) = watch::channel(frontier.size());
         let thread = std::thread::Builder::new()
             .name("assent-writer".into())
-            .spawn(move || run(db, frontier, rx))
+            .spawn(move || run(db, frontier, rx, size_tx))
             .map_err(|e| StoreError::Io(e.to_string()))?;
         Ok(Self {
             tx,
             thread: Arc::new(Mutex::new(Some(thread))),
+            size,
         })
+    }
+
+    /// Follows the durable ledger size (for live event streams).
+    pub fn ledger_size(&self) -> watch::Receiver<u64> {
+        self.size.clone()
     }
 
     /// Commits everything already queued, stops the writer and waits for it to release the
@@ -90,7 +100,12 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Msg>) {
+fn run(
+    db: Arc<Database>,
+    mut frontier: Frontier,
+    mut rx: mpsc::Receiver<Msg>,
+    size: watch::Sender<u64>,
+) {
     let mut stopping = false;
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = Vec::new();
@@ -107,6 +122,9 @@ fn run(db: Arc<Database>, mut frontier: Frontier, mut rx: mpsc::Receiver<Msg>) {
         }
         if !jobs.is_empty() {
             commit_batch(&db, &mut frontier, jobs);
+            // After the commit (or its rollback, which restores the frontier): only durable
+            // sizes are announced.
+            size.send_if_modified(|s| std::mem::replace(s, frontier.size()) != frontier.size());
         }
         if stopping && rx.is_empty() {
             rx.close();

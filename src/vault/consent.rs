@@ -127,6 +127,7 @@ impl Vault {
                         request_id: request.request_id.clone(),
                         labels: request.labels.clone(),
                         purposes: request.purposes.clone(),
+                        required_purposes: request.required_purposes.clone(),
                         at: now,
                     },
                     nonce,
@@ -154,16 +155,33 @@ impl Vault {
         Ok(out)
     }
 
-    pub fn org_requests(&self, org: &OrgId) -> Result<Vec<AccessRequest>, VaultError> {
+    /// The organization's requests (newest first), each with the grant that answered it.
+    pub fn org_requests(
+        &self,
+        org: &OrgId,
+    ) -> Result<Vec<(AccessRequest, Option<Grant>)>, VaultError> {
         let view = self.store().read()?;
         let mut out = Vec::new();
         for rid in view.index2(ORG_REQUESTS, org.as_str())? {
             if let Some(r) = view.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())? {
-                out.push(r);
+                let grant = answering_grant(&view, &r)?;
+                out.push((r, grant));
             }
         }
-        out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        out.sort_by_key(|(r, _)| std::cmp::Reverse(r.created_at));
         Ok(out)
+    }
+
+    /// One of the organization's requests with the grant that answered it (what the customer
+    /// chose may be narrower than what was asked).
+    pub fn org_request(
+        &self,
+        id: &RequestId,
+        org: &OrgId,
+    ) -> Result<(AccessRequest, Option<Grant>), VaultError> {
+        let r = self.request_for(id, Party::Org(org))?;
+        let grant = answering_grant(&self.store().read()?, &r)?;
+        Ok((r, grant))
     }
 
     /// A request as seen by one party; anyone else gets "not found".
@@ -459,4 +477,15 @@ fn check_approval_wraps(
         }
     }
     Ok(())
+}
+
+/// The grant an approved request produced, if any.
+fn answering_grant(
+    view: &crate::store::ReadView,
+    r: &AccessRequest,
+) -> Result<Option<Grant>, VaultError> {
+    match &r.grant_id {
+        Some(gid) => Ok(view.get_json(GRANTS, gid.as_str())?),
+        None => Ok(None),
+    }
 }

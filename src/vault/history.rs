@@ -48,6 +48,30 @@ impl Vault {
         Ok((out, size))
     }
 
+    /// The customer's events among ledger entries `from..to` (what a live stream announces
+    /// after each commit: a scan of only the new entries).
+    pub fn customer_events_between(
+        &self,
+        customer: &CustomerId,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<OpenedEntry>, VaultError> {
+        let view = self.store().read()?;
+        let mut out = Vec::new();
+        for (i, stored) in view.events_between(from, to)? {
+            let entry = open_entry(i, &stored)?;
+            if entry.event.event.customer() == Some(customer) {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Follows the durable ledger size.
+    pub fn ledger_size_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.store().writer().ledger_size()
+    }
+
     pub fn ledger_size(&self) -> Result<u64, VaultError> {
         Ok(self.store().read()?.ledger_size()?)
     }

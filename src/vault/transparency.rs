@@ -13,6 +13,9 @@ pub struct LedgerSigner {
     pub origin: String,
     pub name: String,
     pub key: SigningKey,
+    /// Rotation statements leading to `key`, oldest first (served to clients, which verify
+    /// each with the key they pinned).
+    pub rotations: Vec<String>,
 }
 
 impl LedgerSigner {

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use assent::client::customer::{self, Device, KdfCost};
-use assent::client::org::OrgClient;
+use assent::client::org::{Ask, OrgClient};
 use assent::client::profile::Profile;
 use assent::config::{OrgKeys, ServeConfig};
 use assent::crypto::keys::{X25519Secret, generate_signing_key};
@@ -177,6 +177,7 @@ pub fn new_org(tv: &TestVault, id: &str) -> OrgClient {
         "ed25519_public": assent::crypto::b64::encode(&keys.identity.verifying_key().to_bytes()),
         "x25519_public": assent::crypto::b64::encode(&x),
         "key_signature": assent::crypto::b64::encode(&assent::crypto::sign::sign_org_key(&keys.identity, &x)),
+        "controller": controller_json(),
     });
     let (status, answer) = call(
         tv,
@@ -187,6 +188,11 @@ pub fn new_org(tv: &TestVault, id: &str) -> OrgClient {
     );
     assert_eq!(status, 201, "{answer}");
     OrgClient::connect(&tv.url, keys).unwrap()
+}
+
+/// Well-formed controller details for registering a test organization.
+pub fn controller_json() -> Value {
+    serde_json::to_value(assent::config::demo_controller()).unwrap()
 }
 
 pub fn admin_token() -> String {
@@ -274,17 +280,24 @@ pub fn granted(
         .unwrap();
     let org = demo_org(tv);
     let req = org
-        .request(
+        .request(&Ask::new(
             handle,
             &["email".into()],
             &["dpv:IdentityVerification".into()],
             86_400,
             "to verify you",
-        )
+        ))
         .unwrap();
     let rid = assent::domain::ids::RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
     let approved = device
-        .approve(&rid, None, None, max_reads, &demo_org_check())
+        .approve(
+            &rid,
+            &assent::client::customer::Choice {
+                max_reads,
+                ..Default::default()
+            },
+            &demo_org_check(),
+        )
         .unwrap();
     let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
     (device, org, gid)
