@@ -1,5 +1,8 @@
 //! The labels an envelope can carry and the purposes an organization can ask for.
-//! Purposes are terms of the W3C Data Privacy Vocabulary (DPV, https://w3id.org/dpv).
+//! Purposes and personal-data categories are terms of the W3C Data Privacy Vocabulary 2.x
+//! (DPV 2.3, https://w3id.org/dpv): core `dpv:`, personal data `pd:`, locations `loc:` and the
+//! finance sector extension `finance:`. `tests/receipts.rs` checks every term here against the
+//! DPV 2.3 term list.
 
 use super::DomainError;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -25,7 +28,82 @@ pub const LABELS: &[(&str, &str)] = &[
     ("document", "document"),
 ];
 
-/// DPV purposes with the plain words a customer sees.
+/// The personal-data category (DPV 2.3 `pd:`) each catalog label stands for; a custom `x_…`
+/// label is plain `dpv:PersonalData`.
+pub const LABEL_TERMS: &[(&str, &str)] = &[
+    ("email", "pd:EmailAddress"),
+    ("phone", "pd:TelephoneNumber"),
+    ("full_name", "pd:Name"),
+    ("postal_address", "pd:PhysicalAddress"),
+    ("date_of_birth", "pd:BirthDate"),
+    ("nationality", "pd:Nationality"),
+    ("national_id", "pd:OfficialID"),
+    ("passport", "pd:Passport"),
+    ("drivers_license", "pd:VehicleLicense"),
+    ("tax_id", "pd:Tax"),
+    ("bank_account", "pd:BankAccount"),
+    ("employment", "pd:CurrentEmployment"),
+    ("income", "pd:Income"),
+    ("health_insurance", "pd:Insurance"),
+    ("photo", "pd:Picture"),
+    ("document", "pd:PersonalDocuments"),
+];
+
+/// The DPV category of a custom label.
+pub const CUSTOM_LABEL_TERM: &str = "dpv:PersonalData";
+
+/// CURIE prefixes of the DPV 2.x namespaces the vault emits, and their IRIs.
+pub const DPV_PREFIXES: &[(&str, &str)] = &[
+    ("dpv", "https://w3id.org/dpv#"),
+    ("pd", "https://w3id.org/dpv/pd#"),
+    ("loc", "https://w3id.org/dpv/loc#"),
+    ("finance", "https://w3id.org/dpv/sector/finance#"),
+];
+
+/// Expands a CURIE with one of [`DPV_PREFIXES`] to its IRI (`None` for another prefix).
+pub fn dpv_iri(curie: &str) -> Option<String> {
+    let (prefix, local) = curie.split_once(':')?;
+    DPV_PREFIXES
+        .iter()
+        .find(|(p, _)| *p == prefix)
+        .map(|(_, ns)| format!("{ns}{local}"))
+}
+
+/// ISO 3166-1 alpha-2 country codes, plus `EU` (exceptionally reserved in ISO 3166-1): the
+/// jurisdictions an organization can register, each a DPV 2.3 location `loc:XX`.
+pub const JURISDICTIONS: &[&str] = &[
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "EU", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE",
+    "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK",
+    "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE",
+    "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB",
+    "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH",
+    "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ",
+    "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF",
+    "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU",
+    "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR",
+    "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN",
+    "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG",
+    "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Whether `code` is one of [`JURISDICTIONS`].
+pub fn is_jurisdiction(code: &str) -> bool {
+    JURISDICTIONS.contains(&code)
+}
+
+/// Purposes from earlier catalogs that DPV 2.x moved, with the term that replaced them. They
+/// are still accepted (a grant signed with one must keep verifying: its terms re-serialize
+/// exactly), and receipts name the replacement.
+pub const DEPRECATED_PURPOSES: &[(&str, &str)] = &[
+    // DPV 2.1 moved CreditChecking to the finance sector extension.
+    ("dpv:CreditChecking", "finance:CreditChecking"),
+];
+
+/// DPV 2.x purposes with the plain words a customer sees.
 pub const PURPOSES: &[(&str, &str)] = &[
     ("dpv:IdentityVerification", "identity verification"),
     ("dpv:FraudPreventionAndDetection", "fraud prevention"),
@@ -36,7 +114,7 @@ pub const PURPOSES: &[(&str, &str)] = &[
     ("dpv:CommunicationManagement", "communications"),
     ("dpv:DeliveryOfGoods", "delivery"),
     ("dpv:PaymentManagement", "payments"),
-    ("dpv:CreditChecking", "credit checks"),
+    ("finance:CreditChecking", "credit checks"),
     ("dpv:Personalisation", "personalisation"),
     ("dpv:Marketing", "marketing"),
     ("dpv:ResearchAndDevelopment", "research and development"),
@@ -76,6 +154,14 @@ impl Label {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The DPV 2.3 personal-data category this label stands for (a CURIE).
+    pub fn dpv_term(&self) -> &'static str {
+        LABEL_TERMS
+            .iter()
+            .find(|(l, _)| *l == self.0)
+            .map_or(CUSTOM_LABEL_TERM, |(_, t)| t)
+    }
 }
 
 impl<'de> Deserialize<'de> for Label {
@@ -98,7 +184,8 @@ pub struct Purpose(String);
 
 impl Purpose {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        if PURPOSES.iter().any(|(p, _)| *p == s) {
+        if PURPOSES.iter().any(|(p, _)| *p == s) || DEPRECATED_PURPOSES.iter().any(|(p, _)| *p == s)
+        {
             Ok(Self(s.to_owned()))
         } else {
             Err(DomainError::invalid(
@@ -115,11 +202,29 @@ impl Purpose {
         &self.0
     }
 
+    /// The DPV 2.x term (a CURIE): the purpose itself, or the replacement of a deprecated one.
+    pub fn dpv_term(&self) -> &str {
+        DEPRECATED_PURPOSES
+            .iter()
+            .find(|(old, _)| *old == self.0)
+            .map_or(self.0.as_str(), |(_, new)| new)
+    }
+
+    /// Why this purpose's name is deprecated and what replaces it, if it is.
+    pub fn deprecation(&self) -> Option<String> {
+        DEPRECATED_PURPOSES
+            .iter()
+            .find(|(old, _)| *old == self.0)
+            .map(|(old, new)| {
+                format!("`{old}` is not a DPV 2.x term (moved to the finance extension in DPV 2.1): use `{new}`")
+            })
+    }
+
     /// The plain words shown to a customer.
     pub fn words(&self) -> &'static str {
         PURPOSES
             .iter()
-            .find(|(p, _)| *p == self.0)
+            .find(|(p, _)| *p == self.dpv_term())
             .map_or("an unknown purpose", |(_, w)| w)
     }
 }
@@ -211,6 +316,21 @@ mod tests {
         assert_eq!(Label::parse("emails").unwrap_err().code(), "unknown_label");
         assert!(Label::parse("x_").is_err());
         assert!(Purpose::parse("dpv:IdentityVerification").is_ok());
+        let old = Purpose::parse("dpv:CreditChecking").unwrap();
+        assert_eq!(old.as_str(), "dpv:CreditChecking");
+        assert_eq!(old.dpv_term(), "finance:CreditChecking");
+        assert_eq!(old.words(), "credit checks");
+        assert!(old.deprecation().is_some());
+        assert_eq!(
+            dpv_iri("finance:CreditChecking").unwrap(),
+            "https://w3id.org/dpv/sector/finance#CreditChecking"
+        );
+        assert_eq!(Label::parse("email").unwrap().dpv_term(), "pd:EmailAddress");
+        assert_eq!(
+            Label::parse("x_card").unwrap().dpv_term(),
+            "dpv:PersonalData"
+        );
+        assert!(is_jurisdiction("IE") && is_jurisdiction("EU") && !is_jurisdiction("XX"));
         assert_eq!(
             Purpose::parse("dpv:Whatever").unwrap_err().code(),
             "unknown_purpose"
