@@ -200,6 +200,26 @@ impl OrgKeys {
     }
 }
 
+/// Plausible, fictional controller details for the demo organization (an `.example` domain,
+/// RFC 2606; keys-example/ is the demo organization's other half).
+pub fn demo_controller() -> crate::domain::controller::ControllerDetails {
+    use crate::domain::controller::{ControllerDetails, PostalAddress};
+    ControllerDetails {
+        legal_name: "Acme Bank (demo) plc".into(),
+        address: PostalAddress {
+            street_address: "1 Demo Quay".into(),
+            locality: "Dublin".into(),
+            region: None,
+            postal_code: Some("D02 XY00".into()),
+            country: "IE".into(),
+        },
+        email: "privacy@acme-bank.example".into(),
+        phone: "+35315550100".into(),
+        privacy_policy_url: "https://acme-bank.example/privacy".into(),
+        jurisdiction: "IE".into(),
+    }
+}
+
 pub fn load_admin_key(path: &Path) -> Result<SigningKey, ConfigError> {
     let f: AdminKeyFile = read_json(path)?;
     Ok(SigningKey::from_bytes(&*seed(

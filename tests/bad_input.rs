@@ -1035,6 +1035,7 @@ fn org_registration_with_a_low_order_encryption_key_is_rejected() {
         "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
         "x25519_public": b64::encode(&x),
         "key_signature": b64::encode(&sign_org_key(&identity, &x)),
+        "controller": common::controller_json(),
     });
     rejects(&tv, 400, "bad_key", || register(&tv, &body));
 }

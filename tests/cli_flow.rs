@@ -157,6 +157,13 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
     );
     let list = json(&cli(dir, &url, &["customer", "list"]));
     assert_eq!(list.as_array().unwrap().len(), 3);
+    // The file's name and type are sealed with it: the vault lists only "a named file".
+    assert!(!list.to_string().contains("scan.txt"), "{list}");
+    assert!(list.to_string().contains("application/vnd.assent.file"));
+    assert_eq!(
+        cli(dir, &url, &["customer", "get", "--label", "document"]),
+        FILE_MARKER
+    );
     assert_eq!(
         cli(dir, &url, &["customer", "get", "--label", "email"]),
         EMAIL
@@ -179,6 +186,12 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
         ],
     );
     let public = json(&cli(dir, &url, &["org", "show"]));
+    let controller = dir.join("shop-controller.json");
+    std::fs::write(
+        &controller,
+        serde_json::to_string(&assent::config::demo_controller()).unwrap(),
+    )
+    .unwrap();
     let reg = json(&cli(
         dir,
         &url,
@@ -196,6 +209,8 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
             public["encryption_key"].as_str().unwrap(),
             "--key-signature",
             public["key_signature"].as_str().unwrap(),
+            "--controller",
+            controller.to_str().unwrap(),
         ],
     ));
     assert_eq!(reg["fingerprint"], public["fingerprint"]);

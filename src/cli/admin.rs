@@ -60,6 +60,12 @@ pub enum OrgCommand {
         /// Take all of the above from an organization key file instead (demo convenience).
         #[arg(long, conflicts_with_all = ["id", "name", "identity_key", "encryption_key", "key_signature"])]
         from_key_file: Option<PathBuf>,
+        /// The controller details consent receipts state, a JSON file: {"legal_name", "address":
+        /// {"street_address", "locality", "region"?, "postal_code"?, "country"}, "email",
+        /// "phone" (E.164), "privacy_policy_url" (https), "jurisdiction" (ISO 3166-1 alpha-2 or
+        /// EU)}. Optional only with the demo organization's key file (demo details are used).
+        #[arg(long)]
+        controller: Option<PathBuf>,
     },
 }
 
@@ -78,11 +84,14 @@ pub fn run(a: AdminArgs) -> Result<(), CliError> {
                     encryption_key,
                     key_signature,
                     from_key_file,
+                    controller,
                 },
         } => {
-            let body = match from_key_file {
+            let mut demo = false;
+            let mut body = match from_key_file {
                 Some(path) => {
                     let org = OrgKeys::load(&path)?;
+                    demo = org.demo;
                     let x = org.encryption.public();
                     json!({
                         "org_id": org.org_id, "name": org.name,
@@ -101,6 +110,24 @@ pub fn run(a: AdminArgs) -> Result<(), CliError> {
                         "x25519_public": need(encryption_key, "encryption-key")?,
                         "key_signature": need(key_signature, "key-signature")?,
                     })
+                }
+            };
+            body["controller"] = match controller {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        CliError::Usage(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    serde_json::from_str::<Value>(&text).map_err(|e| {
+                        CliError::Usage(format!("{} is not JSON: {e}", path.display()))
+                    })?
+                }
+                None if demo => json!(crate::config::demo_controller()),
+                None => {
+                    return Err(CliError::Usage(
+                        "--controller FILE is required: the organization's controller details \
+                         (see `assent admin org add --help`)"
+                            .into(),
+                    ));
                 }
             };
             let answer: Value = api.post("/v1/admin/orgs", &body)?;

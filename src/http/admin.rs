@@ -8,6 +8,7 @@ use super::ledger::LedgerRef;
 use super::openapi::{Base64Url32, Base64UrlDoc, BinaryDoc, ErrorBody, OrgIdDoc};
 use super::org::OrgInfo;
 use crate::crypto::b64::{serde_array, serde_bytes};
+use crate::domain::controller::ControllerDetails;
 use crate::domain::ids::OrgId;
 use crate::vault::orgs::NewOrg;
 use axum::extract::State;
@@ -31,6 +32,12 @@ pub struct RegisterBody {
     #[serde(with = "serde_bytes")]
     #[schema(value_type = Base64UrlDoc)]
     pub key_signature: Vec<u8>,
+    /// The controller details consent receipts state: `legal_name`, `address`
+    /// (`street_address`, `locality`, optional `region` and `postal_code`, `country` ISO 3166-1
+    /// alpha-2), `email`, `phone` (E.164), `privacy_policy_url` (https) and `jurisdiction`
+    /// (ISO 3166-1 alpha-2 or `EU`).
+    #[schema(value_type = Object)]
+    pub controller: ControllerDetails,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -50,7 +57,7 @@ pub struct Registered {
     request_body = RegisterBody,
     responses(
         (status = 201, description = "Registered", body = Registered),
-        (status = 400, description = "`bad_json`, `bad_signature`, `bad_key`, …", body = ErrorBody),
+        (status = 400, description = "`bad_json`, `bad_name`, `bad_signature`, `bad_key`, `bad_legal_name`, `bad_address`, `bad_email`, `bad_phone`, `bad_privacy_policy_url`, `bad_jurisdiction`", body = ErrorBody),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
         (status = 409, description = "`org_exists`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
@@ -65,13 +72,16 @@ pub async fn register_org(
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
     let (org, appended) = s
         .vault
-        .register_org(NewOrg {
-            org_id: b.org_id,
-            name: b.name,
-            ed25519_public: b.ed25519_public,
-            x25519_public: b.x25519_public,
-            key_signature: b.key_signature,
-        })
+        .register_org_with(
+            NewOrg {
+                org_id: b.org_id,
+                name: b.name,
+                ed25519_public: b.ed25519_public,
+                x25519_public: b.x25519_public,
+                key_signature: b.key_signature,
+            },
+            Some(b.controller),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

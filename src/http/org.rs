@@ -44,6 +44,14 @@ pub struct OrgInfo {
     pub key_signature: Vec<u8>,
     /// Of the identity key, for people to compare.
     pub fingerprint: String,
+    /// The organization's controller details (legal name, address, contacts, privacy policy,
+    /// jurisdiction) as the operator registered them. The operator's claims: the vault checks
+    /// their form only, they are not in the ledger, and no client can verify them; show them
+    /// as "registered by the vault operator". Absent for an organization registered before
+    /// they existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub controller: Option<crate::domain::controller::ControllerDetails>,
 }
 
 impl From<OrgRecord> for OrgInfo {
@@ -55,6 +63,7 @@ impl From<OrgRecord> for OrgInfo {
             ed25519_public: o.ed25519_public,
             x25519_public: o.x25519_public,
             key_signature: o.key_signature,
+            controller: o.controller,
         }
     }
 }

@@ -378,22 +378,31 @@ async fn register_demo_org(vault: &Vault, config: &ServeConfig) -> Result<(), Se
     }
     let org = OrgKeys::load(&path)?;
     let org_id = OrgId::parse(&org.org_id).map_err(|e| ServeError::Start(e.to_string()))?;
-    if vault
+    if let Some(existing) = vault
         .find_org(&org_id)
         .map_err(|e| ServeError::Start(e.to_string()))?
-        .is_some()
     {
+        // Registered by an older version, without controller details: add them.
+        if existing.controller.is_none() {
+            vault
+                .add_org_controller(org_id, crate::config::demo_controller())
+                .await
+                .map_err(|e| ServeError::Start(format!("updating the demo organization: {e}")))?;
+        }
         return Ok(());
     }
     let x = org.encryption.public();
     vault
-        .register_org(NewOrg {
-            org_id,
-            name: org.name.clone(),
-            ed25519_public: org.identity.verifying_key().to_bytes(),
-            x25519_public: x,
-            key_signature: sign_org_key(&org.identity, &x).to_vec(),
-        })
+        .register_org_with(
+            NewOrg {
+                org_id,
+                name: org.name.clone(),
+                ed25519_public: org.identity.verifying_key().to_bytes(),
+                x25519_public: x,
+                key_signature: sign_org_key(&org.identity, &x).to_vec(),
+            },
+            Some(crate::config::demo_controller()),
+        )
         .await
         .map_err(|e| ServeError::Start(format!("registering the demo organization: {e}")))?;
     tracing::info!(org = %org.org_id, "registered the demo organization");

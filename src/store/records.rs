@@ -37,6 +37,11 @@ pub struct OrgRecord {
     #[serde(with = "serde_bytes")]
     pub key_signature: Vec<u8>,
     pub created_at: Timestamp,
+    /// The controller details receipts state (the operator's registration, not verified by
+    /// clients). Absent in organizations registered before they existed: an additive field,
+    /// so schema version 2 files keep opening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<crate::domain::controller::ControllerDetails>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

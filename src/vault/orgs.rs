@@ -6,6 +6,7 @@
 
 use super::{Vault, VaultError, random_nonce};
 use crate::crypto::sign;
+use crate::domain::controller::ControllerDetails;
 use crate::domain::ids::OrgId;
 use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
@@ -40,8 +41,21 @@ pub struct NewOrg {
 }
 
 impl Vault {
-    /// Registers an organization after checking that its identity key signed its encryption key.
+    /// Registers an organization without controller details (tests and benchmarks; the HTTP
+    /// API always requires them, see [`Vault::register_org_with`]).
     pub async fn register_org(&self, o: NewOrg) -> Result<(OrgRecord, Appended), VaultError> {
+        self.register_org_with(o, None).await
+    }
+
+    /// Registers an organization after checking that its identity key signed its encryption key
+    /// and that its controller details are well-formed. The details are stored with the org
+    /// (not in the ledger: they are the operator's registration, not keys a device trusts).
+    pub async fn register_org_with(
+        &self,
+        o: NewOrg,
+        controller: Option<ControllerDetails>,
+    ) -> Result<(OrgRecord, Appended), VaultError> {
+        let controller = controller.map(ControllerDetails::checked).transpose()?;
         let name = o.name.trim().to_owned();
         if name.is_empty()
             || name.chars().count() > 120
@@ -64,6 +78,7 @@ impl Vault {
             x25519_public: o.x25519_public,
             key_signature: o.key_signature,
             created_at: now,
+            controller,
         };
         let nonce = random_nonce();
         self.store()
@@ -149,6 +164,29 @@ impl Vault {
                     nonce,
                 )?;
                 Ok((key_seq, appended))
+            })
+            .await
+    }
+
+    /// Sets the controller details of an organization that has none: one registered before
+    /// they existed (the demo organization at start-up). Details already set are kept.
+    pub async fn add_org_controller(
+        &self,
+        org: OrgId,
+        details: ControllerDetails,
+    ) -> Result<OrgRecord, VaultError> {
+        let details = details.checked()?;
+        self.store()
+            .writer()
+            .run(move |tx: &mut Tx<'_>| {
+                let mut record: OrgRecord = tx.get_json(ORGS, org.as_str())?.ok_or_else(|| {
+                    VaultError::not_found("org_not_found", format!("no organization {org}"))
+                })?;
+                if record.controller.is_none() {
+                    record.controller = Some(details);
+                    tx.put_json(ORGS, org.as_str(), &record)?;
+                }
+                Ok(record)
             })
             .await
     }
