@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
             get(transparency::consistency),
         )
         .route("/v1/me/grants/{id}/receipt", get(grants::receipt))
+        .route("/v1/ld/consent-v1.jsonld", get(grants::ld_context))
         // organizations
         .route("/v1/orgs/{id}", get(org::public_info))
         .route("/v1/orgs/{id}/keys", get(ledger::org_keys))

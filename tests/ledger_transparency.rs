@@ -383,64 +383,385 @@ fn organizations_get_a_signed_receipt_for_each_read() {
     assert_eq!(mine["leaf"], r["leaf"]);
 }
 
+/// The DPV 2.3 term list (tests/receipts/README.md): `prefix:term` of every current term.
+fn dpv_23_terms() -> std::collections::HashSet<String> {
+    std::fs::read_to_string(repo("tests/receipts/dpv-2.3-terms.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            let (prefix, term) = (cols.next()?, cols.next()?);
+            // Terms only in DPV 2.0 are not DPV 2.x terms any more.
+            (!prefix.contains('@')).then(|| format!("{prefix}:{term}"))
+        })
+        .collect()
+}
+
 #[test]
-fn grants_export_as_signed_kantara_and_iso_27560_receipts() {
-    let tv = start();
-    let (d, _, gid) = granted(&tv, &handle("consent"), None);
+fn every_catalog_term_is_a_dpv_2_3_term() {
+    use assent::domain::catalog::*;
+    let terms = dpv_23_terms();
+    assert!(terms.len() > 5000, "{}", terms.len());
+    let mut ours: Vec<String> = PURPOSES.iter().map(|(p, _)| p.to_string()).collect();
+    ours.extend(LABEL_TERMS.iter().map(|(_, t)| t.to_string()));
+    ours.extend(DEPRECATED_PURPOSES.iter().map(|(_, new)| new.to_string()));
+    ours.extend(JURISDICTIONS.iter().map(|j| format!("loc:{j}")));
+    ours.push(CUSTOM_LABEL_TERM.into());
+    let missing: Vec<_> = ours.iter().filter(|t| !terms.contains(*t)).collect();
+    assert!(missing.is_empty(), "not DPV 2.3 terms: {missing:?}");
+    // Every catalog label has its category, and the deprecated CURIE is not a current term.
+    for (label, _) in LABELS {
+        assert!(LABEL_TERMS.iter().any(|(l, _)| l == label), "{label}");
+    }
+    assert!(!terms.contains("dpv:CreditChecking"));
+    for (prefix, ns) in DPV_PREFIXES {
+        assert!(ns.starts_with("https://w3id.org/dpv"), "{prefix}");
+    }
+}
+
+/// Fetches a grant's receipts and checks what Rust can: both signatures verify with the vault
+/// key, both documents name the grant's `grant_created` entry, whose proof verifies against
+/// the checkpoint the receipt carries, and every DPV term is a DPV 2.3 term.
+fn checked_receipts(
+    tv: &TestVault,
+    d: &assent::client::customer::Device,
+    gid: &str,
+    terms: &std::collections::HashSet<String>,
+) -> Value {
     let r: Value = d.api.get(&format!("/v1/me/grants/{gid}/receipt")).unwrap();
-    let k = &r["kantara"]["receipt"];
-    assert_eq!(k["version"], "KI-CR-v1.1.0");
-    assert_eq!(k["consentReceiptID"], gid.as_str());
-    assert_eq!(k["piiPrincipalId"], d.customer_id.as_str());
-    assert_eq!(k["jurisdiction"], "EU");
-    assert_eq!(k["piiControllers"][0]["piiController"], "Acme Bank (demo)");
-    assert_eq!(k["services"][0]["purposes"][0]["purposeCategory"][0], IDV);
-    assert_eq!(k["services"][0]["purposes"][0]["piiCategory"][0], "email");
-    assert_eq!(k["services"][0]["purposes"][0]["consentType"], "EXPLICIT");
-    for field in [
-        "consentTimestamp",
-        "collectionMethod",
-        "policyUrl",
-        "language",
-    ] {
-        assert!(!k[field].is_null(), "kantara {field}");
-    }
-    let iso = &r["iso27560"]["receipt"];
-    assert_eq!(iso["record_id"], gid.as_str());
-    assert_eq!(iso["event_type"], "given");
-    for field in [
-        "pii_principal_id",
-        "purposes",
-        "pii_information",
-        "pii_controllers",
-        "retention_period",
-        "jurisdiction",
-        "withdrawal_method",
-        "event_time",
-        "event_state",
-    ] {
-        assert!(!iso[field].is_null(), "iso {field}");
-    }
-    // Both name the grant's ledger entry, and the vault signed both.
-    let entries = d.ledger().unwrap()["entries"].as_array().unwrap().clone();
-    let entry = entries
-        .iter()
-        .find(|e| e["event"]["type"] == "grant_created")
-        .unwrap();
-    assert_eq!(k["assentGrant"]["ledger_entry"]["index"], entry["index"]);
-    assert_eq!(iso["ledger_entry"]["leaf"], entry["leaf"]);
-    let v = verifier(&tv);
+    let v = verifier(tv);
     for doc in ["kantara", "iso27560"] {
         let mut msg = b"assent/v1/consent-receipt\n".to_vec();
         msg.extend(assent::crypto::sign::jcs(&r[doc]["receipt"]).unwrap());
         let sig = b64::decode(r[doc]["signature"].as_str().unwrap()).unwrap();
         assent::crypto::sign::verify_signature(&v.public, &msg, &sig).unwrap();
     }
-    // After revocation the ISO record says consent was withdrawn.
-    d.revoke(&assent::domain::ids::GrantId::parse(&gid).unwrap())
+    let k = &r["kantara"]["receipt"];
+    let iso = &r["iso27560"]["receipt"];
+    let note = k["assentGrant"]["checkpoint"].as_str().unwrap();
+    assert_eq!(iso["assent:checkpoint"], note);
+    let cp = Checkpoint::verify(note, "assent.demo", &v).unwrap();
+    let entries = d.ledger().unwrap()["entries"].as_array().unwrap().clone();
+    let created = entries
+        .iter()
+        .find(|e| e["event"]["type"] == "grant_created" && e["event"]["grant_id"] == gid)
         .unwrap();
-    let r: Value = d.api.get(&format!("/v1/me/grants/{gid}/receipt")).unwrap();
-    assert_eq!(r["iso27560"]["receipt"]["event_type"], "withdrawn");
+    let link = &k["assentGrant"]["ledger_entry"];
+    assert_eq!(link["index"], created["index"]);
+    assert_eq!(link["leaf"], created["leaf"]);
+    assert_eq!(link["tree_size"], cp.size);
+    let given = &iso["dpv:hasConsentStatus"][0];
+    assert_eq!(
+        given["@type"],
+        serde_json::json!(["dpv:ConsentGiven", "dpv:ExpressedConsent"])
+    );
+    assert_eq!(
+        given["assent:ledgerEntry"]["assent:index"],
+        created["index"]
+    );
+    verify_link(&given["assent:ledgerEntry"], &cp);
+    let mut used = assent::domain::receipts::dpv_terms_used(iso);
+    for p in k["services"][0]["purposes"].as_array().unwrap() {
+        used.extend(
+            p["purposeCategory"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned()),
+        );
+        used.extend(
+            p["piiCategory"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned()),
+        );
+    }
+    let missing: Vec<_> = used.iter().filter(|t| !terms.contains(*t)).collect();
+    assert!(missing.is_empty(), "not DPV 2.3 terms: {missing:?}");
+    r
+}
+
+/// An `assent:ledgerEntry`'s leaf is at its index in the checkpoint's tree.
+fn verify_link(link: &Value, cp: &Checkpoint) {
+    let leaf: merkle::Hash = b64::decode(link["assent:leaf"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let proof: Vec<merkle::Hash> = link["assent:inclusionProof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| merkle::parse_hash(&b64::decode(h.as_str().unwrap()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(link["assent:treeSize"], cp.size);
+    merkle::verify_inclusion(
+        link["assent:index"].as_u64().unwrap(),
+        cp.size,
+        &merkle::leaf_hash(&leaf),
+        &proof,
+        &cp.root,
+    )
+    .unwrap();
+}
+
+/// Every receipt the vault can sign — active, narrowed, expired, revoked — validates against
+/// the Kantara schema and expands as JSON-LD without losing a field (Node, with ajv-draft-04
+/// and jsonld.js, the context loaded from the file the vault serves); the withdrawal names the
+/// `grant_revoked` entry and its proof verifies; the history keeps the consent given.
+#[test]
+fn receipts_of_every_grant_state_validate_and_name_their_ledger_entries() {
+    use assent::client::customer::Choice;
+    use assent::client::org::Ask;
+    use assent::domain::catalog::{Label, Purpose};
+    let tv = start();
+    let terms = dpv_23_terms();
+    let h = handle("receipts");
+    let (_, mut d) = customer(&tv, &h);
+    for (label, text) in [
+        ("email", "alice@example.com"),
+        ("postal_address", "1 Main St"),
+        ("phone", "+15550100"),
+    ] {
+        d.put(&label.parse_label(), "text/plain", text.as_bytes(), false)
+            .unwrap();
+    }
+    let org = demo_org(&tv);
+    let labels: Vec<String> = vec!["email".into(), "phone".into(), "postal_address".into()];
+    let purposes: Vec<String> = vec![
+        IDV.into(),
+        "dpv:Marketing".into(),
+        "finance:CreditChecking".into(),
+    ];
+    let required: Vec<String> = vec![IDV.into(), "finance:CreditChecking".into()];
+    let mut grant = |choice: Choice| {
+        let req = org
+            .request(&Ask {
+                required_purposes: &required,
+                ..Ask::new(&h, &labels, &purposes, 3600, "to open your account")
+            })
+            .unwrap();
+        let rid =
+            assent::domain::ids::RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
+        let approved = d.approve(&rid, &choice, &demo_org_check()).unwrap();
+        approved["grant"]["grant_id"].as_str().unwrap().to_owned()
+    };
+    let active = grant(Choice::default());
+    let narrowed = grant(Choice {
+        labels: Some(vec![Label::parse("email").unwrap()]),
+        purposes: Some(vec![
+            Purpose::parse(IDV).unwrap(),
+            Purpose::parse("finance:CreditChecking").unwrap(),
+        ]),
+        duration_secs: Some(600),
+        max_reads: Some(3),
+    });
+    let expiring = grant(Choice {
+        duration_secs: Some(2),
+        ..Default::default()
+    });
+    let revoked = grant(Choice::default());
+    let revocation = d
+        .revoke(&assent::domain::ids::GrantId::parse(&revoked).unwrap())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3100));
+
+    let mut all = Vec::new();
+    for (name, gid, state) in [
+        ("active", &active, "active"),
+        ("narrowed", &narrowed, "active"),
+        ("expired", &expiring, "expired"),
+        ("revoked", &revoked, "revoked"),
+    ] {
+        let r = checked_receipts(&tv, &d, gid, &terms);
+        let k = &r["kantara"]["receipt"];
+        let iso = &r["iso27560"]["receipt"];
+        assert_eq!(k["version"], "KI-CR-v1.1.0");
+        assert_eq!(k["consentReceiptID"], gid.as_str());
+        assert_eq!(k["piiPrincipalId"], d.customer_id.as_str());
+        assert_eq!(k["jurisdiction"], "IE");
+        assert_eq!(k["policyUrl"], "https://acme-bank.example/privacy");
+        let controller = &k["piiControllers"][0];
+        assert_eq!(controller["piiController"], "Acme Bank (demo) plc");
+        assert_eq!(controller["email"], "privacy@acme-bank.example");
+        assert_eq!(controller["phone"], "+35315550100");
+        assert_eq!(controller["address"]["addressCountry"], "IE");
+        assert_eq!(k["assentGrant"]["state"], state);
+        // Primary purposes: exactly the request's required ones that the grant holds.
+        for p in k["services"][0]["purposes"].as_array().unwrap() {
+            let category = p["purposeCategory"][0].as_str().unwrap();
+            assert_eq!(
+                p["primaryPurpose"],
+                required.iter().any(|r| r == category),
+                "{name} {category}"
+            );
+            assert_eq!(p["consentType"], "EXPLICIT");
+        }
+        assert_eq!(iso["@type"], "dpv:ConsentRecord");
+        assert_eq!(
+            iso["dct:conformsTo"],
+            "https://w3id.org/dpv/schema/dpv-27560#record"
+        );
+        assert_eq!(iso["dct:identifier"], gid.as_str());
+        assert_eq!(iso["dpv:hasJurisdiction"], "loc:IE");
+        assert_eq!(iso["assent:state"], state);
+        let history: Vec<&Value> = iso["dpv:hasConsentStatus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        match state {
+            "active" => assert_eq!(history.len(), 1, "{name}"),
+            "expired" => {
+                assert_eq!(history.len(), 2);
+                assert_eq!(history[1]["@type"], "dpv:ConsentExpired");
+            }
+            _ => {
+                assert_eq!(history.len(), 2);
+                assert_eq!(history[1]["@type"], "dpv:ConsentWithdrawn");
+            }
+        }
+        all.push(serde_json::json!({ "name": name, "kantara": k, "iso27560": iso }));
+    }
+    let narrow = &all[1]["kantara"];
+    assert_eq!(
+        narrow["services"][0]["purposes"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        narrow["services"][0]["purposes"][0]["piiCategory"],
+        serde_json::json!(["pd:EmailAddress"])
+    );
+    assert_eq!(narrow["assentGrant"]["max_reads"], 3);
+    let full = &all[0]["iso27560"]["dpv:hasProcess"][0]["dpv:hasPersonalData"];
+    assert_eq!(
+        *full,
+        serde_json::json!([
+            "pd:EmailAddress",
+            "pd:TelephoneNumber",
+            "pd:PhysicalAddress"
+        ])
+    );
+
+    // The withdrawal names the customer's own grant_revoked entry, and its proof verifies.
+    let entries = d.ledger().unwrap()["entries"].as_array().unwrap().clone();
+    let revoked_entry = entries
+        .iter()
+        .find(|e| {
+            e["event"]["type"] == "grant_revoked" && e["event"]["grant_id"] == revoked.as_str()
+        })
+        .unwrap();
+    assert_eq!(revoked_entry["index"], revocation["ledger"]["index"]);
+    let withdrawal = &all[3]["iso27560"]["dpv:hasConsentStatus"][1]["assent:ledgerEntry"];
+    assert_eq!(withdrawal["assent:index"], revoked_entry["index"]);
+    assert_eq!(withdrawal["assent:leaf"], revoked_entry["leaf"]);
+    let k = &all[3]["kantara"]["assentGrant"];
+    assert_eq!(
+        k["withdrawal_ledger_entry"]["index"],
+        revoked_entry["index"]
+    );
+    let cp = Checkpoint::verify(
+        k["checkpoint"].as_str().unwrap(),
+        "assent.demo",
+        &verifier(&tv),
+    )
+    .unwrap();
+    verify_link(withdrawal, &cp);
+
+    // The context the records name is served by the vault, byte for byte the shipped file.
+    let context_url = format!("{}{}", tv.url, assent::domain::receipts::CONTEXT_PATH);
+    let res = reqwest::blocking::get(&context_url).unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/ld+json");
+    assert_eq!(
+        res.text().unwrap(),
+        std::fs::read_to_string(repo("web/ld/consent-v1.jsonld")).unwrap()
+    );
+
+    // Kantara schema and JSON-LD expansion, by libraries nobody on the project wrote.
+    assert!(
+        repo("web/node_modules/jsonld").is_dir() && repo("web/node_modules/ajv-draft-04").is_dir(),
+        "web/node_modules is missing jsonld or ajv-draft-04: run `npm ci --prefix web`"
+    );
+    let file = tv.dir.path().join("receipts.json");
+    std::fs::write(&file, serde_json::to_vec(&all).unwrap()).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(repo("tests/browser/receipts-check.mjs"))
+        .arg(&file)
+        .arg(&context_url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `node` ({e}): install Node.js ≥ 20"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "receipts-check.mjs failed:\n{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["kantaraValid"], 4, "{summary}");
+    assert_eq!(summary["expanded"], 4, "{summary}");
+    assert_eq!(summary["exampleValid"], true, "{summary}");
+    assert_eq!(summary["controlsRefused"], 2, "{summary}");
+}
+
+/// An organization registered before controller details existed gets no receipt (409, with
+/// the reason), and registration refuses malformed details with a clear 400.
+#[test]
+fn controller_details_are_checked_at_registration_and_required_for_receipts() {
+    let tv = start();
+    let base = |id: &str, controller: Value| {
+        let identity = assent::crypto::keys::generate_signing_key();
+        let x = assent::crypto::keys::X25519Secret::generate().public();
+        serde_json::json!({
+            "org_id": id,
+            "name": "Shop",
+            "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
+            "x25519_public": b64::encode(&x),
+            "key_signature": b64::encode(&assent::crypto::sign::sign_org_key(&identity, &x)),
+            "controller": controller,
+        })
+    };
+    let post = |body: &Value| {
+        call(
+            &tv,
+            "POST",
+            "/v1/admin/orgs",
+            Some(&admin_token()),
+            Some(body),
+        )
+    };
+    for (field, value, code) in [
+        ("email", "nobody", "bad_email"),
+        ("phone", "555 0100", "bad_phone"),
+        (
+            "privacy_policy_url",
+            "http://shop.example/privacy",
+            "bad_privacy_policy_url",
+        ),
+        ("jurisdiction", "Ireland", "bad_jurisdiction"),
+        ("legal_name", "", "bad_legal_name"),
+    ] {
+        let mut c = controller_json();
+        c[field] = value.into();
+        assert_error(&post(&base("org_badctl", c)), 400, code);
+    }
+    let mut c = controller_json();
+    c["address"]["country"] = "XX".into();
+    assert_error(&post(&base("org_badctl", c)), 400, "bad_address");
+    let mut missing = base("org_badctl", Value::Null);
+    missing.as_object_mut().unwrap().remove("controller");
+    assert_error(&post(&missing), 400, "bad_json");
+    let ok = post(&base("org_goodctl", controller_json()));
+    assert_eq!(ok.0, 201, "{}", ok.1);
+    assert_eq!(ok.1["controller"]["jurisdiction"], "IE");
+    // The customer's view of the organization carries the details.
+    let (status, info) = call(&tv, "GET", "/v1/orgs/org_goodctl", None, None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        info["controller"]["privacy_policy_url"],
+        "https://acme-bank.example/privacy"
+    );
 }
 
 /// Runs a vault, stops it, and returns its data directory (kept alive by the TempDir).

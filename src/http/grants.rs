@@ -191,16 +191,41 @@ pub struct SignedDocument {
 
 #[derive(Serialize, ToSchema)]
 pub struct Receipts {
-    /// Kantara Initiative Consent Receipt v1.1.
+    /// Kantara Initiative Consent Receipt v1.1 (`KI-CR-v1.1.0`), valid against the working
+    /// group's JSON schema.
     pub kantara: SignedDocument,
-    /// ISO/IEC TS 27560 consent record (DPV JSON-LD profile).
+    /// ISO/IEC TS 27560 consent record, DPV profile (`dpv-27560:record`), JSON-LD with the
+    /// vault's context at `/v1/ld/consent-v1.jsonld`.
     pub iso27560: SignedDocument,
     /// The vault's verifier key (C2SP signed-note form) that made the signatures.
     pub vault_key: String,
 }
 
-/// Both receipts for one of the customer's grants, signed by the vault and naming the grant's
-/// ledger entry.
+/// The grant's ledger entry at `index` with its inclusion proof in the tree of `size` leaves.
+fn ledger_link(
+    vault: &Vault,
+    index: u64,
+    leaf: [u8; 32],
+    size: u64,
+) -> Result<crate::domain::receipts::LedgerLink, ApiError> {
+    let proof = if index < size {
+        Some(super::transparency::hashes(
+            &vault.inclusion_proof(index, size)?,
+        ))
+    } else {
+        None
+    };
+    Ok(crate::domain::receipts::LedgerLink {
+        index,
+        leaf: crate::crypto::b64::encode(&leaf),
+        proof,
+        tree_size: size,
+    })
+}
+
+/// Both receipts for one of the customer's grants, signed by the vault: the grant's
+/// `grant_created` entry and, once revoked, its `grant_revoked` entry, each with an inclusion
+/// proof against a fresh signed checkpoint that the receipts carry.
 #[utoipa::path(
     get,
     path = "/v1/me/grants/{id}/receipt",
@@ -212,7 +237,9 @@ pub struct Receipts {
         (status = 200, description = "Kantara CR v1.1 and ISO/IEC TS 27560 receipts, vault-signed", body = Receipts),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
-        (status = 404, description = "`grant_not_found`, `org_not_found`, `no_entry`, `not_found`", body = ErrorBody),
+        (status = 404, description = "`grant_not_found`, `org_not_found`, `request_not_found`, `no_entry`, `not_found`", body = ErrorBody),
+        (status = 409, description = "`controller_details_missing`: the organization was registered before controller details existed; the operator must add them", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the checkpoint was not committed; retry", body = ErrorBody),
     ),
 )]
 pub async fn receipt(
@@ -220,17 +247,50 @@ pub async fn receipt(
     CustomerAuth(me): CustomerAuth,
     Path(raw): Path<String>,
 ) -> Result<Json<Receipts>, ApiError> {
+    use crate::ledger::Event;
     let id = grant_id(&raw)?;
     let g = s.vault.grant_for(&id, Party::Customer(&me))?;
     let org = s.vault.org(&g.terms.org_id)?;
-    let leaf = crate::crypto::b64::encode(&s.vault.leaf_at(g.ledger_index)?);
+    let controller = org.controller.as_ref().ok_or_else(|| {
+        ApiError::from(crate::vault::VaultError::conflict(
+            "controller_details_missing",
+            format!(
+                "{} was registered before organizations gave controller details, so no valid \
+                 receipt can name its address and contacts yet; the operator must add them",
+                org.org_id
+            ),
+        ))
+    })?;
+    let request = s.vault.request_for(&g.request_id, Party::Customer(&me))?;
+    // The withdrawal is the customer's own `grant_revoked` event for this grant.
+    let (entries, _) = s.vault.customer_ledger(&me)?;
+    let revoked_entry = entries.iter().find(
+        |e| matches!(&e.event.event, Event::GrantRevoked { grant_id, .. } if *grant_id == id),
+    );
+    let (size, checkpoint) = s.vault.checkpoint_now().await?;
+    let created = ledger_link(
+        &s.vault,
+        g.ledger_index,
+        s.vault.leaf_at(g.ledger_index)?,
+        size,
+    )?;
+    let revoked = revoked_entry
+        .map(|e| ledger_link(&s.vault, e.index, e.leaf, size))
+        .transpose()?;
     let org_url = format!("{}/v1/orgs/{}", s.public_url, org.org_id);
+    let vault_key = s.vault.signer().verifier_key();
     let ctx = crate::domain::receipts::ReceiptContext {
         org_name: &org.name,
-        jurisdiction: &s.jurisdiction,
+        controller,
         org_url: &org_url,
         vault_url: &s.public_url,
-        ledger_leaf: &leaf,
+        storage_jurisdiction: &s.jurisdiction,
+        required_purposes: &request.required_purposes,
+        request_justification: &request.justification,
+        created,
+        revoked,
+        checkpoint: &checkpoint,
+        vault_key: &vault_key,
         now: Vault::now(),
     };
     let sign = |doc: serde_json::Value| -> Result<SignedDocument, ApiError> {
@@ -243,6 +303,27 @@ pub async fn receipt(
     Ok(Json(Receipts {
         kantara: sign(crate::domain::receipts::kantara(&g, &ctx))?,
         iso27560: sign(crate::domain::receipts::iso27560(&g, &ctx))?,
-        vault_key: s.vault.signer().verifier_key(),
+        vault_key,
     }))
+}
+
+/// The JSON-LD 1.1 context that ISO/IEC TS 27560 records name in `@context`: DPV 2.x, DCMI
+/// and schema.org prefixes, IRI and date-time coercions, and the Assent ledger terms.
+#[utoipa::path(
+    get,
+    path = "/v1/ld/consent-v1.jsonld",
+    operation_id = "consent_record_context",
+    tag = "customer",
+    responses(
+        (status = 200, description = "The JSON-LD context", body = Object, content_type = "application/ld+json"),
+    ),
+)]
+pub async fn ld_context() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "application/ld+json"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        crate::domain::receipts::CONTEXT,
+    )
 }

@@ -430,6 +430,7 @@ impl Modify for Security {
         transparency::inclusion,
         transparency::consistency,
         grants::receipt,
+        grants::ld_context,
         org::public_info,
         ledger::org_keys,
         org::change_keys,
