@@ -591,6 +591,7 @@ fn json_bodies(out: &mut Seeds, wire: &Value, bundle: &Value) {
                 "ed25519_public": s(wire, "/org/ed25519_public"),
                 "x25519_public": s(wire, "/org/x25519_public"),
                 "key_signature": s(wire, "/org_key/signature"),
+                "controller": assent::config::demo_controller(),
             }),
         ),
         (
