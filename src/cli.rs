@@ -117,3 +117,27 @@ pub fn split_list(s: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Writes an opened envelope's contents to `out` (or stdout), unpacking a named file: its name
+/// and type go to stderr, its bytes to the output. The name is never used as a path.
+pub fn write_contents(
+    content_type: &str,
+    plain: &[u8],
+    out: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let (name, media_type, bytes) = crate::domain::named_file::contents(content_type, plain)?;
+    match name {
+        Some(n) => eprintln!("file {n:?} ({media_type}, {} bytes)", bytes.len()),
+        None => eprintln!("{media_type}, {} bytes", bytes.len()),
+    }
+    match out {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| CliError::Usage(e.to_string())),
+        None => {
+            let mut so = std::io::stdout();
+            so.write_all(bytes)
+                .and_then(|()| so.flush())
+                .map_err(|e| CliError::Usage(e.to_string()))
+        }
+    }
+}

@@ -686,3 +686,110 @@ fn required_purposes_stay_and_the_rest_is_the_customers_choice() {
     assert_eq!(seen["granted"]["labels"], serde_json::json!(["email"]));
     assert_eq!(seen["granted"]["state"], "active");
 }
+
+/// Copies keys-example/ into a fresh directory (a key rotation must not touch the repo's).
+fn keys_copy() -> tempfile::TempDir {
+    let keys = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(repo("keys-example")).unwrap() {
+        let f = f.unwrap();
+        if f.file_type().unwrap().is_file() {
+            std::fs::copy(f.path(), keys.path().join(f.file_name())).unwrap();
+        }
+    }
+    keys
+}
+
+fn keygen(args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+        .arg("keygen")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_rotated_vault_key_is_accepted_only_when_the_pinned_key_vouched_for_it() {
+    use assent::client::verify::KeyChange;
+    let data = tempfile::tempdir().unwrap();
+    let keys = keys_copy();
+    let (dd, kd) = (data.path().to_owned(), keys.path().to_owned());
+    let h = handle("rot");
+    let profile = {
+        let tv = start_with(|c| {
+            c.data_dir = dd.clone();
+            c.keys_dir = kd.clone();
+        });
+        let (mut profile, mut d) = customer(&tv, &h);
+        d.put(&l("email"), "text/plain", b"alice@example.com", false)
+            .unwrap();
+        assert_eq!(d.own_ledger().unwrap().verified.entries.len(), 2);
+        assert!(matches!(d.vault_key_change().unwrap(), KeyChange::None));
+        d.save_into(&mut profile);
+        profile
+    };
+    keygen(&["--rotate", "--out", kd.to_str().unwrap()]);
+    let tv = start_with(|c| {
+        c.data_dir = dd.clone();
+        c.keys_dir = kd.clone();
+    });
+    let mut profile = profile;
+    profile.server = tv.url.clone();
+    let mut d = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    // Something happens after the rotation: the new key signs the next checkpoint.
+    demo_org(&tv)
+        .request(&Ask::new(
+            &h,
+            &["email".into()],
+            &[IDV.into()],
+            3600,
+            "to verify you",
+        ))
+        .unwrap();
+    // The old pin refuses the new checkpoints until the customer accepts the change.
+    assert!(d.own_ledger().is_err());
+    let change = d.vault_key_change().unwrap();
+    let KeyChange::Vouched { chain, .. } = &change else {
+        panic!("expected a vouched change, got {change:?}");
+    };
+    assert_eq!(chain.len(), 1);
+    assert_eq!(
+        chain[0].next.to_key_string(),
+        tv.vault.signer().verifier_key()
+    );
+    d.accept_vault_key(&change).unwrap();
+    // The history verified under the old key continues under the new one.
+    assert_eq!(d.own_ledger().unwrap().verified.entries.len(), 3);
+    assert!(matches!(d.vault_key_change().unwrap(), KeyChange::None));
+    drop(tv);
+
+    // A key the pinned key never vouched for (replaced outright) cannot be accepted.
+    keygen(&["--force", "--demo", "--out", kd.to_str().unwrap()]);
+    std::fs::remove_file(kd.join("vault-rotations.json")).unwrap();
+    let tv = start_with(|c| {
+        c.data_dir = dd.clone();
+        c.keys_dir = kd.clone();
+    });
+    d.save_into(&mut profile);
+    profile.server = tv.url.clone();
+    let mut d = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    demo_org(&tv)
+        .request(&Ask::new(
+            &h,
+            &["email".into()],
+            &[IDV.into()],
+            3600,
+            "to verify you",
+        ))
+        .unwrap();
+    // The ledger page has the new key sign a fresh checkpoint, which the old pin refuses.
+    assert!(d.own_ledger().is_err());
+    let change = d.vault_key_change().unwrap();
+    assert!(matches!(change, KeyChange::Unvouched { .. }), "{change:?}");
+    assert!(d.accept_vault_key(&change).is_err());
+    assert!(d.own_ledger().is_err());
+}

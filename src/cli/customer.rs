@@ -7,9 +7,9 @@ use crate::client::profile::Profile;
 use crate::crypto::bundle::{DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T};
 use crate::domain::catalog::{Label, Purpose};
 use crate::domain::ids::{GrantId, RequestId};
+use crate::domain::named_file;
 use clap::{Args, Subcommand};
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -43,7 +43,8 @@ pub enum CustomerCommand {
         #[arg(long, default_value_t = DEFAULT_P)]
         kdf_parallelism: u32,
     },
-    /// Store (or update) an envelope: text or a small file.
+    /// Store (or update) an envelope: text or a small file (its name and type are sealed with
+    /// it; the vault sees neither).
     Put {
         #[arg(long)]
         label: String,
@@ -51,7 +52,8 @@ pub enum CustomerCommand {
         text: Option<String>,
         #[arg(long)]
         file: Option<PathBuf>,
-        #[arg(long)]
+        /// The file's media type (default: guessed from its extension).
+        #[arg(long, requires = "file")]
         content_type: Option<String>,
     },
     /// List your envelopes.
@@ -101,6 +103,13 @@ pub enum CustomerCommand {
     Revoke { grant_id: String },
     /// Re-encrypt envelopes marked for rotation after a revocation.
     Rotate,
+    /// Check whether the vault changed the key it signs your ledger with; with --accept, pin
+    /// the new key, but only if the key you pinned signed the change and the history you
+    /// already verified continues under the new key.
+    VaultKey {
+        #[arg(long)]
+        accept: bool,
+    },
     /// Destroy an envelope (ciphertext and every wrapped key).
     Erase {
         #[arg(long)]
@@ -190,6 +199,50 @@ fn open(path: &Path) -> Result<Unlocked, CliError> {
     Ok(u)
 }
 
+/// `customer vault-key [--accept]`: unlocks without touching the ledger (which does not verify
+/// under the old key until a change is accepted).
+fn vault_key(path: &Path, accept: bool) -> Result<(), CliError> {
+    use crate::client::verify::KeyChange;
+    let mut profile = Profile::load(path)?;
+    let mut d = device::unlock(&profile, passphrase(false)?.as_bytes())?;
+    let change = d.vault_key_change()?;
+    let shown = match &change {
+        KeyChange::None => json!({ "changed": false }),
+        KeyChange::Vouched { chain, .. } => json!({
+            "changed": true,
+            "vouched": true,
+            "steps": chain.iter().map(|r| json!({
+                "previous": r.previous.to_key_string(),
+                "next": r.next.to_key_string(),
+                "at": r.at,
+            })).collect::<Vec<_>>(),
+        }),
+        KeyChange::Unvouched { current } => json!({
+            "changed": true,
+            "vouched": false,
+            "current": current,
+        }),
+    };
+    match (&change, accept) {
+        (KeyChange::Vouched { .. }, true) => {
+            d.accept_vault_key(&change)?;
+            d.save_into(&mut profile);
+            profile.save(path)?;
+            eprintln!("accepted the vault's new key; your verified history continues under it");
+        }
+        (KeyChange::Unvouched { .. }, _) => eprintln!(
+            "the vault signs with a key the one you pinned never vouched for: do not approve \
+             anything, and ask the vault's operator why"
+        ),
+        (KeyChange::Vouched { .. }, false) => eprintln!(
+            "the vault changed its key and your pinned key signed the change: compare the new \
+             key with the one the operator announced, then run again with --accept"
+        ),
+        (KeyChange::None, _) => {}
+    }
+    print_json(&shown)
+}
+
 fn guess_type(path: &Path) -> &'static str {
     match path
         .extension()
@@ -246,16 +299,24 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                     Zeroizing::new(t.into_bytes()),
                     "text/plain; charset=utf-8".to_owned(),
                 ),
-                (None, Some(f)) => (
-                    Zeroizing::new(
+                (None, Some(f)) => {
+                    // The file's name and type are sealed with its bytes (named_file).
+                    let bytes = Zeroizing::new(
                         std::fs::read(&f)
                             .map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))?,
-                    ),
-                    guess_type(&f).to_owned(),
-                ),
+                    );
+                    let name = f
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .ok_or_else(|| CliError::Usage(format!("{}: no file name", f.display())))?;
+                    let media_type = content_type.unwrap_or_else(|| guess_type(&f).to_owned());
+                    (
+                        Zeroizing::new(named_file::pack(name, &media_type, &bytes)?),
+                        named_file::NAMED_FILE_TYPE.to_owned(),
+                    )
+                }
                 _ => return Err(CliError::Usage("give --text or --file".into())),
             };
-            let ct = content_type.unwrap_or(ct);
             let mut u = open(&a.profile)?;
             let answer = u.d.put(&label, &ct, &bytes, false)?;
             u.save()?;
@@ -270,18 +331,8 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
         CustomerCommand::Get { label, out } => {
             let label = Label::parse(&label)?;
             let (e, plain) = open(&a.profile)?.d.get(&label)?;
-            eprintln!("{} v{} ({})", e.label, e.version, e.content_type);
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, &plain[..]).map_err(|e| CliError::Usage(e.to_string()))
-                }
-                None => {
-                    let mut so = std::io::stdout();
-                    so.write_all(&plain)
-                        .and_then(|()| so.flush())
-                        .map_err(|e| CliError::Usage(e.to_string()))
-                }
-            }
+            eprintln!("{} version {}", e.label, e.version);
+            super::write_contents(&e.content_type, &plain, out.as_deref())
         }
         CustomerCommand::Requests => {
             let mut u = open(&a.profile)?;
@@ -339,6 +390,7 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             u.save()?;
             print_json(&answer)
         }
+        CustomerCommand::VaultKey { accept } => vault_key(&a.profile, accept),
         CustomerCommand::Rotate => {
             let mut u = open(&a.profile)?;
             let rotated = u.d.rotate_pending()?;

@@ -11,7 +11,6 @@ use crate::crypto::sign::{fingerprint, sign_org_key};
 use crate::domain::ids::OrgId;
 use clap::{Args, Subcommand};
 use serde_json::json;
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -241,20 +240,10 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
             let (r, plain) = c.read(customer, label, purpose)?;
             a.save_state(&c, &state)?;
             eprintln!(
-                "read {} v{} ({}) under grant {}; logged at ledger index {}",
-                r.label, r.version, r.content_type, r.grant_id, r.ledger.index
+                "read {} version {} under grant {}; logged at ledger index {}",
+                r.label, r.version, r.grant_id, r.ledger.index
             );
-            match out {
-                Some(path) => {
-                    std::fs::write(path, &plain[..]).map_err(|e| CliError::Usage(e.to_string()))
-                }
-                None => {
-                    let mut so = std::io::stdout();
-                    so.write_all(&plain)
-                        .and_then(|()| so.flush())
-                        .map_err(|e| CliError::Usage(e.to_string()))
-                }
-            }
+            super::write_contents(&r.content_type, &plain, out.as_deref())
         }
         OrgCommand::Ledger => print_json(&a.connect()?.0.ledger()?),
         OrgCommand::Monitor => {

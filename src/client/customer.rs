@@ -384,6 +384,17 @@ impl Device {
         Ok(OwnLedger { verified })
     }
 
+    /// Whether the vault's key changed since this device pinned it, and if so whether the
+    /// pinned key vouched for the new one.
+    pub fn vault_key_change(&self) -> Result<verify::KeyChange, ClientError> {
+        verify::key_change(&self.api, &self.trust)
+    }
+
+    /// Accepts a vouched key change (the customer's decision), re-pinning the new key.
+    pub fn accept_vault_key(&mut self, change: &verify::KeyChange) -> Result<(), ClientError> {
+        verify::accept_key(&self.api, &mut self.trust, change).map_err(refused)
+    }
+
     /// An organization's keys, from its key log verified against the pinned vault key.
     pub fn org_keys(&mut self, org: &OrgId) -> Result<OrgKeyLog, ClientError> {
         verify::org_key_log(&self.api, &mut self.trust, org).map_err(refused)

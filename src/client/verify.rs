@@ -107,12 +107,24 @@ pub fn check_checkpoint(
     note: &str,
     last_seen: Option<&str>,
 ) -> Result<(Checkpoint, Option<u64>), VerifyFailure> {
+    check_checkpoint_across(api, verifier, note, last_seen.map(|n| (n, verifier)))
+}
+
+/// [`check_checkpoint`] where the last checkpoint seen was signed by `last_seen.1` (the key
+/// pinned before an accepted rotation): consistency proofs need no signature, so the history
+/// kept under the old key must still extend into the new key's tree.
+pub fn check_checkpoint_across(
+    api: &Api,
+    verifier: &Verifier,
+    note: &str,
+    last_seen: Option<(&str, &Verifier)>,
+) -> Result<(Checkpoint, Option<u64>), VerifyFailure> {
     let cp = Checkpoint::verify(note, &verifier.name, verifier)
         .map_err(|e| VerifyFailure::Signature(e.to_string()))?;
-    let Some(old_note) = last_seen else {
+    let Some((old_note, old_verifier)) = last_seen else {
         return Ok((cp, None));
     };
-    let old = Checkpoint::verify(old_note, &verifier.name, verifier)
+    let old = Checkpoint::verify(old_note, &old_verifier.name, old_verifier)
         .map_err(|e| VerifyFailure::Signature(e.to_string()))?;
     if cp.size < old.size {
         return Err(VerifyFailure::Truncated {
@@ -483,4 +495,65 @@ pub fn org_key_log(api: &Api, trust: &mut Trust, org: &OrgId) -> Result<OrgKeyLo
     let log = check_key_log(org, &v.entries)?;
     trust.last_checkpoint = Some(v.note);
     Ok(log)
+}
+
+/// A change of the vault's key, as this device can check it.
+#[derive(Debug)]
+pub enum KeyChange {
+    /// The pinned key still signs the checkpoints.
+    None,
+    /// The vault signs with another key, and rotation statements verified from the pinned key
+    /// lead to it: the customer may accept it.
+    Vouched {
+        chain: Vec<crate::ledger::rotation::Rotation>,
+        note: String,
+    },
+    /// The vault signs with a key the pinned key never vouched for: do not accept it.
+    Unvouched { current: String },
+}
+
+/// Looks at the vault's current checkpoint and, if the pinned key no longer signs it, at the
+/// rotation statements (`GET /v1/ledger/key/rotations`): only statements verified from the
+/// pinned key count, and the chain must end at the key that signs the current checkpoint.
+pub fn key_change(api: &Api, trust: &Trust) -> Result<KeyChange, ClientError> {
+    let note = api.get_text("/v1/ledger/checkpoint")?;
+    if Checkpoint::verify(&note, &trust.verifier.name, &trust.verifier).is_ok() {
+        return Ok(KeyChange::None);
+    }
+    let history: Value = api.get("/v1/ledger/key/rotations")?;
+    let statements: Vec<String> = serde_json::from_value(history["rotations"].clone())
+        .map_err(|e| ClientError::Protocol(format!("rotation statements: {e}")))?;
+    let chain = crate::ledger::rotation::follow(&statements, &trust.verifier);
+    match chain.last() {
+        Some(last) if Checkpoint::verify(&note, &last.next.name, &last.next).is_ok() => {
+            Ok(KeyChange::Vouched { chain, note })
+        }
+        _ => Ok(KeyChange::Unvouched {
+            current: history["current"].as_str().unwrap_or_default().to_owned(),
+        }),
+    }
+}
+
+/// Moves the pin along a vouched chain: the new key's checkpoint must extend the last one
+/// this device verified under the old key (consistency proof), so accepting a new key never
+/// accepts a rewritten history.
+pub fn accept_key(api: &Api, trust: &mut Trust, change: &KeyChange) -> Result<(), VerifyFailure> {
+    let KeyChange::Vouched { chain, note } = change else {
+        return Err(VerifyFailure::Signature(
+            "no key change vouched for by the pinned key to accept".into(),
+        ));
+    };
+    let Some(next) = chain.last().map(|r| r.next.clone()) else {
+        return Err(VerifyFailure::Signature("empty rotation chain".into()));
+    };
+    let last = trust.last_checkpoint.clone();
+    check_checkpoint_across(
+        api,
+        &next,
+        note,
+        last.as_deref().map(|n| (n, &trust.verifier)),
+    )?;
+    trust.verifier = next;
+    trust.last_checkpoint = Some(note.clone());
+    Ok(())
 }
