@@ -23,7 +23,7 @@ use crate::tokens::TokenIssuer;
 use crate::vault::Vault;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::sync::Arc;
 
 pub use error::ApiError;
@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/org/ledger", get(ledger::org))
         // operator
         .route("/v1/admin/orgs", post(admin::register_org))
+        .route("/v1/admin/orgs/{id}/controller", put(admin::set_controller))
         .route("/v1/admin/backup", get(admin::backup))
         .route_layer(axum::middleware::from_fn(observe::track))
         .layer(DefaultBodyLimit::max(limit))

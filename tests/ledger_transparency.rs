@@ -762,6 +762,91 @@ fn controller_details_are_checked_at_registration_and_required_for_receipts() {
         info["controller"]["privacy_policy_url"],
         "https://acme-bank.example/privacy"
     );
+
+    // An organization registered before controller details existed (no details in its record):
+    // its grants get no receipt until the operator adds them.
+    let keys = assent::config::OrgKeys {
+        demo: false,
+        org_id: "org_old".into(),
+        name: "Old Org".into(),
+        identity: assent::crypto::keys::generate_signing_key(),
+        encryption: assent::crypto::keys::X25519Secret::generate(),
+    };
+    let x = keys.encryption.public();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(tv.vault.register_org(assent::vault::orgs::NewOrg {
+            org_id: assent::domain::ids::OrgId::parse("org_old").unwrap(),
+            name: keys.name.clone(),
+            ed25519_public: keys.identity.verifying_key().to_bytes(),
+            x25519_public: x,
+            key_signature: assent::crypto::sign::sign_org_key(&keys.identity, &x).to_vec(),
+        }))
+        .unwrap();
+    let check = org_check(&keys);
+    let old = assent::client::org::OrgClient::connect(&tv.url, keys).unwrap();
+    let h = handle("oldorg");
+    let (_, mut d) = customer(&tv, &h);
+    let labels: Vec<String> = vec!["email".into()];
+    let purposes: Vec<String> = vec![IDV.into()];
+    let req = old
+        .request(&assent::client::org::Ask::new(
+            &h,
+            &labels,
+            &purposes,
+            3600,
+            "to verify you",
+        ))
+        .unwrap();
+    let rid = assent::domain::ids::RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
+    let approved = d.approve(&rid, &Default::default(), &check).unwrap();
+    let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
+    let token = d.api.token().unwrap().to_owned();
+    let path = format!("/v1/me/grants/{gid}/receipt");
+    assert_error(
+        &call(&tv, "GET", &path, Some(&token), None),
+        409,
+        "controller_details_missing",
+    );
+    let set = "/v1/admin/orgs/org_old/controller";
+    let mut bad = controller_json();
+    bad["phone"] = "call us".into();
+    assert_error(
+        &call(&tv, "PUT", set, Some(&admin_token()), Some(&bad)),
+        400,
+        "bad_phone",
+    );
+    assert_error(
+        &call(&tv, "PUT", set, Some(&token), Some(&controller_json())),
+        401,
+        "invalid_token",
+    );
+    assert_error(
+        &call(
+            &tv,
+            "PUT",
+            "/v1/admin/orgs/org_nobody/controller",
+            Some(&admin_token()),
+            Some(&controller_json()),
+        ),
+        404,
+        "org_not_found",
+    );
+    let (status, info) = call(
+        &tv,
+        "PUT",
+        set,
+        Some(&admin_token()),
+        Some(&controller_json()),
+    );
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["controller"]["legal_name"], "Acme Bank (demo) plc");
+    let (status, r) = call(&tv, "GET", &path, Some(&token), None);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r["kantara"]["receipt"]["policyUrl"],
+        "https://acme-bank.example/privacy"
+    );
 }
 
 /// Runs a vault, stops it, and returns its data directory (kept alive by the TempDir).

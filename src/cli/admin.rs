@@ -67,6 +67,15 @@ pub enum OrgCommand {
         #[arg(long)]
         controller: Option<PathBuf>,
     },
+    /// Set or replace an organization's controller details (for one registered before they
+    /// existed, or when they change).
+    SetController {
+        #[arg(long)]
+        id: String,
+        /// The controller details, a JSON file (see `add --help`).
+        #[arg(long)]
+        controller: PathBuf,
+    },
 }
 
 pub fn run(a: AdminArgs) -> Result<(), CliError> {
@@ -113,14 +122,7 @@ pub fn run(a: AdminArgs) -> Result<(), CliError> {
                 }
             };
             body["controller"] = match controller {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| {
-                        CliError::Usage(format!("cannot read {}: {e}", path.display()))
-                    })?;
-                    serde_json::from_str::<Value>(&text).map_err(|e| {
-                        CliError::Usage(format!("{} is not JSON: {e}", path.display()))
-                    })?
-                }
+                Some(path) => read_controller(&path)?,
                 None if demo => json!(crate::config::demo_controller()),
                 None => {
                     return Err(CliError::Usage(
@@ -137,5 +139,23 @@ pub fn run(a: AdminArgs) -> Result<(), CliError> {
             );
             print_json(&answer)
         }
+        AdminCommand::Org {
+            command: OrgCommand::SetController { id, controller },
+        } => {
+            let id = crate::domain::ids::OrgId::parse(&id)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let answer: Value = api.put(
+                &format!("/v1/admin/orgs/{id}/controller"),
+                &read_controller(&controller)?,
+            )?;
+            print_json(&answer)
+        }
     }
+}
+
+fn read_controller(path: &std::path::Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str::<Value>(&text)
+        .map_err(|e| CliError::Usage(format!("{} is not JSON: {e}", path.display())))
 }

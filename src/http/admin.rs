@@ -3,7 +3,7 @@
 use super::AppState;
 use super::auth::AdminAuth;
 use super::error::ApiError;
-use super::extract::Json;
+use super::extract::{Json, Path};
 use super::ledger::LedgerRef;
 use super::openapi::{Base64Url32, Base64UrlDoc, BinaryDoc, ErrorBody, OrgIdDoc};
 use super::org::OrgInfo;
@@ -90,6 +90,37 @@ pub async fn register_org(
             ledger: appended.into(),
         }),
     ))
+}
+
+/// Set or replace an organization's controller details (operator only): for an organization
+/// registered before they existed, or when they change. Receipts issued from then on state them.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/orgs/{id}/controller",
+    operation_id = "set_org_controller",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = OrgIdDoc, Path, description = "The organization")),
+    request_body(content = Object, description = "The controller details, as in `register_org`"),
+    responses(
+        (status = 200, description = "The organization with its new details", body = OrgInfo),
+        (status = 400, description = "`bad_json`, `bad_id`, `bad_path`, `bad_legal_name`, `bad_address`, `bad_email`, `bad_phone`, `bad_privacy_policy_url`, `bad_jurisdiction`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
+        (status = 404, description = "`org_not_found`, `not_found`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the write was not committed; retry", body = ErrorBody),
+    ),
+)]
+pub async fn set_controller(
+    State(s): State<AppState>,
+    _admin: AdminAuth,
+    Path(raw): Path<String>,
+    Json(details): Json<ControllerDetails>,
+) -> Result<Json<OrgInfo>, ApiError> {
+    let id = OrgId::parse(&raw)?;
+    let org = s.vault.set_org_controller(id, details, false).await?;
+    Ok(Json(org.into()))
 }
 
 /// A consistent copy of the live database, streamed as a redb file. Made from one read

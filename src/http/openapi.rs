@@ -441,6 +441,7 @@ impl Modify for Security {
         org::read,
         ledger::org,
         admin::register_org,
+        admin::set_controller,
         admin::backup,
     ),
     components(schemas(ErrorBody)),

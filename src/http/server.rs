@@ -385,7 +385,7 @@ async fn register_demo_org(vault: &Vault, config: &ServeConfig) -> Result<(), Se
         // Registered by an older version, without controller details: add them.
         if existing.controller.is_none() {
             vault
-                .add_org_controller(org_id, crate::config::demo_controller())
+                .set_org_controller(org_id, crate::config::demo_controller(), true)
                 .await
                 .map_err(|e| ServeError::Start(format!("updating the demo organization: {e}")))?;
         }

@@ -168,12 +168,14 @@ impl Vault {
             .await
     }
 
-    /// Sets the controller details of an organization that has none: one registered before
-    /// they existed (the demo organization at start-up). Details already set are kept.
-    pub async fn add_org_controller(
+    /// Sets an organization's controller details: for one registered before they existed, or
+    /// when they change (receipts state the details current when they are issued). With
+    /// `only_if_missing`, details already set are kept (the demo organization at start-up).
+    pub async fn set_org_controller(
         &self,
         org: OrgId,
         details: ControllerDetails,
+        only_if_missing: bool,
     ) -> Result<OrgRecord, VaultError> {
         let details = details.checked()?;
         self.store()
@@ -182,7 +184,7 @@ impl Vault {
                 let mut record: OrgRecord = tx.get_json(ORGS, org.as_str())?.ok_or_else(|| {
                     VaultError::not_found("org_not_found", format!("no organization {org}"))
                 })?;
-                if record.controller.is_none() {
+                if !only_if_missing || record.controller.is_none() {
                     record.controller = Some(details);
                     tx.put_json(ORGS, org.as_str(), &record)?;
                 }
