@@ -1,5 +1,6 @@
 //! The HTTP API. [`router`] is the one route table; handlers are thin and live per resource.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod conn;
@@ -64,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         // the signed-in customer
         .route("/v1/me", get(customers::me))
         .route("/v1/me/session", post(customers::renew))
+        .route("/v1/me/passphrase", post(account::change_passphrase))
+        .route("/v1/me/close", post(account::close))
         .route("/v1/me/events", get(events::stream))
         .route("/v1/me/envelopes", get(envelopes::list))
         .route(

@@ -2,6 +2,7 @@
 //! writes the change together with its ledger event — so an act and its record are durable
 //! together or not at all, and an organization gets data only after the read is on the ledger.
 
+pub mod account;
 pub mod consent;
 pub mod customers;
 pub mod envelopes;

@@ -793,3 +793,69 @@ fn a_rotated_vault_key_is_accepted_only_when_the_pinned_key_vouched_for_it() {
     assert!(d.accept_vault_key(&change).is_err());
     assert!(d.own_ledger().is_err());
 }
+
+#[test]
+fn a_passphrase_changes_with_the_old_one_and_a_closed_account_leaves_nothing_readable() {
+    let tv = start();
+    let h = handle("close");
+    let (mut profile, mut d) = customer(&tv, &h);
+    d.put(&l("email"), "text/plain", b"alice@example.com", false)
+        .unwrap();
+    let org = demo_org(&tv);
+    let req = org
+        .request(&Ask::new(
+            &h,
+            &["email".into()],
+            &[IDV.into()],
+            3600,
+            "to verify you",
+        ))
+        .unwrap();
+    d.approve(&rid(&req), &Choice::default(), &common::demo_org_check())
+        .unwrap();
+    let cid = d.customer_id.to_string();
+    // Wrong current passphrase: refused, nothing changed.
+    let e = d
+        .change_passphrase(
+            &mut profile,
+            b"not the passphrase",
+            b"a new long passphrase",
+            &FAST,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), Some("bad_credentials"));
+    let new = "a brand new and long passphrase";
+    d.change_passphrase(&mut profile, PASSPHRASE.as_bytes(), new.as_bytes(), &FAST)
+        .unwrap();
+    assert!(assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).is_err());
+    let d = assent::client::customer::unlock(&profile, new.as_bytes()).unwrap();
+    assert!(org.read(&cid, "email", IDV).is_ok());
+
+    assert_eq!(
+        d.close_account(&profile, PASSPHRASE.as_bytes())
+            .unwrap_err()
+            .code(),
+        Some("bad_credentials")
+    );
+    let closed = d.close_account(&profile, new.as_bytes()).unwrap();
+    assert_eq!(closed["grants_revoked"], 1);
+    assert_eq!(closed["envelopes_erased"], 1);
+    // The organization reads nothing; the session opens nothing; the handle is not free.
+    assert!(org.read(&cid, "email", IDV).is_err());
+    let token = d.api.token().unwrap();
+    assert_error(
+        &call(&tv, "GET", "/v1/me", Some(token), None),
+        401,
+        "unknown_customer",
+    );
+    assert!(assent::client::customer::unlock(&profile, new.as_bytes()).is_err());
+    let again = assent::client::customer::sign_up(&tv.url, &h, PASSPHRASE.as_bytes(), &FAST);
+    assert_eq!(again.unwrap_err().code(), Some("handle_taken"));
+    // The closing acts are in the ledger, and the store still audits clean.
+    let (entries, _) = tv.vault.customer_ledger(&d.customer_id).unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.event.event.kind()).collect();
+    assert!(
+        kinds.ends_with(&["grant_revoked", "envelope_erased"]),
+        "{kinds:?}"
+    );
+}

@@ -103,6 +103,22 @@ pub enum CustomerCommand {
     Revoke { grant_id: String },
     /// Re-encrypt envelopes marked for rotation after a revocation.
     Rotate,
+    /// Change your passphrase (the new one from ASSENT_NEW_PASSPHRASE or a prompt).
+    Passphrase {
+        #[arg(long, default_value_t = DEFAULT_M_KIB)]
+        kdf_memory_kib: u32,
+        #[arg(long, default_value_t = DEFAULT_T)]
+        kdf_iterations: u32,
+        #[arg(long, default_value_t = DEFAULT_P)]
+        kdf_parallelism: u32,
+    },
+    /// Close your account: revoke every grant, decline every pending request, erase every
+    /// envelope (each recorded in your ledger), then remove the account. Cannot be undone.
+    Close {
+        /// Confirm that you mean it.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Check whether the vault changed the key it signs your ledger with; with --accept, pin
     /// the new key, but only if the key you pinned signed the change and the history you
     /// already verified continues under the new key.
@@ -152,6 +168,26 @@ fn passphrase(confirm: bool) -> Result<Zeroizing<String>, CliError> {
         if *again != *p {
             return Err(CliError::Usage("the passphrases differ".into()));
         }
+    }
+    Ok(p)
+}
+
+/// The new passphrase: ASSENT_NEW_PASSPHRASE if set (non-empty), else asked twice.
+fn new_passphrase() -> Result<Zeroizing<String>, CliError> {
+    if let Ok(p) = std::env::var("ASSENT_NEW_PASSPHRASE")
+        && !p.is_empty()
+    {
+        return Ok(Zeroizing::new(p));
+    }
+    let p = Zeroizing::new(
+        rpassword::prompt_password("new passphrase: ")
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+    );
+    let again = Zeroizing::new(
+        rpassword::prompt_password("again: ").map_err(|e| CliError::Usage(e.to_string()))?,
+    );
+    if *again != *p {
+        return Err(CliError::Usage("the passphrases differ".into()));
     }
     Ok(p)
 }
@@ -391,6 +427,38 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             print_json(&answer)
         }
         CustomerCommand::VaultKey { accept } => vault_key(&a.profile, accept),
+        CustomerCommand::Passphrase {
+            kdf_memory_kib,
+            kdf_iterations,
+            kdf_parallelism,
+        } => {
+            let mut profile = Profile::load(&a.profile)?;
+            let current = passphrase(false)?;
+            let d = device::unlock(&profile, current.as_bytes())?;
+            let new = new_passphrase()?;
+            let cost = KdfCost {
+                m_kib: kdf_memory_kib,
+                t: kdf_iterations,
+                p: kdf_parallelism,
+            };
+            d.change_passphrase(&mut profile, current.as_bytes(), new.as_bytes(), &cost)?;
+            profile.save(&a.profile)?;
+            eprintln!("passphrase changed; use the new one from now on");
+            Ok(())
+        }
+        CustomerCommand::Close { yes } => {
+            if !yes {
+                return Err(CliError::Usage(
+                    "closing revokes every grant and erases all your data for good; pass --yes \
+                     if you mean it"
+                        .into(),
+                ));
+            }
+            let profile = Profile::load(&a.profile)?;
+            let pass = passphrase(false)?;
+            let d = device::unlock(&profile, pass.as_bytes())?;
+            print_json(&d.close_account(&profile, pass.as_bytes())?)
+        }
         CustomerCommand::Rotate => {
             let mut u = open(&a.profile)?;
             let rotated = u.d.rotate_pending()?;

@@ -384,6 +384,44 @@ impl Device {
         Ok(OwnLedger { verified })
     }
 
+    /// Changes the passphrase: the same keys sealed under the new one (fresh salt), and the new
+    /// login proof; the vault checks the current passphrase's proof. Updates `profile`.
+    pub fn change_passphrase(
+        &self,
+        profile: &mut Profile,
+        current: &[u8],
+        new: &[u8],
+        cost: &KdfCost,
+    ) -> Result<(), ClientError> {
+        let old_keys = derive_keys(current, &profile.bundle.kdf)?;
+        let kdf = KdfParams::with_cost(cost.m_kib, cost.t, cost.p)?;
+        let keys = derive_keys(new, &kdf)?;
+        let bundle = seal_bundle(&keys.kek, kdf, &self.secrets)?;
+        let _: Value = self.api.post(
+            "/v1/me/passphrase",
+            &json!({
+                "auth": b64::encode(&old_keys.auth[..]),
+                "new_auth": b64::encode(&keys.auth[..]),
+                "bundle": bundle,
+            }),
+        )?;
+        profile.bundle = bundle;
+        Ok(())
+    }
+
+    /// Closes the account (revokes, declines, erases; the vault checks the passphrase's proof).
+    pub fn close_account(
+        &self,
+        profile: &Profile,
+        passphrase: &[u8],
+    ) -> Result<Value, ClientError> {
+        let keys = derive_keys(passphrase, &profile.bundle.kdf)?;
+        self.api.post(
+            "/v1/me/close",
+            &json!({ "auth": b64::encode(&keys.auth[..]) }),
+        )
+    }
+
     /// Whether the vault's key changed since this device pinned it, and if so whether the
     /// pinned key vouched for the new one.
     pub fn vault_key_change(&self) -> Result<verify::KeyChange, ClientError> {

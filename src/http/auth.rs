@@ -62,6 +62,13 @@ impl FromRequestParts<AppState> for CustomerSession {
         let claims = state.tokens.verify(bearer(parts)?, Audience::Customer)?;
         let id = CustomerId::parse(&claims.sub)
             .map_err(|_| ApiError::Unauthorized("invalid_token", "bad subject".into()))?;
+        // A closed account's tokens, still unexpired, open nothing.
+        if !state.vault.customer_exists(&id)? {
+            return Err(ApiError::Unauthorized(
+                "unknown_customer",
+                "this account no longer exists".into(),
+            ));
+        }
         Ok(Self { id, claims })
     }
 }

@@ -8,7 +8,8 @@
 //! enumeration can be taken from the code (id prefixes, the label and purpose catalogs), it is.
 
 use super::{
-    admin, customers, envelopes, events, grants, ledger, org, requests, server, transparency,
+    account, admin, customers, envelopes, events, grants, ledger, org, requests, server,
+    transparency,
 };
 use crate::crypto::bundle;
 use crate::domain::catalog::{LABELS, PURPOSES};
@@ -412,6 +413,8 @@ impl Modify for Security {
         customers::log_in,
         customers::me,
         customers::renew,
+        account::change_passphrase,
+        account::close,
         events::stream,
         envelopes::list,
         envelopes::get_one,

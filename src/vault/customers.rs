@@ -14,6 +14,24 @@ use zeroize::Zeroizing;
 /// X25519 secret ‖ Ed25519 seed (64 bytes) plus the Poly1305 tag.
 const SEALED_SECRETS_LEN: usize = 64 + 16;
 
+/// The server cannot open a sealed bundle, but it can refuse one no device could open.
+pub(super) fn check_bundle(bundle: &SealedBundle) -> Result<(), VaultError> {
+    bundle.kdf.validate()?;
+    if bundle.v != crate::crypto::bundle::BUNDLE_VERSION {
+        return Err(VaultError::bad(
+            "bad_bundle",
+            "unsupported key bundle version",
+        ));
+    }
+    if bundle.ct.len() != SEALED_SECRETS_LEN {
+        return Err(VaultError::bad(
+            "bad_bundle",
+            "the sealed key bundle has the wrong length",
+        ));
+    }
+    Ok(())
+}
+
 /// The `CUSTOMERS` key a login with an unknown handle looks up: not a customer id (those start
 /// with `cus_`), so never stored; the lookup walks the same table as a real one.
 pub const DECOY_CUSTOMER_KEY: &str = "decoy";
@@ -89,20 +107,7 @@ impl Vault {
     /// Registers a customer. The server receives only public keys, the sealed bundle and the
     /// login proof `auth`, of which it keeps only an Argon2id hash.
     pub async fn sign_up(&self, s: Signup) -> Result<CustomerRecord, VaultError> {
-        s.bundle.kdf.validate()?;
-        // The server cannot open the bundle, but it can refuse one no device could open.
-        if s.bundle.v != crate::crypto::bundle::BUNDLE_VERSION {
-            return Err(VaultError::bad(
-                "bad_bundle",
-                "unsupported key bundle version",
-            ));
-        }
-        if s.bundle.ct.len() != SEALED_SECRETS_LEN {
-            return Err(VaultError::bad(
-                "bad_bundle",
-                "the sealed key bundle has the wrong length",
-            ));
-        }
+        check_bundle(&s.bundle)?;
         crate::crypto::keys::verifying_key(&s.ed25519_public)
             .map_err(|_| VaultError::bad("bad_key", "ed25519_public is not a valid Ed25519 key"))?;
         crate::crypto::keys::check_x25519_public(&s.x25519_public)
@@ -180,6 +185,15 @@ impl Vault {
                 "the handle or passphrase is not right",
             ))
         }
+    }
+
+    /// Whether the account exists (one lookup, not decoded).
+    pub fn customer_exists(&self, id: &CustomerId) -> Result<bool, VaultError> {
+        Ok(self
+            .store()
+            .read()?
+            .get_raw(CUSTOMERS, id.as_str())?
+            .is_some())
     }
 
     pub fn customer(&self, id: &CustomerId) -> Result<CustomerRecord, VaultError> {
