@@ -107,7 +107,8 @@ ORG_TOKEN=$("$ASSENT" org token 2>>"$SEED_LOG" | "$VENV/bin/python" -c 'import j
 trap - ERR
 
 # 6. Two runs. Schemathesis writes nothing into the repository (cwd is the temp dir); its
-#    full output is kept in target/schemathesis/.
+#    full output is kept in target/schemathesis/. GET /v1/me/events is left out: a live
+#    stream does not end within a request timeout (tests/flow.rs checks it and its refusals).
 OUT=$ROOT/target/schemathesis
 mkdir -p "$OUT"
 status=0
@@ -119,7 +120,8 @@ run() {
   (cd "$WORK" && "$VENV/bin/schemathesis" run "$URL/openapi.json" \
         --header "Authorization: Bearer $token" \
         --checks "$CHECKS" --max-examples "$EXAMPLES" --workers 1 \
-        --generation-database none --request-timeout 30 --no-color "${seed[@]}") \
+        --generation-database none --request-timeout 30 --no-color "${seed[@]}" \
+        --exclude-path /v1/me/events) \
     >"$WORK/$who.txt" 2>&1 || rc=$?
   cp "$WORK/$who.txt" "$OUT/$who.txt"
   if [ "$rc" -eq 0 ]; then
