@@ -246,6 +246,13 @@ impl Settings {
                 "server.request_timeout_secs and limits.max_envelope_bytes must be positive".into(),
             );
         }
+        if !crate::domain::catalog::is_jurisdiction(&self.receipts.jurisdiction) {
+            return bad(format!(
+                "receipts.jurisdiction `{}` must be an ISO 3166-1 alpha-2 code (e.g. IE) or EU: \
+                 where the vault stores data",
+                self.receipts.jurisdiction
+            ));
+        }
         Ok(())
     }
 
@@ -340,6 +347,11 @@ mod tests {
         let e =
             Settings::load(None, |k| (k == "ASSENT_LOG_FORMAT").then(|| "xml".into())).unwrap_err();
         assert!(e.to_string().contains("log.format"), "{e}");
+        let e = Settings::load(None, |k| {
+            (k == "ASSENT_RECEIPTS_JURISDICTION").then(|| "Atlantis".into())
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("receipts.jurisdiction"), "{e}");
     }
 
     #[test]

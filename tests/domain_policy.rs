@@ -284,3 +284,41 @@ fn requests_are_validated() {
         vec![label("email"), label("phone")]
     );
 }
+
+#[test]
+fn a_purpose_renamed_by_dpv_keeps_its_grants_and_new_requests_use_the_new_name() {
+    const OLD: &str = "dpv:CreditChecking";
+    const NEW: &str = "finance:CreditChecking";
+    let r = AccessRequest::new(
+        RequestId::parse("req_x").unwrap(),
+        OrgId::parse("org_b").unwrap(),
+        CustomerId::parse("cus_a").unwrap(),
+        RequestTerms {
+            labels: vec![label("email")],
+            purposes: vec![purpose(OLD)],
+            required_purposes: vec![purpose(OLD)],
+            duration_secs: 86_400,
+            justification: "to check your credit".into(),
+        },
+        t(NOW),
+    )
+    .unwrap();
+    assert_eq!(r.purposes, vec![purpose(NEW)]);
+    assert_eq!(r.required_purposes, vec![purpose(NEW)]);
+    // A grant signed under the old name still answers the request and allows reads under
+    // either name.
+    let old = grant("grt_1", &["email"], &[OLD], "2026-06-01T12:00:00Z", None);
+    assert!(old.terms.check_against(&r, t(NOW)).is_ok());
+    for p in [OLD, NEW] {
+        assert!(
+            choose_grant(
+                std::slice::from_ref(&old),
+                &label("email"),
+                &purpose(p),
+                t(NOW)
+            )
+            .is_ok(),
+            "{p}"
+        );
+    }
+}

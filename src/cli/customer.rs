@@ -556,12 +556,19 @@ fn requests(d: &mut Device) -> Result<Vec<serde_json::Value>, CliError> {
             }),
             Err(e) => json!({ "org_id": r.org_id, "key_log": format!("FAILED: {e}") }),
         };
+        let mut org = org;
+        if let Some(c) = &r.org.controller {
+            org["controller"] = c.clone();
+            org["controller_note"] =
+                json!("as registered by the vault's operator; not verified by this device");
+        }
         out.push(json!({
             "request_id": r.request_id,
             "status": r.status,
             "org": org,
             "labels": r.labels,
             "purposes": r.purposes,
+            "required_purposes": r.required_purposes,
             "duration_secs": r.duration_secs,
             "justification": r.justification,
             "created_at": r.created_at,

@@ -70,6 +70,10 @@ pub struct OrgInfo {
     pub ed25519_public: Option<[u8; 32]>,
     #[serde(default, with = "b64::serde_option_array")]
     pub x25519_public: Option<[u8; 32]>,
+    /// The controller details the operator registered (legal name, address, contacts, privacy
+    /// policy): shown as the operator's claims, never checked and never used for trust.
+    #[serde(default)]
+    pub controller: Option<Value>,
 }
 
 /// A request as the vault lists it. `org_id` names the organization; `org` is the vault's

@@ -210,6 +210,17 @@ impl Purpose {
             .map_or(self.0.as_str(), |(_, new)| new)
     }
 
+    /// The same purpose under its current DPV 2.x name (itself unless deprecated).
+    pub fn current(&self) -> Self {
+        Self(self.dpv_term().to_owned())
+    }
+
+    /// Whether two names denote the same purpose (a deprecated name and its replacement do):
+    /// grants signed under the old name keep allowing what they allowed.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.dpv_term() == other.dpv_term()
+    }
+
     /// Why this purpose's name is deprecated and what replaces it, if it is.
     pub fn deprecation(&self) -> Option<String> {
         DEPRECATED_PURPOSES

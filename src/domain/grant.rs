@@ -59,7 +59,11 @@ impl GrantTerms {
                 format!("label `{extra}` was not requested"),
             ));
         }
-        if let Some(extra) = self.purposes.iter().find(|p| !request.purposes.contains(p)) {
+        if let Some(extra) = self
+            .purposes
+            .iter()
+            .find(|p| !request.purposes.iter().any(|r| r.same_as(p)))
+        {
             return Err(DomainError::invalid(
                 "grant_exceeds_request",
                 format!("purpose `{extra}` was not requested"),
@@ -68,7 +72,7 @@ impl GrantTerms {
         if let Some(missing) = request
             .required_purposes
             .iter()
-            .find(|p| !self.purposes.contains(p))
+            .find(|p| !self.purposes.iter().any(|g| g.same_as(p)))
         {
             return Err(DomainError::invalid(
                 "required_purpose_missing",
@@ -162,7 +166,7 @@ impl Grant {
                 ),
             ));
         }
-        if !self.terms.purposes.contains(purpose) {
+        if !self.terms.purposes.iter().any(|p| p.same_as(purpose)) {
             return Err((
                 1,
                 DomainError::denied(

@@ -61,11 +61,17 @@ impl AccessRequest {
         now: Timestamp,
     ) -> Result<Self, DomainError> {
         let labels = distinct_sorted(&terms.labels, "labels", MAX_LABELS)?;
-        let purposes = distinct_sorted(&terms.purposes, "purposes", MAX_PURPOSES)?;
+        // New requests name purposes by their current DPV 2.x terms only.
+        let current = |ps: &[Purpose]| ps.iter().map(Purpose::current).collect::<Vec<_>>();
+        let purposes = distinct_sorted(&current(&terms.purposes), "purposes", MAX_PURPOSES)?;
         let required_purposes = if terms.required_purposes.is_empty() {
             Vec::new()
         } else {
-            distinct_sorted(&terms.required_purposes, "required_purposes", MAX_PURPOSES)?
+            distinct_sorted(
+                &current(&terms.required_purposes),
+                "required_purposes",
+                MAX_PURPOSES,
+            )?
         };
         if let Some(extra) = required_purposes.iter().find(|p| !purposes.contains(p)) {
             return Err(DomainError::invalid(
