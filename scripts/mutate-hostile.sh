@@ -1,6 +1,6 @@
 #!/bin/bash
 # Removes each client-side check of the hostile-operator suite in turn, in a throw-away git
-# worktree, and runs tests/hostile.rs: every mutation must make at least one test fail.
+# worktree, and runs tests/it/hostile.rs: every mutation must make at least one test fail.
 # Not part of CI (it rebuilds once per mutation); run it after changing a client check.
 # Usage: scripts/mutate-hostile.sh   (prints "== name" and the failing tests per mutation)
 set -u
@@ -21,7 +21,7 @@ assert old in s, f"mutation anchor not found in {p}: {old[:60]}"
 s=s.replace(old,new,1)
 open(p,'w').write(s)
 PY
-  res=$(timeout 900 cargo test --test hostile 2>&1 | grep -E "^test .*FAILED|test result")
+  res=$(timeout 900 cargo test --test it hostile:: 2>&1 | grep -E "^test .*FAILED|test result")
   git checkout -q -- "$file"
   echo "== $name"; echo "$res"
   if ! grep -q FAILED <<<"$res"; then survivors=$((survivors + 1)); echo "SURVIVED: $name"; fi

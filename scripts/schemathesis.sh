@@ -108,7 +108,7 @@ trap - ERR
 
 # 6. Two runs. Schemathesis writes nothing into the repository (cwd is the temp dir); its
 #    full output is kept in target/schemathesis/. GET /v1/me/events is left out: a live
-#    stream does not end within a request timeout (tests/flow.rs checks it and its refusals).
+#    stream does not end within a request timeout (tests/it/flow.rs checks it and its refusals).
 OUT=$ROOT/target/schemathesis
 mkdir -p "$OUT"
 status=0

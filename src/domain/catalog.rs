@@ -1,7 +1,7 @@
 //! The labels an envelope can carry and the purposes an organization can ask for.
 //! Purposes and personal-data categories are terms of the W3C Data Privacy Vocabulary 2.x
 //! (DPV 2.3, https://w3id.org/dpv): core `dpv:`, personal data `pd:`, locations `loc:` and the
-//! finance sector extension `finance:`. `tests/receipts.rs` checks every term here against the
+//! finance sector extension `finance:`. `tests/it/ledger_transparency.rs` checks every term here against the
 //! DPV 2.3 term list.
 
 use super::DomainError;

@@ -1,9 +1,10 @@
 // Shared setup for the Chromium tests: a real vault (`target/debug/assent serve --demo`), Debian's
 // Chromium through playwright-core, the real CLI as an organization, and page helpers (sign up,
-// unlock, navigate, screenshots). Used by dashboard.test.mjs and hostile.test.mjs.
+// unlock, navigate, screenshots). Used by dashboard.test.mjs, hostile.test.mjs, consent.test.mjs and
+// live.test.mjs.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -33,10 +34,14 @@ export function needBuilt() {
   need(CHROMIUM, 'install Debian’s chromium (`apt-get install -y chromium`)');
 }
 
-/** Starts `assent serve --demo` on 127.0.0.1:0 with its data in `dir`. Returns { url, proc, log() }. */
-export async function startVault(dir) {
+/**
+ * Starts `assent serve --demo` on 127.0.0.1:0 (or `listen`) with its data in `dir` and the keys in
+ * `keys` (default keys-example/). Returns { url, dir, proc, log() }.
+ */
+export async function startVault(dir, { keys = join(ROOT, 'keys-example'), listen = '127.0.0.1:0' } = {}) {
   const addr = join(dir, 'addr');
-  const proc = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--metrics-listen', '', '--data', join(dir, 'data'), '--keys', join(ROOT, 'keys-example'), '--web', join(ROOT, 'web'), '--addr-file', addr], {
+  rmSync(addr, { force: true });
+  const proc = spawn(BIN, ['serve', '--demo', '--listen', listen, '--metrics-listen', '', '--data', join(dir, 'data'), '--keys', keys, '--web', join(ROOT, 'web'), '--addr-file', addr], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ASSENT_LOG: 'warn' },
   });
@@ -53,6 +58,21 @@ export async function startVault(dir) {
   let url = readFileSync(addr, 'utf8').trim();
   if (!url.startsWith('http')) url = `http://${url}`;
   return { url, dir, proc, log: () => log };
+}
+
+/** Stops a vault started by startVault (SIGTERM: it signs a final checkpoint) and waits for it. */
+export async function stopVault(vault) {
+  if (vault.proc.exitCode !== null) return;
+  const exited = new Promise((r) => vault.proc.once('exit', r));
+  vault.proc.kill('SIGTERM');
+  await exited;
+}
+
+/** A private copy of keys-example/ in `dir` (for `keygen --rotate`). Returns its path. */
+export function copyDemoKeys(dir) {
+  const keys = join(dir, 'keys');
+  cpSync(join(ROOT, 'keys-example'), keys, { recursive: true, filter: (src) => !src.endsWith('.state.json') });
+  return keys;
 }
 
 export function launchBrowser() {

@@ -104,9 +104,15 @@ async function openRequest(page, requestId, fp) {
   return card;
 }
 
+/** Ticks every item and purpose on a request card (nothing is pre-ticked). */
+async function chooseAll(card) {
+  for (const box of await card.locator('input.choose-label, input.choose-purpose:not(:disabled)').all()) await box.check();
+}
+
 /** Approves through the page and waits until the request is answered. */
 async function approve(page, requestId, { fp, unverified = false } = {}) {
   const card = await openRequest(page, requestId, fp);
+  await chooseAll(card);
   if (unverified) await card.locator('input.accept-unverified').check();
   await card.locator('button.approve').click();
   await page.locator(`li.request[data-request="${requestId}"]`).waitFor({ state: 'detached' });
@@ -205,7 +211,7 @@ test('(h) control: through a transparent proxy the normal flow passes', async ()
   assert.equal(await card.locator('.grant-check .fingerprint').textContent(), demoFp);
   assert.equal(await card.locator('.unverified-org').count(), 0);
   await card.locator('button.revoke').click();
-  await page.waitForSelector('#past-grants-list li .badge.revoked');
+  await page.waitForSelector('li.grant.ended .badge.revoked');
   r = orgRead(req.customer_id);
   assert.notEqual(r.status, 0, 'the read after revocation must fail');
   assert.ok(proxy.sent.some((s) => PUTS('email')(s) && s.json.rotate === true), 'the revocation re-encrypted the email');
@@ -233,6 +239,7 @@ test('(a) org key substituted at approval in /v1/me/requests and /v1/orgs/{id}: 
   // The fingerprint shown is computed from the key log's key, not the substituted one.
   assert.equal(await card.locator('.org-fingerprint').textContent(), demoFp);
   await card.locator('.anchor.ok').waitFor();
+  await chooseAll(card);
   await card.locator('button.approve').click();
   await outcome(card.locator('.error:not(:empty)'), APPROVES);
   await noLeakTo(op.secret, 'the operator');
@@ -258,6 +265,7 @@ test('(a) org key substituted in the key log too: the log fails and approval is 
   assert.equal(await card.locator('button.approve').isDisabled(), true);
   await shots(page, 'a2-key-log-fails');
   // The device refuses too, even if the button is forced.
+  await chooseAll(card);
   await card.locator('button.approve').evaluate((b) => {
     b.disabled = false;
   });
@@ -280,6 +288,7 @@ test('(a) an impostor registered under the same name: the fingerprint from the b
   assert.match(await card.locator('h3').textContent(), /Acme Bank \(demo\) asks/);
   await card.locator('input.fp-input').fill(demoFp.replace(/ /g, '').toUpperCase()); // from the bank's website
   await card.locator('.anchor.bad').waitFor();
+  await chooseAll(card);
   await card.locator('input.accept-unverified').check(); // even so
   await card.locator('button.approve').click();
   const a3 = await outcome(card.locator('.error:has-text("is not Acme Bank")'), APPROVES);
@@ -314,6 +323,7 @@ test('(a) keys changed since the customer approved (a genuine rotation): said pl
   assert.equal(await change.locator('.key-changes .fingerprint').textContent(), await keyFileFingerprint(k2));
   assert.equal(await card.locator('.org-fingerprint').textContent(), await keyFileFingerprint(k2));
   await shots(page, 'keys-changed');
+  await chooseAll(card);
   await card.locator('button.approve').click();
   await card.locator('.error:has-text("keys changed since you approved it on")').waitFor();
   assert.equal(proxy.sent.filter(APPROVES).length, 1, 'only the first approval was sent');
@@ -327,7 +337,7 @@ test('(a) keys changed since the customer approved (a genuine rotation): said pl
   // With the old grant revoked, the bank reads under the new one with its new key.
   await go(page, 'access');
   await page.locator(`li.grant[data-grant="${g1.grant_id}"] button.revoke`).click();
-  await page.waitForSelector(`#past-grants-list li[data-grant="${g1.grant_id}"]`);
+  await page.waitForSelector(`li.grant.ended[data-grant="${g1.grant_id}"]`);
   const r = orgRead(second.customer_id, k2);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'rot@example.com');
@@ -434,7 +444,7 @@ test('(c) injected grants: unsigned, another customer’s genuine one, and a rev
   await approve(alice.page, req2.request_id, { fp: demoFp });
   await go(alice.page, 'access');
   await alice.page.locator('li.grant button.revoke').click();
-  await alice.page.waitForSelector('#past-grants-list li .badge.revoked');
+  await alice.page.waitForSelector('li.grant.ended .badge.revoked');
   proxy.reset();
   proxy.rule({
     method: 'GET',

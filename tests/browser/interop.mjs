@@ -1,5 +1,5 @@
 // Cross-implementation checks of the dashboard's crypto (web/src) under Node's WebCrypto.
-// Driven by tests/browser_interop.rs, which runs:
+// Driven by tests/it/browser_interop.rs, which runs:
 //   node interop.mjs vectors <shared/vectors dir>   known answers: RFC 9180 A.2.1, assent-wire-v1,
 //                                                   Go's signed note, transparency-dev Merkle cases
 //   node interop.mjs seal <in.json> <out.json>      JS seals (bundle, envelope, wraps, grant, …) for Rust to open
@@ -147,7 +147,7 @@ const tryB64 = (s) => {
 
 // transparency-dev/merkle testdata: the outcome must be !wantErr. One case uses 12-byte "don't
 // care" roots at equal sizes; hashes here are 32 bytes, so it is refused for that reason only
-// (the Rust side documents the same exception in tests/merkle_vectors.rs).
+// (the Rust side documents the same exception in tests/it/merkle_vectors.rs).
 async function merkleVectors(dir) {
   let n = 0;
   for (const p of walk(join(dir, 'merkle', 'inclusion'))) {

@@ -6,8 +6,7 @@
 //! passes the normal flow, and there the same decryption check succeeds with the real
 //! organization's key (so the check can fail).
 
-mod common;
-
+use crate::common::{ParseLabel, TestVault};
 use assent::client::ClientError;
 use assent::client::customer::{self, Choice, Device, OrgCheck};
 use assent::client::org::{Ask, OrgClient};
@@ -19,7 +18,6 @@ use assent::crypto::sign::{fingerprint, sign_org_key};
 use assent::crypto::wrap::{Wrap, unwrap_key, wrap_info};
 use assent::domain::ids::{GrantId, RequestId};
 use assent::ledger::Event;
-use common::{ParseLabel, TestVault};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
@@ -62,7 +60,7 @@ impl Proxy {
             .unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let public = url.clone();
-        let tv = common::start_with(|c| c.public_url = Some(public));
+        let tv = crate::common::start_with(|c| c.public_url = Some(public));
         let upstream = format!("http://{}", tv.addr);
         let http = reqwest::Client::new();
         let app = axum::Router::new().fallback(
@@ -256,14 +254,19 @@ struct World {
 
 fn world() -> World {
     let (tv, proxy) = Proxy::start();
-    let h = common::handle("alice");
-    let profile =
-        customer::sign_up(&proxy.url, &h, common::PASSPHRASE.as_bytes(), &common::FAST).unwrap();
-    let mut alice = customer::unlock(&profile, common::PASSPHRASE.as_bytes()).unwrap();
+    let h = crate::common::handle("alice");
+    let profile = customer::sign_up(
+        &proxy.url,
+        &h,
+        crate::common::PASSPHRASE.as_bytes(),
+        &crate::common::FAST,
+    )
+    .unwrap();
+    let mut alice = customer::unlock(&profile, crate::common::PASSPHRASE.as_bytes()).unwrap();
     alice
         .put(&"email".parse_label(), "text/plain", EMAIL, false)
         .unwrap();
-    let org = org_client(&tv, &proxy.url, common::demo_org_keys());
+    let org = org_client(&tv, &proxy.url, crate::common::demo_org_keys());
     let req = org
         .request(&Ask::new(
             &h,
@@ -306,7 +309,10 @@ fn org_cli(w: &World, args: &[&str]) -> std::process::Output {
         .arg("org")
         .args(args)
         .args(["--server", &w.proxy.url])
-        .env("ASSENT_ORG_KEY", common::repo("keys-example/demo-org.key"))
+        .env(
+            "ASSENT_ORG_KEY",
+            crate::common::repo("keys-example/demo-org.key"),
+        )
         .env("ASSENT_ORG_STATE", dir.path().join("state.json"))
         .env("ASSENT_VAULT_KEY", w.tv.vault.signer().verifier_key())
         .output()
@@ -314,8 +320,11 @@ fn org_cli(w: &World, args: &[&str]) -> std::process::Output {
 }
 
 fn approve(w: &mut World) -> Result<Value, ClientError> {
-    w.alice
-        .approve(&w.request, &Choice::default(), &common::demo_org_check())
+    w.alice.approve(
+        &w.request,
+        &Choice::default(),
+        &crate::common::demo_org_check(),
+    )
 }
 
 /// Replaces the demo org's keys wherever the vault describes them to the customer.
@@ -362,7 +371,7 @@ fn control_a_transparent_proxy_passes_the_normal_flow() {
     let (r, plain) = w.org.read(&cid, "email", IDV).unwrap();
     assert_eq!((r.version, &plain[..]), (2, &b"alice@new.example"[..]));
     // What the device sent opens for the organization, and only for it.
-    let acme = common::demo_org_keys();
+    let acme = crate::common::demo_org_keys();
     assert_eq!(
         opened_with(&w.proxy, &acme.encryption, &["org_demo_acme"]),
         2
@@ -503,7 +512,7 @@ fn first_contact_without_an_anchor_needs_an_explicit_choice() {
     assert_refused(r, "nothing outside the vault vouches");
     // Another organization's request shown as "Acme Bank": the device shows the name and
     // fingerprint of the org's own key log, and Acme's fingerprint does not approve it.
-    let evil = common::new_org(&w.tv, "org_evil");
+    let evil = crate::common::new_org(&w.tv, "org_evil");
     let req = evil
         .request(&Ask::new(
             &w.profile.handle,
@@ -513,7 +522,7 @@ fn first_contact_without_an_anchor_needs_an_explicit_choice() {
             "hello",
         ))
         .unwrap();
-    let acme_fp = common::demo_org_check();
+    let acme_fp = crate::common::demo_org_check();
     w.proxy.rule(|_, path, v| {
         if path == "/v1/me/requests" {
             for r in v.as_array_mut().unwrap() {
@@ -579,7 +588,7 @@ fn keys_changed_since_an_earlier_approval_are_named_and_need_consent() {
     );
     assert!(m.contains("key change #2 logged at ledger entry"), "{m}");
     // With the new fingerprint confirmed and the change accepted, it goes on.
-    let mut check = common::org_check(&org2.keys);
+    let mut check = crate::common::org_check(&org2.keys);
     check.accept_key_change = true;
     let second = w.alice.approve(&rid, &Choice::default(), &check).unwrap();
     // Both grants are active; the read is served under the one naming Acme's current keys.
@@ -659,8 +668,8 @@ fn another_customers_genuine_grant_is_refused() {
     let mut w = world();
     let op = Operator::new();
     // Bob genuinely grants the demo org; the operator shows Bob's signed grant to Alice.
-    let (bob, _, bob_gid) = common::granted(&w.tv, &common::handle("bob"), None);
-    let (_, bob_grants) = common::call(&w.tv, "GET", "/v1/me/grants", bob.api.token(), None);
+    let (bob, _, bob_gid) = crate::common::granted(&w.tv, &crate::common::handle("bob"), None);
+    let (_, bob_grants) = crate::common::call(&w.tv, "GET", "/v1/me/grants", bob.api.token(), None);
     let bobs = bob_grants[0].clone();
     assert_eq!(bobs["grant_id"], bob_gid);
     w.proxy.forget_traffic();
@@ -698,7 +707,7 @@ fn a_revoked_grant_shown_as_active_is_refused_and_revocation_rewraps_only_to_sig
     let approved = approve(&mut w).unwrap();
     let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
     // A second organization keeps its grant.
-    let keeper = common::new_org(&w.tv, "org_keeper");
+    let keeper = crate::common::new_org(&w.tv, "org_keeper");
     let req = keeper
         .request(&Ask::new(
             &w.profile.handle,
@@ -710,7 +719,11 @@ fn a_revoked_grant_shown_as_active_is_refused_and_revocation_rewraps_only_to_sig
         .unwrap();
     let rid = RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
     w.alice
-        .approve(&rid, &Choice::default(), &common::org_check(&keeper.keys))
+        .approve(
+            &rid,
+            &Choice::default(),
+            &crate::common::org_check(&keeper.keys),
+        )
         .unwrap();
     let op = Operator::new();
     // Revocation: the rotation re-wraps for the keeper; the operator swaps the keeper's key.
@@ -750,7 +763,7 @@ fn a_revoked_grant_shown_as_active_is_refused_and_revocation_rewraps_only_to_sig
         opened_with(&w.proxy, &keeper.keys.encryption, &["org_keeper"]),
         1
     );
-    let acme = common::demo_org_keys();
+    let acme = crate::common::demo_org_keys();
     assert_eq!(
         opened_with(&w.proxy, &acme.encryption, &["org_demo_acme"]),
         0
@@ -867,7 +880,7 @@ fn a_forked_tree_is_refused() {
     w.alice.own_ledger().unwrap();
     // The operator holds the vault key: it signs a checkpoint of another tree of the same
     // size (a fork) and of a larger tree that does not extend the one the device saw.
-    let keys = assent::config::VaultKeys::load(&common::repo("keys-example")).unwrap();
+    let keys = assent::config::VaultKeys::load(&crate::common::repo("keys-example")).unwrap();
     let signer = w.tv.vault.signer();
     let size = w.alice.ledger().unwrap()["size"].as_u64().unwrap();
     let forge = |size: u64| {
@@ -910,7 +923,7 @@ fn a_swapped_read_is_refused_by_the_org_client_and_the_cli() {
     let mut w = world();
     approve(&mut w).unwrap();
     // Carol too grants the demo org her email.
-    let (carol, _, _) = common::granted(&w.tv, &common::handle("carol"), None);
+    let (carol, _, _) = crate::common::granted(&w.tv, &crate::common::handle("carol"), None);
     let (alice_id, carol_id) = (
         w.alice.customer_id.to_string(),
         carol.customer_id.to_string(),

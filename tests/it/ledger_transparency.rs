@@ -2,8 +2,7 @@
 //! own-event verification, detection of rewritten or truncated history, the offline audit,
 //! access receipts and consent receipts.
 
-mod common;
-
+use crate::common::*;
 use assent::client::Api;
 use assent::client::verify::{
     Party, Verified, VerifyFailure, check_checkpoint, check_complete, pinned, verify_page,
@@ -13,7 +12,6 @@ use assent::ledger::checkpoint::Checkpoint;
 use assent::ledger::merkle;
 use assent::ledger::note::Verifier;
 use assent::store::audit::{AuditFailure, audit};
-use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,6 @@
 //! The OpenAPI document served at `/openapi.json` documents exactly the route table of
 //! `src/http.rs`, with the error responses each kind of input can produce.
 
-mod common;
-
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -12,7 +10,7 @@ const METHODS: &[&str] = &[
 
 /// `(METHOD, path)` of every `.route("path", get(..).post(..)…)` in `router()` of src/http.rs.
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    let source = std::fs::read_to_string(common::repo("src/http.rs")).unwrap();
+    let source = std::fs::read_to_string(crate::common::repo("src/http.rs")).unwrap();
     let body = &source[source
         .find("pub fn router(")
         .expect("src/http.rs has `pub fn router(`")..];
@@ -57,7 +55,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 }
 
 fn document() -> Value {
-    let tv = common::start();
+    let tv = crate::common::start();
     let res = reqwest::blocking::get(format!("{}/openapi.json", tv.url)).unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();

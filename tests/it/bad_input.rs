@@ -3,8 +3,7 @@
 //! ledger size is the same before and after, and so is what the request touched. Each test
 //! ends with the corrected input being accepted, so every refusal is due to the one flaw.
 
-mod common;
-
+use crate::common::{ParseLabel, TestVault, assert_error, call, call_raw};
 use assent::client::org::Ask;
 use assent::crypto::b64;
 use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
@@ -16,7 +15,6 @@ use assent::domain::ids::{CustomerId, GrantId, OrgId};
 use assent::domain::time::Timestamp;
 use assent::vault::Vault;
 use base64::Engine as _;
-use common::{ParseLabel, TestVault, assert_error, call, call_raw};
 use serde_json::{Value, json};
 
 const PURPOSE: &str = "dpv:IdentityVerification";
@@ -56,7 +54,7 @@ fn hex(bytes: &[u8]) -> String {
 /// A valid sign-up body made the way the device makes it; also returns the login proof.
 fn signup_body(handle: &str) -> (Value, String, CustomerSecrets) {
     let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
-    let keys = derive_keys(common::PASSPHRASE.as_bytes(), &kdf).unwrap();
+    let keys = derive_keys(crate::common::PASSPHRASE.as_bytes(), &kdf).unwrap();
     let secrets = CustomerSecrets::generate();
     let bundle = seal_bundle(&keys.kek, kdf, &secrets).unwrap();
     let auth = b64::encode(&keys.auth[..]);
@@ -135,7 +133,7 @@ fn envelope(tv: &TestVault, token: &str, label: &str) -> (u16, Value) {
 
 /// A pending request from the demo org to `c` for `email`, valid for one hour.
 fn pending_request(tv: &TestVault, c: &Customer) -> String {
-    let org = common::demo_org(tv);
+    let org = crate::common::demo_org(tv);
     let answer = org
         .request(&Ask::new(
             &c.id,
@@ -154,8 +152,8 @@ fn terms(c: &Customer, labels: &[&str], not_after: Timestamp) -> GrantTerms {
         grant_id: GrantId::from_random(random_array()),
         customer_id: CustomerId::parse(&c.id).unwrap(),
         org_id: OrgId::parse(DEMO_ORG).unwrap(),
-        org_identity_key: common::demo_org_public().0,
-        org_encryption_key: common::demo_org_public().1,
+        org_identity_key: crate::common::demo_org_public().0,
+        org_encryption_key: crate::common::demo_org_public().1,
         labels: labels.iter().map(|l| Label::parse(l).unwrap()).collect(),
         purposes: vec![Purpose::parse(PURPOSE).unwrap()],
         not_after,
@@ -197,7 +195,7 @@ fn org_registration(org_id: &str) -> Value {
         "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
         "x25519_public": b64::encode(&x),
         "key_signature": b64::encode(&sign_org_key(&identity, &x)),
-        "controller": common::controller_json(),
+        "controller": crate::common::controller_json(),
     })
 }
 
@@ -206,7 +204,7 @@ fn register(tv: &TestVault, body: &Value) -> (u16, Value) {
         tv,
         "POST",
         "/v1/admin/orgs",
-        Some(&common::admin_token()),
+        Some(&crate::common::admin_token()),
         Some(body),
     )
 }
@@ -217,8 +215,8 @@ fn register(tv: &TestVault, body: &Value) -> (u16, Value) {
 
 /// A customer with a stored `email` envelope (version 1): (server, token, envelope as stored).
 fn with_envelope() -> (TestVault, String, Value) {
-    let tv = common::start();
-    let (_, mut device) = common::customer(&tv, &common::handle("writer"));
+    let tv = crate::common::start();
+    let (_, mut device) = crate::common::customer(&tv, &crate::common::handle("writer"));
     device
         .put(
             &"email".parse_label(),
@@ -303,9 +301,9 @@ fn put_huge(tv: &TestVault, token: &str, path: &str, len: usize) -> (u16, Value)
 
 /// The demo org's token and a valid request body for a new customer (by id).
 fn request_fixture() -> (TestVault, String, String, Value) {
-    let tv = common::start();
-    let (profile, device) = common::customer(&tv, &common::handle("asked"));
-    let org_token = common::demo_org(&tv).api.token().unwrap().to_owned();
+    let tv = crate::common::start();
+    let (profile, device) = crate::common::customer(&tv, &crate::common::handle("asked"));
+    let org_token = crate::common::demo_org(&tv).api.token().unwrap().to_owned();
     let body = json!({
         "customer_id": profile.customer_id, "labels": ["email", "phone"], "purposes": [PURPOSE],
         "duration_secs": 3600, "justification": "to verify who you are",
@@ -357,8 +355,8 @@ fn refuses_requests(variants: &[(&str, Value)], code: &str) {
 
 #[test]
 fn sign_up_with_malformed_json_is_rejected() {
-    let tv = common::start();
-    let handle = common::handle("malformed");
+    let tv = crate::common::start();
+    let handle = crate::common::handle("malformed");
     let (body, _, _) = signup_body(&handle);
     let text = body.to_string();
     for bad in [
@@ -378,8 +376,8 @@ fn sign_up_with_malformed_json_is_rejected() {
 
 #[test]
 fn sign_up_with_wrong_base64_is_rejected() {
-    let tv = common::start();
-    let handle = common::handle("base");
+    let tv = crate::common::start();
+    let handle = crate::common::handle("base");
     let (body, _, secrets) = signup_body(&handle);
     // 0xfb 0xff encode to '+' and '/' in the standard alphabet: refused even with the right length.
     let standard = base64::engine::general_purpose::STANDARD.encode([0xfb_u8, 0xff].repeat(16));
@@ -416,7 +414,7 @@ fn sign_up_with_wrong_base64_is_rejected() {
 
 #[test]
 fn sign_up_with_a_bad_handle_is_rejected() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let (body, _, _) = signup_body("placeholder");
     let long = "a".repeat(65);
     for handle in [
@@ -436,14 +434,14 @@ fn sign_up_with_a_bad_handle_is_rejected() {
         });
     }
     let mut good = body;
-    good["handle"] = json!(common::handle("a.b-c_d"));
+    good["handle"] = json!(crate::common::handle("a.b-c_d"));
     sign_up_ok(&tv, &good);
 }
 
 #[test]
 fn sign_up_with_weak_kdf_params_is_rejected() {
-    let tv = common::start();
-    let (body, _, _) = signup_body(&common::handle("weak"));
+    let tv = crate::common::start();
+    let (body, _, _) = signup_body(&crate::common::handle("weak"));
     let cases = [
         ("m_kib", json!(1024), "m_kib"),
         ("t", json!(1), "t=1"),
@@ -467,8 +465,8 @@ fn sign_up_with_weak_kdf_params_is_rejected() {
 
 #[test]
 fn sign_up_with_an_unknown_field_is_rejected() {
-    let tv = common::start();
-    let (body, _, _) = signup_body(&common::handle("unknown"));
+    let tv = crate::common::start();
+    let (body, _, _) = signup_body(&crate::common::handle("unknown"));
     for (field, value) in [
         ("admin", json!(true)),
         ("customer_id", json!("cus_chosen")),
@@ -489,8 +487,8 @@ fn sign_up_with_an_unknown_field_is_rejected() {
 
 #[test]
 fn duplicate_handle_is_rejected() {
-    let tv = common::start();
-    let first = signed_up(&tv, &common::handle("taken"));
+    let tv = crate::common::start();
+    let first = signed_up(&tv, &crate::common::handle("taken"));
     let (again, _, _) = signup_body(&first.handle);
     rejects(&tv, 409, "handle_taken", || {
         call(&tv, "POST", "/v1/customers", None, Some(&again))
@@ -508,8 +506,8 @@ fn duplicate_handle_is_rejected() {
 
 #[test]
 fn log_in_with_the_wrong_auth_is_rejected() {
-    let tv = common::start();
-    let c = signed_up(&tv, &common::handle("login"));
+    let tv = crate::common::start();
+    let c = signed_up(&tv, &crate::common::handle("login"));
     let wrong = json!({ "handle": c.handle, "auth": b64::encode(&[0u8; 32]) });
     rejects(&tv, 401, "bad_credentials", || {
         call(&tv, "POST", "/v1/sessions", None, Some(&wrong))
@@ -520,8 +518,8 @@ fn log_in_with_the_wrong_auth_is_rejected() {
 
 #[test]
 fn log_in_with_an_unknown_handle_gets_the_same_answer() {
-    let tv = common::start();
-    let c = signed_up(&tv, &common::handle("known"));
+    let tv = crate::common::start();
+    let c = signed_up(&tv, &crate::common::handle("known"));
     let auth = b64::encode(&[0u8; 32]);
     let wrong_auth = json!({ "handle": c.handle, "auth": auth });
     let expected = rejects(&tv, 401, "bad_credentials", || {
@@ -577,8 +575,8 @@ fn envelope_put_with_a_non_json_content_type_is_rejected() {
 
 #[test]
 fn envelope_over_the_configured_size_is_rejected() {
-    let tv = common::start_with(|c| c.max_envelope_bytes = 1024);
-    let (_, device) = common::customer(&tv, &common::handle("big"));
+    let tv = crate::common::start_with(|c| c.max_envelope_bytes = 1024);
+    let (_, device) = crate::common::customer(&tv, &crate::common::handle("big"));
     let token = device.api.token().unwrap();
     let id = new_envelope_id();
     let answer = rejects(&tv, 413, "body_too_large", || {
@@ -601,8 +599,8 @@ fn envelope_over_the_configured_size_is_rejected() {
 
 #[test]
 fn body_far_beyond_the_http_limit_is_rejected() {
-    let tv = common::start();
-    let (_, device) = common::customer(&tv, &common::handle("huge"));
+    let tv = crate::common::start();
+    let (_, device) = crate::common::customer(&tv, &crate::common::handle("huge"));
     let token = device.api.token().unwrap();
     let limit = assent::http::body_limit(1 << 20);
     let path = "/v1/me/envelopes/photo";
@@ -667,7 +665,7 @@ fn envelope_put_with_a_malformed_wrap_is_rejected() {
 fn envelope_put_with_a_wrap_for_an_unknown_grant_is_rejected() {
     let (tv, token, stored) = with_envelope();
     // Another customer's real, active grant is just as unknown here.
-    let (_, _, foreign) = common::granted(&tv, &common::handle("other"), None);
+    let (_, _, foreign) = crate::common::granted(&tv, &crate::common::handle("other"), None);
     for gid in ["grt_doesnotexist".to_owned(), foreign] {
         let mut bad = next_version(&stored);
         let mut grant_wrap = wrap(32, 48);
@@ -690,8 +688,8 @@ fn envelope_put_with_a_wrap_for_an_unknown_grant_is_rejected() {
 
 #[test]
 fn org_read_with_a_bad_label_or_purpose_is_rejected() {
-    let tv = common::start();
-    let (device, org, gid) = common::granted(&tv, &common::handle("reader"), None);
+    let tv = crate::common::start();
+    let (device, org, gid) = crate::common::granted(&tv, &crate::common::handle("reader"), None);
     let org_token = org.api.token().unwrap();
     let base = format!("/v1/org/customers/{}/envelopes", device.customer_id);
     let cases = [
@@ -787,8 +785,8 @@ fn request_naming_neither_or_both_customers_is_rejected() {
 
 #[test]
 fn approval_with_a_bad_signature_is_rejected() {
-    let tv = common::start();
-    let c = signed_up(&tv, &common::handle("signer"));
+    let tv = crate::common::start();
+    let c = signed_up(&tv, &crate::common::handle("signer"));
     let rid = pending_request(&tv, &c);
     let t = terms(&c, &["email"], Vault::now().plus(1800));
     let good = sign_grant(&c.secrets.ed25519, &t).unwrap();
@@ -813,8 +811,8 @@ fn approval_with_a_bad_signature_is_rejected() {
 
 #[test]
 fn approval_granting_more_than_requested_is_rejected() {
-    let tv = common::start();
-    let c = signed_up(&tv, &common::handle("greedy"));
+    let tv = crate::common::start();
+    let c = signed_up(&tv, &crate::common::handle("greedy"));
     let rid = pending_request(&tv, &c);
     let not_after = Vault::now().plus(1800);
     let more_labels = terms(&c, &["email", "phone"], not_after);
@@ -842,8 +840,8 @@ fn approval_granting_more_than_requested_is_rejected() {
 
 #[test]
 fn approval_with_a_bad_not_after_is_rejected() {
-    let tv = common::start();
-    let c = signed_up(&tv, &common::handle("forever"));
+    let tv = crate::common::start();
+    let c = signed_up(&tv, &crate::common::handle("forever"));
     let rid = pending_request(&tv, &c);
     let now = Vault::now();
     // Requested: one hour (plus 5 minutes of tolerated clock skew).
@@ -874,7 +872,7 @@ fn approval_with_a_bad_not_after_is_rejected() {
 
 #[test]
 fn org_registration_with_a_bad_key_signature_is_rejected() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let body = org_registration("org_newcomer");
     let other_x = X25519Secret::generate().public();
     let cases = [
@@ -905,7 +903,7 @@ fn org_registration_with_a_bad_key_signature_is_rejected() {
 
 #[test]
 fn duplicate_org_id_is_rejected() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let (_, before) = call(&tv, "GET", &format!("/v1/orgs/{DEMO_ORG}"), None, None);
     rejects(&tv, 409, "org_exists", || {
         register(&tv, &org_registration(DEMO_ORG))
@@ -924,8 +922,8 @@ fn duplicate_org_id_is_rejected() {
 
 #[test]
 fn unknown_route_is_a_json_404() {
-    let tv = common::start();
-    let token = common::demo_org(&tv).api.token().unwrap().to_owned();
+    let tv = crate::common::start();
+    let token = crate::common::demo_org(&tv).api.token().unwrap().to_owned();
     for (method, path) in [
         ("GET", "/v1/nope"),
         ("POST", "/v1/me/nothing"),
@@ -941,7 +939,7 @@ fn unknown_route_is_a_json_404() {
 
 #[test]
 fn wrong_method_is_a_json_405() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let cases = [
         ("DELETE", "/v1/customers"),
         ("GET", "/v1/sessions"),
@@ -973,7 +971,7 @@ fn wrong_method_is_a_json_405() {
 /// at least one character, and the static-file fallback answers other methods itself.
 #[test]
 fn bare_v1_prefix_is_a_json_404_for_every_method() {
-    let tv = common::start();
+    let tv = crate::common::start();
     for method in ["POST", "PUT", "DELETE"] {
         for path in ["/v1", "/v1/"] {
             rejects(&tv, 404, "not_found", || {
@@ -987,7 +985,7 @@ fn bare_v1_prefix_is_a_json_404_for_every_method() {
 /// bundle no device can open are stored, leaving an account that can never approve or unlock.
 #[test]
 fn sign_up_with_unusable_keys_or_bundle_is_rejected() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let not_a_point = (0..=255u8)
         .map(|i| {
             let mut key = [0u8; 32];
@@ -1004,7 +1002,7 @@ fn sign_up_with_unusable_keys_or_bundle_is_rejected() {
         ("bundle", "ct", json!("")),
     ];
     for (field, inner, value) in cases {
-        let (mut bad, _, _) = signup_body(&common::handle("unusable"));
+        let (mut bad, _, _) = signup_body(&crate::common::handle("unusable"));
         if inner.is_empty() {
             bad[field] = value;
         } else {
@@ -1026,7 +1024,7 @@ fn sign_up_with_unusable_keys_or_bundle_is_rejected() {
 /// can ever wrap a data key to it (HPKE encapsulation fails).
 #[test]
 fn org_registration_with_a_low_order_encryption_key_is_rejected() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let identity = generate_signing_key();
     let x = [0u8; 32];
     let body = json!({
@@ -1035,7 +1033,7 @@ fn org_registration_with_a_low_order_encryption_key_is_rejected() {
         "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
         "x25519_public": b64::encode(&x),
         "key_signature": b64::encode(&sign_org_key(&identity, &x)),
-        "controller": common::controller_json(),
+        "controller": crate::common::controller_json(),
     });
     rejects(&tv, 400, "bad_key", || register(&tv, &body));
 }
@@ -1069,8 +1067,8 @@ fn envelope_put_with_a_bad_content_type_is_rejected() {
 
 #[test]
 fn approval_naming_keys_that_are_not_the_orgs_is_rejected() {
-    let tv = common::start();
-    let c = signed_up(&tv, &common::handle("keys"));
+    let tv = crate::common::start();
+    let c = signed_up(&tv, &crate::common::handle("keys"));
     let rid = pending_request(&tv, &c);
     let mut t = terms(&c, &["email"], Vault::now().plus(1800));
     t.org_encryption_key = X25519Secret::generate().public();
@@ -1083,8 +1081,8 @@ fn approval_naming_keys_that_are_not_the_orgs_is_rejected() {
 
 #[test]
 fn org_key_change_with_a_bad_signature_is_rejected() {
-    let tv = common::start();
-    let org = common::demo_org(&tv);
+    let tv = crate::common::start();
+    let org = crate::common::demo_org(&tv);
     let token = org.api.token().unwrap().to_owned();
     let new = generate_signing_key();
     let x = X25519Secret::generate().public();
@@ -1127,7 +1125,7 @@ fn org_key_change_with_a_bad_signature_is_rejected() {
 
 #[test]
 fn key_log_of_an_unknown_org_is_a_json_404() {
-    let tv = common::start();
+    let tv = crate::common::start();
     assert_error(
         &call(&tv, "GET", "/v1/orgs/org_nobody/keys", None, None),
         404,
@@ -1153,7 +1151,7 @@ fn text_that_lies_about_itself_is_rejected() {
         ],
         "bad_justification",
     );
-    let tv = common::start();
+    let tv = crate::common::start();
     for name in ["Acme \u{202E}knaB", "Ac\u{200D}me Bank", "\u{FEFF}Acme"] {
         let mut body = org_registration("org_liar");
         body["name"] = name.into();

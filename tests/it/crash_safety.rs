@@ -34,8 +34,6 @@
 //! customers touched since the last kill after each. All customers sign up from 127.0.0.1, so the
 //! server runs with the auth rate limits lifted (they are tested elsewhere).
 
-mod common;
-
 use assent::client::customer::{self, Choice, Device};
 use assent::client::org::{Ask, OrgClient, ReadResponse};
 use assent::client::profile::{PROFILE_KIND, Profile};
@@ -158,9 +156,9 @@ impl Server {
             .arg("--data")
             .arg(dir.join("data"))
             .arg("--keys")
-            .arg(common::repo("keys-example"))
+            .arg(crate::common::repo("keys-example"))
             .arg("--web")
-            .arg(common::repo("web"))
+            .arg(crate::common::repo("web"))
             .arg("--addr-file")
             .arg(&addr)
             .env("ASSENT_LOG", "info")
@@ -265,7 +263,7 @@ fn audit(dir: &Path) -> Result<String, String> {
         .args(["ledger", "audit", "--data"])
         .arg(dir.join("data"))
         .arg("--keys")
-        .arg(common::repo("keys-example"))
+        .arg(crate::common::repo("keys-example"))
         .env("ASSENT_LOG", "warn")
         .output()
         .map_err(|e| e.to_string())?;
@@ -479,7 +477,7 @@ fn ledger_ref(w: &World, op: &str, answer: &Value) -> Result<(u64, [u8; 32]), Cl
 }
 
 fn passphrase() -> &'static [u8] {
-    common::PASSPHRASE.as_bytes()
+    crate::common::PASSPHRASE.as_bytes()
 }
 
 /// Logs a customer in on the vault at `url` and opens their key bundle.
@@ -543,7 +541,11 @@ fn op_signup(w: &World, it: usize) -> Outcome {
     let n = w.seq.fetch_add(1, Ordering::Relaxed);
     let handle = format!("crash-{n}");
     let url = w.url();
-    let kdf = KdfParams::with_cost(common::FAST.m_kib, common::FAST.t, common::FAST.p)?;
+    let kdf = KdfParams::with_cost(
+        crate::common::FAST.m_kib,
+        crate::common::FAST.t,
+        crate::common::FAST.p,
+    )?;
     let keys = derive_keys(passphrase(), &kdf)?;
     let secrets = CustomerSecrets::generate();
     let bundle = seal_bundle(&keys.kek, kdf, &secrets)?;
@@ -845,17 +847,19 @@ fn op_register_org(w: &World, it: usize) -> Outcome {
         encryption: encryption.clone(),
     });
     let url = w.url();
-    let v: Value = Api::new(&url)?.with_token(common::admin_token()).post(
-        "/v1/admin/orgs",
-        &json!({
-            "org_id": id,
-            "name": name,
-            "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
-            "x25519_public": b64::encode(&x),
-            "key_signature": b64::encode(&sign_org_key(&identity, &x)),
-            "controller": common::controller_json(),
-        }),
-    )?;
+    let v: Value = Api::new(&url)?
+        .with_token(crate::common::admin_token())
+        .post(
+            "/v1/admin/orgs",
+            &json!({
+                "org_id": id,
+                "name": name,
+                "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
+                "x25519_public": b64::encode(&x),
+                "key_signature": b64::encode(&sign_org_key(&identity, &x)),
+                "controller": crate::common::controller_json(),
+            }),
+        )?;
     w.org_attempts.lock().unwrap().retain(|a| a.id != id);
     let at = ledger_ref(w, "org registration", &v)?;
     w.record(it, None, at, "org_registered", json!({ "org_id": id }));
@@ -2197,7 +2201,7 @@ fn fail(dir: &Path, seed: u64, it: usize, what: &str, problems: &[String]) -> ! 
 
 #[test]
 fn kill_9_under_load_loses_nothing_acknowledged() {
-    common::install_crypto();
+    crate::common::install_crypto();
     let iterations: usize = std::env::var("CRASH_ITERATIONS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -2227,7 +2231,7 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
         .get_text("/v1/ledger/key")
         .unwrap();
     let verifier = pinned(&key).unwrap();
-    let demo = common::demo_org_keys();
+    let demo = crate::common::demo_org_keys();
     let demo = Arc::new(Org {
         id: demo.org_id,
         name: demo.name,

@@ -1,10 +1,8 @@
 //! Operating the vault: configuration checks, health and readiness, metrics, request ids,
 //! rate limits, online backup under write load with restore, and graceful shutdown under load.
 
-mod common;
-
+use crate::common::*;
 use assent::client::org::Ask;
-use common::*;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,13 +1,11 @@
 //! The vault core end to end, through the same client code the CLI uses, against a real server
 //! on 127.0.0.1:0 with a real redb file.
 
-mod common;
-
+use crate::common::*;
 use assent::client::customer::Choice;
 use assent::client::org::Ask;
 use assent::domain::catalog::Label;
 use assent::domain::ids::{GrantId, RequestId};
-use common::*;
 use serde_json::Value;
 
 const IDV: &str = "dpv:IdentityVerification";
@@ -96,7 +94,7 @@ fn org_requests_customer_approves_org_reads_within_the_grant_only() {
                 max_reads: Some(2),
                 ..Choice::default()
             },
-            &common::demo_org_check(),
+            &crate::common::demo_org_check(),
         )
         .unwrap();
     let gid = approved["grant"]["grant_id"].as_str().unwrap().to_owned();
@@ -161,7 +159,7 @@ fn revoke_stops_the_next_read_destroys_wraps_and_rotation_locks_old_keys_out() {
     d.approve(
         &rid(&req),
         &Choice::default(),
-        &common::org_check(&other.keys),
+        &crate::common::org_check(&other.keys),
     )
     .unwrap();
 
@@ -242,7 +240,7 @@ fn a_grant_expires_without_any_action() {
             duration_secs: Some(2),
             ..Choice::default()
         },
-        &common::demo_org_check(),
+        &crate::common::demo_org_check(),
     )
     .unwrap();
     let cid = d.customer_id.as_str().to_owned();
@@ -272,8 +270,12 @@ fn decline_is_final_and_recorded() {
     d.decline(&rid(&req)).unwrap();
     // The device refuses; the server would too, before even checking a signature.
     assert!(
-        d.approve(&rid(&req), &Choice::default(), &common::demo_org_check())
-            .is_err()
+        d.approve(
+            &rid(&req),
+            &Choice::default(),
+            &crate::common::demo_org_check()
+        )
+        .is_err()
     );
     let body = serde_json::json!({
         "grant": {
@@ -554,8 +556,12 @@ fn the_live_stream_announces_new_entries_by_id_and_kind_only_and_resumes() {
         (replay[0].0.as_str(), replay[0].1.as_str()),
         ("3", "request_created")
     );
-    d.approve(&rid(&req), &Choice::default(), &common::demo_org_check())
-        .unwrap();
+    d.approve(
+        &rid(&req),
+        &Choice::default(),
+        &crate::common::demo_org_check(),
+    )
+    .unwrap();
     let live = read_events(&mut res, 1);
     assert_eq!(
         (live[0].0.as_str(), live[0].1.as_str()),
@@ -655,7 +661,7 @@ fn required_purposes_stay_and_the_rest_is_the_customers_choice() {
         ..Choice::default()
     };
     let err = d
-        .approve(&rid(&req), &without, &common::demo_org_check())
+        .approve(&rid(&req), &without, &crate::common::demo_org_check())
         .unwrap_err();
     assert!(err.to_string().contains("needs"), "{err}");
     // Identity verification and fraud prevention kept, marketing left out.
@@ -664,7 +670,7 @@ fn required_purposes_stay_and_the_rest_is_the_customers_choice() {
         ..Choice::default()
     };
     let approved = d
-        .approve(&rid(&req), &kept, &common::demo_org_check())
+        .approve(&rid(&req), &kept, &crate::common::demo_org_check())
         .unwrap();
     assert_eq!(
         approved["grant"]["purposes"],
@@ -811,8 +817,12 @@ fn a_passphrase_changes_with_the_old_one_and_a_closed_account_leaves_nothing_rea
             "to verify you",
         ))
         .unwrap();
-    d.approve(&rid(&req), &Choice::default(), &common::demo_org_check())
-        .unwrap();
+    d.approve(
+        &rid(&req),
+        &Choice::default(),
+        &crate::common::demo_org_check(),
+    )
+    .unwrap();
     let cid = d.customer_id.to_string();
     // Wrong current passphrase: refused, nothing changed.
     let e = d

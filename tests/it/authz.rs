@@ -3,8 +3,7 @@
 //! neither see nor act on another's data; a revoked grant stops reads; the token endpoint
 //! refuses bad client assertions.
 
-mod common;
-
+use crate::common::{ParseLabel, TestVault, assert_error, call, call_raw};
 use assent::client::org::Ask;
 use assent::crypto::b64;
 use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
@@ -14,7 +13,6 @@ use assent::domain::catalog::{Label, Purpose};
 use assent::domain::grant::GrantTerms;
 use assent::domain::ids::{CustomerId, GrantId, OrgId};
 use assent::vault::Vault;
-use common::{ParseLabel, TestVault, assert_error, call, call_raw};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -36,13 +34,13 @@ fn ledger(tv: &TestVault) -> u64 {
 }
 
 fn vault_key() -> SigningKey {
-    assent::config::VaultKeys::load(&common::repo("keys-example"))
+    assent::config::VaultKeys::load(&crate::common::repo("keys-example"))
         .unwrap()
         .signing
 }
 
 fn admin_key() -> SigningKey {
-    assent::config::load_admin_key(&common::repo("keys-example/admin.key")).unwrap()
+    assent::config::load_admin_key(&crate::common::repo("keys-example/admin.key")).unwrap()
 }
 
 fn jti() -> String {
@@ -51,7 +49,7 @@ fn jti() -> String {
 
 /// A JWT signed with an Ed25519 key, with the given `typ` header.
 fn ed_token(key: &SigningKey, typ: Option<&str>, claims: &Value) -> String {
-    common::install_crypto();
+    crate::common::install_crypto();
     let der = key.to_pkcs8_der().unwrap();
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = typ.map(str::to_owned);
@@ -60,7 +58,7 @@ fn ed_token(key: &SigningKey, typ: Option<&str>, claims: &Value) -> String {
 
 /// The same claims under HS256 with `secret` (an algorithm-confusion attempt).
 fn hs256_token(secret: &[u8], claims: &Value) -> String {
-    common::install_crypto();
+    crate::common::install_crypto();
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("at+jwt".into());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
@@ -131,7 +129,7 @@ struct Customer {
 
 fn signed_up(tv: &TestVault, handle: &str) -> Customer {
     let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
-    let keys = derive_keys(common::PASSPHRASE.as_bytes(), &kdf).unwrap();
+    let keys = derive_keys(crate::common::PASSPHRASE.as_bytes(), &kdf).unwrap();
     let secrets = CustomerSecrets::generate();
     let bundle = seal_bundle(&keys.kek, kdf, &secrets).unwrap();
     let auth = b64::encode(&keys.auth[..]);
@@ -172,8 +170,8 @@ fn approval(c: &Customer, labels: &[&str]) -> (String, Value) {
         grant_id: GrantId::from_random(random_array()),
         customer_id: CustomerId::parse(&c.id).unwrap(),
         org_id: OrgId::parse(DEMO_ORG).unwrap(),
-        org_identity_key: common::demo_org_public().0,
-        org_encryption_key: common::demo_org_public().1,
+        org_identity_key: crate::common::demo_org_public().0,
+        org_encryption_key: crate::common::demo_org_public().1,
         labels: labels.iter().map(|l| Label::parse(l).unwrap()).collect(),
         purposes: vec![Purpose::parse(PURPOSE).unwrap()],
         not_after: Vault::now().plus(3600),
@@ -207,7 +205,7 @@ fn org_registration(org_id: &str) -> Value {
         "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
         "x25519_public": b64::encode(&x),
         "key_signature": b64::encode(&sign_org_key(&identity, &x)),
-        "controller": common::controller_json(),
+        "controller": crate::common::controller_json(),
     })
 }
 
@@ -255,10 +253,10 @@ struct World {
 }
 
 fn world() -> World {
-    let tv = common::start();
-    let customer = signed_up(&tv, &common::handle("walker"));
-    let org_token = common::demo_org(&tv).api.token().unwrap().to_owned();
-    let (reader, _, _) = common::granted(&tv, &common::handle("reader"), None);
+    let tv = crate::common::start();
+    let customer = signed_up(&tv, &crate::common::handle("walker"));
+    let org_token = crate::common::demo_org(&tv).api.token().unwrap().to_owned();
+    let (reader, _, _) = crate::common::granted(&tv, &crate::common::handle("reader"), None);
     let approve_id = ask(&tv, &org_token, &customer.id, &["email"]);
     let decline_id = ask(&tv, &org_token, &customer.id, &["phone"]);
     let (grant_id, approval) = approval(&customer, &["email"]);
@@ -491,7 +489,7 @@ fn exchange(tv: &TestVault, assertion: &str) -> (u16, Value) {
 }
 
 fn demo_identity() -> SigningKey {
-    common::demo_org_keys().identity
+    crate::common::demo_org_keys().identity
 }
 
 /// A client assertion for the demo org, built with jsonwebtoken so any claim can be bent.
@@ -613,13 +611,13 @@ fn admin_token_registers_orgs_but_is_refused_on_customer_and_org_endpoints() {
         &w.tv,
         "POST",
         "/v1/admin/orgs",
-        Some(&common::admin_token()),
+        Some(&crate::common::admin_token()),
         Some(&org_registration("org_by_admin")),
     );
     assert_eq!(registered.0, 201, "{}", registered.1);
     assert_eq!(registered.1["org_id"], "org_by_admin");
     assert_eq!(ledger(&w.tv), before + 1);
-    let admin = |_: &Endpoint| vec![common::admin_token()];
+    let admin = |_: &Endpoint| vec![crate::common::admin_token()];
     w.refuse(|ep| ep.aud != Aud::Admin, admin, "invalid_token");
 }
 
@@ -709,10 +707,10 @@ fn long_lived_admin_token_is_refused() {
 
 #[test]
 fn customer_cannot_answer_another_customers_request() {
-    let tv = common::start();
-    let a = signed_up(&tv, &common::handle("alice"));
-    let b = signed_up(&tv, &common::handle("bob"));
-    let org = common::demo_org(&tv);
+    let tv = crate::common::start();
+    let a = signed_up(&tv, &crate::common::handle("alice"));
+    let b = signed_up(&tv, &crate::common::handle("bob"));
+    let org = crate::common::demo_org(&tv);
     let rid = ask(&tv, org.api.token().unwrap(), &a.id, &["email"]);
     let before = ledger(&tv);
 
@@ -757,9 +755,9 @@ fn customer_cannot_answer_another_customers_request() {
 
 #[test]
 fn customer_cannot_see_or_revoke_another_customers_grant() {
-    let tv = common::start();
-    let (a, _org, gid) = common::granted(&tv, &common::handle("alice"), None);
-    let (_, b) = common::customer(&tv, &common::handle("bob"));
+    let tv = crate::common::start();
+    let (a, _org, gid) = crate::common::granted(&tv, &crate::common::handle("alice"), None);
+    let (_, b) = crate::common::customer(&tv, &crate::common::handle("bob"));
     let b_token = b.api.token().unwrap();
     let before = ledger(&tv);
 
@@ -799,9 +797,9 @@ fn customer_cannot_see_or_revoke_another_customers_grant() {
 
 #[test]
 fn customer_cannot_see_or_erase_another_customers_envelopes() {
-    let tv = common::start();
-    let (_, mut a) = common::customer(&tv, &common::handle("alice"));
-    let (_, mut b) = common::customer(&tv, &common::handle("bob"));
+    let tv = crate::common::start();
+    let (_, mut a) = crate::common::customer(&tv, &crate::common::handle("alice"));
+    let (_, mut b) = crate::common::customer(&tv, &crate::common::handle("bob"));
     b.put(&"x_note".parse_label(), "text/plain", b"bob's", false)
         .unwrap();
     let b_token = b.api.token().unwrap().to_owned();
@@ -843,9 +841,9 @@ fn customer_cannot_see_or_erase_another_customers_envelopes() {
 
 #[test]
 fn other_org_cannot_read_or_see_the_demo_orgs_data() {
-    let tv = common::start();
-    let handle = common::handle("alice");
-    let (a, demo, _gid) = common::granted(&tv, &handle, None);
+    let tv = crate::common::start();
+    let handle = crate::common::handle("alice");
+    let (a, demo, _gid) = crate::common::granted(&tv, &handle, None);
     let pending = demo
         .request(&Ask::new(
             &handle,
@@ -856,7 +854,7 @@ fn other_org_cannot_read_or_see_the_demo_orgs_data() {
         ))
         .unwrap();
     let rid = pending["request_id"].as_str().unwrap().to_owned();
-    let intruder = common::new_org(&tv, "org_intruder");
+    let intruder = crate::common::new_org(&tv, "org_intruder");
     let token = intruder.api.token().unwrap();
     let read = format!(
         "/v1/org/customers/{}/envelopes/email?purpose={PURPOSE}",
@@ -904,8 +902,8 @@ fn other_org_cannot_read_or_see_the_demo_orgs_data() {
 
 #[test]
 fn revoked_grant_stops_reads_and_cannot_be_revoked_twice() {
-    let tv = common::start();
-    let (device, org, gid) = common::granted(&tv, &common::handle("alice"), None);
+    let tv = crate::common::start();
+    let (device, org, gid) = crate::common::granted(&tv, &crate::common::handle("alice"), None);
     let token = device.api.token();
     let grant_path = format!("/v1/me/grants/{gid}");
     let read = format!(
@@ -957,7 +955,7 @@ fn revoked_grant_stops_reads_and_cannot_be_revoked_twice() {
 
 #[test]
 fn fresh_client_assertion_is_exchanged_for_a_working_org_token() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let lib =
         assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
             .unwrap();
@@ -976,7 +974,7 @@ fn fresh_client_assertion_is_exchanged_for_a_working_org_token() {
 
 #[test]
 fn reused_client_assertion_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let assertion =
         assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
             .unwrap();
@@ -986,7 +984,7 @@ fn reused_client_assertion_is_refused() {
 
 #[test]
 fn client_assertion_for_another_audience_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let key = demo_identity();
     for aud in [
         "http://127.0.0.1:1/v1/oauth/token",
@@ -1002,14 +1000,14 @@ fn client_assertion_for_another_audience_is_refused() {
 
 #[test]
 fn client_assertion_signed_by_another_key_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let other = generate_signing_key();
     refused_client(
         &tv,
         &assent::tokens::client_assertion(&other, DEMO_ORG, &token_endpoint(&tv), now()).unwrap(),
     );
     // Signed by another registered org's key while claiming to be the demo org.
-    let intruder = common::new_org(&tv, "org_intruder");
+    let intruder = crate::common::new_org(&tv, "org_intruder");
     let assertion = assent::tokens::client_assertion(
         &intruder.keys.identity,
         DEMO_ORG,
@@ -1022,7 +1020,7 @@ fn client_assertion_signed_by_another_key_is_refused() {
 
 #[test]
 fn client_assertion_for_unknown_org_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let assertion = assent::tokens::client_assertion(
         &demo_identity(),
         "org_nobody",
@@ -1035,7 +1033,7 @@ fn client_assertion_for_unknown_org_is_refused() {
 
 #[test]
 fn expired_client_assertion_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     // client_assertion sets exp = now + 120: ten minutes ago it expired 8 minutes ago.
     let assertion = assent::tokens::client_assertion(
         &demo_identity(),
@@ -1049,7 +1047,7 @@ fn expired_client_assertion_is_refused() {
 
 #[test]
 fn client_assertion_expiring_more_than_5_minutes_ahead_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let n = now();
     refused_client(&tv, &demo_assertion(&tv, n, n + 600));
     refused_client(&tv, &demo_assertion(&tv, n, n + 86_400));
@@ -1057,7 +1055,7 @@ fn client_assertion_expiring_more_than_5_minutes_ahead_is_refused() {
 
 #[test]
 fn malformed_client_assertions_are_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let n = now();
     let claims = json!({
         "iss": DEMO_ORG, "sub": DEMO_ORG, "aud": token_endpoint(&tv),
@@ -1077,7 +1075,7 @@ fn malformed_client_assertions_are_refused() {
 
 #[test]
 fn wrong_grant_type_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let assertion =
         assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
             .unwrap();
@@ -1100,7 +1098,7 @@ fn wrong_grant_type_is_refused() {
 
 #[test]
 fn missing_client_assertion_type_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let assertion =
         assent::tokens::client_assertion(&demo_identity(), DEMO_ORG, &token_endpoint(&tv), now())
             .unwrap();
@@ -1141,7 +1139,7 @@ fn missing_client_assertion_type_is_refused() {
 /// `exp`, so inside that window the same assertion can be replayed any number of times.
 #[test]
 fn client_assertion_cannot_be_replayed_inside_the_expiry_leeway() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let n = now();
     let assertion = demo_assertion(&tv, n - 100, n - 5);
     assert_eq!(
@@ -1164,7 +1162,7 @@ fn demo_signed(claims: &Value) -> String {
 /// RFC 7523 §3: `iat` and `nbf` are optional; RFC 7519 §4.1.3: `aud` may be an array.
 #[test]
 fn rfc7523_assertion_without_iat_nbf_or_with_an_array_aud_gets_a_token() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let endpoint = token_endpoint(&tv);
     let n = now();
     let minimal = json!({
@@ -1187,7 +1185,7 @@ fn rfc7523_assertion_without_iat_nbf_or_with_an_array_aud_gets_a_token() {
 
 #[test]
 fn rfc7523_assertion_missing_what_is_required_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let endpoint = token_endpoint(&tv);
     let n = now();
     let base = json!({
@@ -1275,7 +1273,7 @@ fn post_form(client: &reqwest::blocking::Client, tv: &TestVault, assertion: &str
 }
 
 fn lockout_vault() -> TestVault {
-    common::start_with(|c| {
+    crate::common::start_with(|c| {
         c.auth_per_ip_per_minute = 10_000;
         c.auth_per_account_per_minute = 30;
     })
@@ -1284,9 +1282,9 @@ fn lockout_vault() -> TestVault {
 #[test]
 fn junk_logins_from_one_address_do_not_lock_the_customer_out_from_another() {
     let tv = lockout_vault();
-    let handle = common::handle("victim");
+    let handle = crate::common::handle("victim");
     let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
-    let keys = derive_keys(common::PASSPHRASE.as_bytes(), &kdf).unwrap();
+    let keys = derive_keys(crate::common::PASSPHRASE.as_bytes(), &kdf).unwrap();
     let secrets = CustomerSecrets::generate();
     let body = json!({
         "handle": handle,
@@ -1356,7 +1354,7 @@ fn junk_assertions_from_one_address_do_not_lock_the_organization_out_from_anothe
 /// year; now `exp` may be at most 5 minutes ahead of the vault's clock and `iat` not ahead of it.
 #[test]
 fn admin_token_dated_in_the_future_is_refused() {
-    let tv = common::start();
+    let tv = crate::common::start();
     let n = now();
     let year = 365 * 86_400;
     let before = ledger(&tv);
@@ -1384,7 +1382,7 @@ fn admin_token_dated_in_the_future_is_refused() {
         &tv,
         "POST",
         "/v1/admin/orgs",
-        Some(&common::admin_token()),
+        Some(&crate::common::admin_token()),
         Some(&org_registration("org_future")),
     );
     assert_eq!(got.0, 201, "{}", got.1);
@@ -1420,11 +1418,11 @@ fn create_request_raw(
 
 #[test]
 fn an_org_may_have_at_most_20_requests_pending_with_one_customer() {
-    let tv = common::start();
-    let org = common::demo_org(&tv);
+    let tv = crate::common::start();
+    let org = crate::common::demo_org(&tv);
     let token = org.api.token().unwrap().to_owned();
-    let a = signed_up(&tv, &common::handle("flooded"));
-    let b = signed_up(&tv, &common::handle("other"));
+    let a = signed_up(&tv, &crate::common::handle("flooded"));
+    let b = signed_up(&tv, &crate::common::handle("other"));
     let mut first = String::new();
     for i in 0..20 {
         let rid = ask(&tv, &token, &a.id, &["email"]);
@@ -1443,7 +1441,7 @@ fn an_org_may_have_at_most_20_requests_pending_with_one_customer() {
     assert_eq!(ledger(&tv), before, "a refused request left a trace");
     // Other customers are still reachable, and another organization can still ask this one.
     ask(&tv, &token, &b.id, &["email"]);
-    let other = common::new_org(&tv, "org_other_asker");
+    let other = crate::common::new_org(&tv, "org_other_asker");
     ask(&tv, other.api.token().unwrap(), &a.id, &["email"]);
     // Once the customer answers one, the organization may ask again.
     let declined = call(
@@ -1459,11 +1457,11 @@ fn an_org_may_have_at_most_20_requests_pending_with_one_customer() {
 
 #[test]
 fn an_org_may_make_at_most_60_requests_a_minute() {
-    let tv = common::start();
-    let org = common::demo_org(&tv);
+    let tv = crate::common::start();
+    let org = crate::common::demo_org(&tv);
     let token = org.api.token().unwrap().to_owned();
     let customers: Vec<Customer> = (0..4)
-        .map(|_| signed_up(&tv, &common::handle("asked")))
+        .map(|_| signed_up(&tv, &crate::common::handle("asked")))
         .collect();
     for i in 0..60 {
         ask(&tv, &token, &customers[i % 4].id, &["email"]);
@@ -1474,7 +1472,7 @@ fn an_org_may_make_at_most_60_requests_a_minute() {
     assert_eq!(retry.as_deref(), Some("60"));
     assert_eq!(ledger(&tv), before, "a refused request left a trace");
     // The limit is this organization's alone.
-    let other = common::new_org(&tv, "org_patient");
+    let other = crate::common::new_org(&tv, "org_patient");
     ask(
         &tv,
         other.api.token().unwrap(),

@@ -1,14 +1,12 @@
 //! The write path under concurrency: reads planned on a snapshot and decided in the writer, and
 //! the per-party ledger indexes that the writer keeps behind the ledger under load.
 
-mod common;
-
+use crate::common::*;
 use assent::domain::ids::{CustomerId, GrantId};
 use assent::domain::time::Timestamp;
 use assent::ledger::Event;
 use assent::store::tables::{CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS};
 use assent::store::{Reads, Store, StoreError, Tx};
-use common::*;
 use std::time::Duration;
 
 const PURPOSE: &str = "dpv:IdentityVerification";
