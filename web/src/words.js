@@ -1,5 +1,8 @@
-// Plain words for labels, purposes, durations, times and ledger events. The catalog mirrors
-// src/domain/catalog.rs (the API also sends `purpose_words` with each request).
+// Plain words for labels, purposes, durations, times, sizes, file types and ledger events, and an
+// organization's identity as 12 words. The catalog mirrors src/domain/catalog.rs (the API also
+// sends `purpose_words` with each request).
+import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
 
 export const LABELS = {
   email: 'email address',
@@ -100,15 +103,15 @@ export function sentence(ev, org) {
     case 'customer_registered':
       return 'You created your vault';
     case 'envelope_written':
-      return ev.version === 1 ? `You stored ${what}` : `You updated ${what} (version ${ev.version})`;
+      return ev.version === 1 ? `You stored ${what}` : `You updated ${what}`;
     case 'envelope_erased':
       return `You erased ${what}: its data and every key to it were destroyed`;
     case 'key_rotated':
-      return `${what[0].toUpperCase()}${what.slice(1)} was re-encrypted under a new key (version ${ev.version})`;
+      return `${what[0].toUpperCase()}${what.slice(1)} got a new lock after you ended someone’s access`;
     case 'org_registered':
       return `${org} joined the vault`;
     case 'org_keys_changed':
-      return `${org} changed its keys (key version ${ev.key_seq})`;
+      return `${org} changed its keys`;
     case 'request_created':
       return `${org} asked for ${labels} for ${purposes}`;
     case 'request_declined':
@@ -123,6 +126,70 @@ export function sentence(ev, org) {
       return `Unknown event ${ev.type}`;
   }
 }
+
+/**
+ * An organization's identity as 12 English words: the BIP-39 mnemonic of the 16-byte fingerprint
+ * (first 16 bytes of SHA-256 of its Ed25519 identity key, crypto/sign.js `fingerprint`, given
+ * here as its hex form). Easier to read out and compare than 32 hex digits; same 128 bits.
+ */
+export function identityWords(fingerprintHex) {
+  const digits = String(fingerprintHex).replace(/\s+/g, '').toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(digits)) throw new Error('not a 16-byte fingerprint');
+  const bytes = new Uint8Array(digits.match(/../g).map((x) => parseInt(x, 16)));
+  return entropyToMnemonic(bytes, wordlist);
+}
+
+/**
+ * What a person typed to identify an organization → the fingerprint's 32 hex digits, or the text
+ * unchanged when it is not 12 valid words (hex is then compared as before, orgtrust.js).
+ */
+export function wordsToFingerprint(text) {
+  const words = String(text).trim().toLowerCase().split(/[\s,.;:-]+/).filter(Boolean);
+  if (words.length !== 12) return text;
+  try {
+    return Array.from(mnemonicToEntropy(words.join(' '), wordlist), (b) => b.toString(16).padStart(2, '0')).join('');
+  } catch {
+    return text;
+  }
+}
+
+/** "2.9 KB", "812 bytes", "1.0 MB" (decimal units, as file managers show them). */
+export function humanSize(n) {
+  if (n < 1000) return `${n} byte${n === 1 ? '' : 's'}`;
+  if (n < 1000 * 1000) return `${(n / 1000).toFixed(1)} KB`;
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+const TYPES = {
+  'application/pdf': 'PDF',
+  'image/jpeg': 'JPEG image',
+  'image/png': 'PNG image',
+  'image/gif': 'GIF image',
+  'image/webp': 'WebP image',
+  'image/heic': 'HEIC photo',
+  'text/plain': 'text',
+  'text/csv': 'spreadsheet (CSV)',
+  'application/zip': 'ZIP archive',
+  'application/msword': 'Word document',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'Word document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'Excel spreadsheet',
+  'application/octet-stream': 'file',
+};
+
+/** A media type as a person would call it: "PDF", "PNG image", else "<subtype> file". */
+export function typeWords(mediaType) {
+  const t = String(mediaType || '').toLowerCase();
+  if (TYPES[t]) return TYPES[t];
+  const [top, sub = ''] = t.split('/');
+  const kind = { image: 'image', audio: 'audio', video: 'video', text: 'text' }[top] || 'file';
+  return `${sub.replace(/^(x-|vnd\.)/, '').replace(/\+.*$/, '').toUpperCase()} ${kind}`.trim();
+}
+
+/**
+ * A ledger event as a title naming who did what (the Ledger screen): "Acme Bank read your email
+ * address for fraud prevention". `org` is the name from the organization's verified key log.
+ */
+export const eventTitle = (ev, org) => sentence(ev, org || 'An organization');
 
 /** A rough passphrase strength estimate for the hint (not a policy). */
 export function strength(pw) {

@@ -1,9 +1,13 @@
-// "Your data": the envelopes, decrypted on this device, with add / update / delete.
+// "Your data": the envelopes, decrypted on this device, with add / update / delete. Files are
+// sealed with their name and type inside (crypto/namedfile.js); older envelopes whose
+// content_type is the file's own media type still show, without a name.
 import { h, field, replace, toast, confirmDialog, download, busy, uid } from './dom.js';
-import { LABELS, labelWords, when, sentence } from '../words.js';
+import { LABELS, labelWords, when, sentence, humanSize, typeWords } from '../words.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { FILE_TYPE, openNamedFile, sealNamedFile, MAX_NAME } from '../crypto/namedfile.js';
 
-export const MAX_FILE = 1024 * 1024 - 16;
+// The envelope limit is 1 MiB of ciphertext: 16 bytes of tag and the name line come off it.
+export const MAX_FILE = 1024 * 1024 - 16 - 64 - 3 * MAX_NAME;
 
 const isText = (ct) => ct.startsWith('text/');
 const TOKEN = /^[A-Za-z0-9!#$&^_.+-]{1,64}\/[A-Za-z0-9!#$&^_.+-]{1,64}$/;
@@ -20,60 +24,71 @@ export async function renderData(ctx, root) {
   const items = h('ul', { class: 'cards', id: 'envelopes', 'aria-label': 'Your stored data' });
   const form = editor(ctx, list);
   replace(root, heading,
-    h('p', { class: 'muted' }, 'Everything here is encrypted on this device before it is sent; the vault stores only ciphertext.'),
-    session.unlocked ? null : h('p', { class: 'notice' }, 'Your keys are locked, so your data cannot be shown. Lock and unlock again to open them.'),
+    h('p', { class: 'muted' }, 'Everything here is locked on this device before it is sent: the vault keeps it but cannot read it.'),
+    session.unlocked ? null : h('p', { class: 'notice' }, 'Your data cannot be shown because your keys did not open on this device. Tap Lock, then unlock again with your passphrase.'),
     list.length === 0 ? h('p', { class: 'empty' }, 'Nothing stored yet. Add your first item below.') : items,
     form.el);
   for (const e of list) items.append(await card(ctx, e, form));
   return heading;
 }
 
+/** What an opened envelope holds: { text } or { file: { name, contentType, bytes } }. */
+function contents(contentType, plain) {
+  if (contentType === FILE_TYPE) return { file: openNamedFile(plain) };
+  if (isText(contentType)) return { text: fromUtf8(plain) };
+  return { file: { name: null, contentType, bytes: plain } }; // stored before names were kept
+}
+
+const fileLine = (f) => `File ${f.name ? `${f.name} ` : ''}(${typeWords(f.contentType)}, ${humanSize(f.bytes.length)})`;
+
 async function card(ctx, e, form) {
   const { session } = ctx;
   const titleId = uid('env');
   let content = h('p', { class: 'muted' }, 'Locked');
-  let plain = null;
+  let held = null;
   if (session.unlocked) {
     try {
       // The full envelope's content_type is the one its AAD authenticates (openFull).
       const full = await session.envelope(e.label);
-      plain = await session.openFull(full);
-      e = { ...e, content_type: full.content_type };
-      content = isText(e.content_type)
-        ? h('p', { class: 'value', 'data-label': e.label }, fromUtf8(plain))
-        : h('p', { class: 'value file', 'data-label': e.label }, `File (${e.content_type}), ${plain.length} bytes`);
+      held = contents(full.content_type, await session.openFull(full));
+      content = held.text !== undefined
+        ? h('p', { class: 'value', 'data-label': e.label }, held.text)
+        : h('p', { class: 'value file', 'data-label': e.label }, fileLine(held.file));
     } catch (err) {
-      content = h('p', { class: 'error open-failed', role: 'alert' }, `Cannot open this item: ${err.message}.`);
+      content = h('div', { class: 'error open-failed', role: 'alert' },
+        h('p', {}, `Cannot open this item: ${err.message}.`),
+        h('p', { class: 'next' }, 'Nobody could read it this way, but what the vault holds for it is not what you stored. Do not rely on it: store it again (Delete, then add it), and tell the vault’s operator.'));
     }
   }
   const history = (ctx.ledger?.answer?.entries || []).filter((x) => x.event.label === e.label && x.event.envelope_id === e.envelope_id);
   const actions = h('div', { class: 'actions' });
-  if (plain && isText(e.content_type)) {
-    actions.append(h('button', { type: 'button', class: 'secondary', 'aria-describedby': titleId, onclick: () => form.edit(e.label, fromUtf8(plain)) }, 'Edit'));
+  if (held && held.text !== undefined) {
+    actions.append(h('button', { type: 'button', class: 'secondary', 'aria-describedby': titleId, onclick: () => form.edit(e.label, held.text) }, 'Edit'));
   }
-  if (plain && !isText(e.content_type)) {
-    actions.append(h('button', { type: 'button', class: 'secondary', 'aria-describedby': titleId, onclick: () => download(`${e.label}`, plain, e.content_type) }, 'Download'));
+  if (held && held.file) {
+    const f = held.file;
+    actions.append(h('button', { type: 'button', class: 'secondary', 'aria-describedby': titleId, onclick: () => download(f.name || e.label, f.bytes, f.contentType) }, 'Download'));
   }
   const del = h('button', { type: 'button', class: 'danger', 'aria-describedby': titleId }, 'Delete');
   del.addEventListener('click', async () => {
     const yes = await confirmDialog({
       title: `Delete your ${labelWords(e.label)}?`,
-      body: 'The encrypted data and every key to it are destroyed, for you and for every organization. This cannot be undone. The ledger keeps a record that it existed, but not its content.',
+      body: 'It is destroyed for you and for every organization, with every key to it. This cannot be undone. Your history keeps a note that it existed, but not what it said.',
       confirm: 'Delete for good',
     });
     if (!yes) return;
     await busy(del, null, async () => {
       await session.erase(e.label);
-      toast(`Your ${labelWords(e.label)} was erased.`);
+      toast(`Your ${labelWords(e.label)} was deleted.`);
       await ctx.refresh();
     });
   });
   actions.append(del);
   return h('li', { class: 'card envelope', 'data-label': e.label },
-    h('h3', { id: titleId }, labelWords(e.label), ' ', h('span', { class: 'code' }, e.label)),
+    h('h3', { id: titleId }, labelWords(e.label)),
     content,
-    h('p', { class: 'meta' }, `Version ${e.version} · updated ${when(e.updated_at)} · ${e.size} bytes encrypted`,
-      e.rotation_pending ? h('span', { class: 'badge warn' }, 'new key pending') : null),
+    h('p', { class: 'meta' }, `Updated ${when(e.updated_at)}`,
+      e.rotation_pending ? h('span', { class: 'badge warn' }, 'new lock on next unlock') : null),
     history.length
       ? h('details', {}, h('summary', {}, `History (${history.length})`),
         h('ul', { class: 'history' }, history.map((x) => h('li', {}, `${sentence(x.event, '')} — ${when(x.event.at)}`))))
@@ -97,10 +112,10 @@ function editor(ctx, existing) {
     h('span', { class: 'radio' }, kindText, h('label', { for: 'env-kind-text' }, 'Text')),
     h('span', { class: 'radio' }, kindFile, h('label', { for: 'env-kind-file' }, 'File')));
   const text = field('Text', h('textarea', { id: 'env-text', rows: 3 }));
-  const file = field('File (up to 1 MiB)', h('input', { id: 'env-file', type: 'file' }));
+  const file = field('File (up to 1 MB)', h('input', { id: 'env-file', type: 'file' }));
   file.wrap.hidden = true;
   const error = h('p', { class: 'error', role: 'alert' });
-  const save = h('button', { type: 'submit', class: 'primary' }, 'Encrypt and save');
+  const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
   const heading = h('h3', { id: 'editor-title' }, 'Add or update');
   const form = h('form', { class: 'card editor', id: 'envelope-form', 'aria-labelledby': 'editor-title', novalidate: true },
     heading, labelField.wrap, custom.wrap, kinds, text.wrap, file.wrap, error, save);
@@ -131,13 +146,14 @@ function editor(ctx, existing) {
       } else {
         const f = file.input.files[0];
         if (!f) throw new Error('Choose a file.');
-        if (f.size > MAX_FILE) throw new Error('The file is larger than 1 MiB.');
-        bytes = new Uint8Array(await f.arrayBuffer());
-        type = mediaType(f.type);
+        if (f.size > MAX_FILE) throw new Error('This file is too large: the vault takes files up to 1 MB. Choose a smaller file or a smaller scan.');
+        if (/\p{Cc}/u.test(f.name) || utf8(f.name).length > MAX_NAME) throw new Error('This file’s name is too long or holds unusual characters. Rename the file and choose it again.');
+        bytes = sealNamedFile({ name: f.name, contentType: mediaType(f.type), bytes: new Uint8Array(await f.arrayBuffer()) });
+        type = FILE_TYPE;
       }
-      save.textContent = 'Encrypting…';
-      const r = await session.put(label, type, bytes);
-      toast(`Saved your ${labelWords(label)} (version ${r.version}), encrypted on this device.`);
+      save.textContent = 'Locking and saving…';
+      await session.put(label, type, bytes);
+      toast(`Saved your ${labelWords(label)}.`);
       await ctx.refresh();
     });
   });

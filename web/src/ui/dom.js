@@ -54,17 +54,68 @@ export function download(filename, data, type = 'application/json') {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-let toastTimer;
-/** A polite status message at the bottom of the screen (also read by screen readers). */
-export function toast(message, kind = 'info') {
-  const el = document.getElementById('toast');
-  el.className = `toast ${kind}`;
-  el.textContent = message;
-  el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => {
-    el.hidden = true;
-  }, 8000);
+// Toasts: short messages stacked in #toast (role=status). They sit at the bottom, or at the top
+// while a form field near the bottom has focus, so they never cover what is being typed; they
+// go away after a few seconds (longer for errors), with a close button, and ordinary ones are
+// cleared when the customer moves to another screen. A `sticky` toast (an Undo) stays across
+// screens until its time is up.
+const MAX_TOASTS = 3;
+
+function placeToasts() {
+  const box = document.getElementById('toast');
+  if (!box || box.hidden) return;
+  const f = document.activeElement;
+  const typing = f && f.matches && f.matches('input, textarea, select');
+  const r = typing ? f.getBoundingClientRect() : null;
+  box.classList.toggle('at-top', !!r && r.bottom > window.innerHeight - box.offsetHeight - 24);
+}
+
+function removeToast(item) {
+  clearTimeout(item.timer);
+  item.remove();
+  const box = document.getElementById('toast');
+  if (box && !box.children.length) box.hidden = true;
+}
+
+/**
+ * Shows `message`; kind 'info' | 'error'. Options: seconds (default from the length, 4–8; 10 for
+ * errors), sticky (kept across screens), action {label, run} (a button; the toast closes),
+ * onExpire (called when the time is up without the action). Returns a function closing it.
+ */
+export function toast(message, kind = 'info', { seconds, sticky = false, action = null, onExpire = null } = {}) {
+  const box = document.getElementById('toast');
+  const item = h('div', { class: `toast-item ${kind}`, 'data-sticky': sticky ? 'true' : undefined });
+  const secs = seconds ?? (kind === 'error' ? 10 : Math.min(8, 4 + Math.ceil(message.length / 40)));
+  item.append(h('p', {}, message));
+  if (action) {
+    item.append(h('button', { type: 'button', class: 'toast-action', onclick: () => { removeToast(item); action.run(); } }, action.label));
+  }
+  item.append(h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Close message', onclick: () => { removeToast(item); if (onExpire) onExpire(); } }, '×'));
+  item.timer = setTimeout(() => {
+    removeToast(item);
+    if (onExpire) onExpire();
+  }, secs * 1000);
+  while (box.children.length >= MAX_TOASTS) {
+    const old = [...box.children].find((c) => !c.dataset.sticky) || box.firstElementChild;
+    removeToast(old);
+  }
+  box.append(item);
+  box.hidden = false;
+  placeToasts();
+  return () => removeToast(item);
+}
+
+/** Clears the ordinary toasts (not the sticky ones): on every move to another screen. */
+export function clearToasts() {
+  const box = document.getElementById('toast');
+  if (!box) return;
+  for (const c of [...box.children]) if (!c.dataset.sticky) removeToast(c);
+}
+
+if (typeof window !== 'undefined') {
+  window.addEventListener('hashchange', clearToasts);
+  document.addEventListener('focusin', placeToasts);
+  window.addEventListener('resize', placeToasts);
 }
 
 /** A modal confirmation (native <dialog>): resolves true when confirmed. */

@@ -1,54 +1,81 @@
-// "Ledger": every act concerning this customer, in words, each with its verification mark.
-import { h, replace, busy } from './dom.js';
-import { sentence, when } from '../words.js';
+// "Ledger": every act concerning this customer, in words, grouped by who acted (you, or each
+// organization, named from its verified key log), with a filter by organization. Each entry was
+// checked on this device (verify.js); one that was not says so in place.
+import { h, replace, busy, uid } from './dom.js';
+import { eventTitle, when } from '../words.js';
 
 // There is no "pending": an entry the signed checkpoint does not cover is a failure (verify.js).
 const MARK = {
-  verified: ['✓', 'verified', 'Included in the signed ledger (proof checked on this device)'],
-  failed: ['✗', 'NOT verified', ''],
+  verified: ['✓', 'checked', 'In the vault’s signed ledger: checked on this device'],
+  failed: ['✗', 'NOT confirmed', ''],
 };
 
+const YOU = '';
+
+function statusBox(L) {
+  if (!L.ok) {
+    return h('div', { class: 'status bad', id: 'ledger-status', role: 'alert' },
+      h('p', {}, h('strong', {}, '✗ Your history failed its checks on this device. '), L.failure.message),
+      h('p', {}, h('strong', {}, 'What it means: '), 'the vault may be hiding or changing the record of who read your data.'),
+      h('p', {}, h('strong', {}, 'What to do: '), 'do not approve requests or store new data from this device until it is explained, and tell the vault’s operator. You can still end any organization’s access under Access. Tap “Check again” later.'));
+  }
+  const n = L.highestSeq;
+  return h('div', { class: 'status ok', id: 'ledger-status' },
+    h('p', {}, h('strong', {}, '✓ '),
+      n ? `Your history (${n} ${n === 1 ? 'entry' : 'entries'}) is complete, none missing, ` : 'You have no history yet; ',
+      L.consistentWith === null
+        ? 'and this device will notice from now on if anything in it is changed or removed.'
+        : 'and unchanged since you last looked on this device.'),
+    L.vaultKey?.pinnedAt
+      ? h('p', { class: 'meta', id: 'vault-key' }, `Checked with the vault’s key this device has kept since ${when(L.vaultKey.pinnedAt)}.`)
+      : null);
+}
+
 export async function renderLedger(ctx, root) {
-  const heading = h('h2', { tabindex: '-1' }, 'Ledger');
+  const heading = h('h2', { tabindex: '-1' }, 'Your history');
   const again = h('button', { type: 'button', class: 'secondary', id: 'ledger-recheck' }, 'Check again');
   again.addEventListener('click', () => busy(again, null, () => ctx.rerender()));
   // Checked afresh on every visit: signature, consistency with the kept checkpoint, inclusion,
   // completeness (customer_seq 1…N with no gap, never below what this account saw before).
   const L = await ctx.checkLedger();
-  const status = L.ok
-    ? h('div', { class: 'status ok', id: 'ledger-status' },
-      h('p', {}, h('strong', {}, '✓ Verified on this device. '),
-        `The vault’s signed checkpoint (${L.checkpoint.size} entries) carries a valid signature by the pinned vault key; `,
-        L.consistentWith === null
-          ? 'this is the first checkpoint this device has kept; '
-          : `it extends the ledger of ${L.consistentWith} entries this device saw before, so no history was rewritten; `,
-        'each entry below is proved to be in it; ',
-        L.highestSeq ? `and your events are complete: numbers 1 to ${L.highestSeq}, none missing.` : 'and you have no events yet.'))
-    : h('div', { class: 'status bad', id: 'ledger-status', role: 'alert' },
-      h('p', {}, h('strong', {}, '✗ The ledger failed verification. '), L.failure.message));
-  const key = L.vaultKey
-    ? h('p', { class: 'meta', id: 'vault-key' }, `Vault key “${L.vaultKey.name}”, fingerprint `, h('code', { class: 'fingerprint' }, L.vaultKey.fingerprint),
-      `, pinned on this device ${L.vaultKey.pinnedAt ? when(L.vaultKey.pinnedAt) : ''}.`)
-    : null;
   const entries = (L.answer?.entries || []).slice().reverse();
   const byIndex = new Map(L.results.map((r) => [r.index, r]));
-  const names = new Map();
+  const groups = new Map([[YOU, { id: YOU, name: 'You', items: [] }]]);
   for (const e of entries) {
-    const id = e.event.org_id;
-    if (id && !names.has(id)) {
-      names.set(id, await ctx.session.orgName(id)); // from the verified key log
+    const id = e.event.org_id && e.event.type !== 'customer_registered' ? e.event.org_id : YOU;
+    if (!groups.has(id)) {
+      const name = await ctx.session.orgName(id); // from the verified key log
+      groups.set(id, { id, name: name === id ? 'An organization the vault could not identify' : name, items: [] });
     }
+    groups.get(id).items.push(e);
   }
-  const items = entries.map((e) => {
-    const r = byIndex.get(e.index) || { status: 'failed', reason: 'cannot be checked against a checkpoint that failed' };
-    const [sym, word, title] = MARK[r.status];
-    return h('li', { class: `entry ${r.status}`, 'data-index': e.index, 'data-type': e.event.type },
-      h('p', { class: 'what' }, `${sentence(e.event, names.get(e.event.org_id))}, `, h('time', { datetime: e.event.at }, when(e.event.at))),
-      h('p', { class: 'meta' }, `Ledger entry #${e.index}`),
-      h('p', { class: `mark ${r.status}`, title: title || r.reason }, h('span', { 'aria-hidden': 'true' }, `${sym} `), word, r.status === 'failed' ? `: ${r.reason}` : ''));
+  const sections = [];
+  for (const g of groups.values()) {
+    if (!g.items.length) continue;
+    const titleId = uid('lg');
+    sections.push(h('section', { class: 'ledger-group', 'data-org': g.id || 'you', 'aria-labelledby': titleId },
+      h('h3', { id: titleId }, g.id === YOU ? 'What you did' : g.name, h('span', { class: 'count-note' }, ` (${g.items.length})`)),
+      h('ol', { class: 'timeline', 'aria-label': `${g.id === YOU ? 'Your acts' : g.name}, newest first` },
+        g.items.map((e) => entryItem(e, byIndex, g.id === YOU ? null : g.name)))));
+  }
+  const filter = h('select', { id: 'ledger-filter' },
+    h('option', { value: 'all' }, 'Everyone'),
+    [...groups.values()].filter((g) => g.items.length).map((g) => h('option', { value: g.id || 'you' }, g.id === YOU ? 'Only what you did' : `Only ${g.name}`)));
+  const filterWrap = h('div', { class: 'field filter' }, h('label', { for: 'ledger-filter' }, 'Show'), filter);
+  filter.addEventListener('change', () => {
+    for (const s of sections) s.hidden = filter.value !== 'all' && s.dataset.org !== filter.value;
   });
-  replace(root, heading, status, key,
-    h('div', { class: 'actions' }, again),
-    items.length ? h('ol', { class: 'timeline', id: 'timeline', 'aria-label': 'Ledger entries, newest first' }, items) : h('p', { class: 'empty' }, 'No entries yet.'));
+  replace(root, heading, statusBox(L),
+    h('div', { class: 'actions ledger-tools' }, entries.length ? filterWrap : null, again),
+    entries.length ? h('div', { id: 'timeline' }, sections) : h('p', { class: 'empty' }, L.ok ? 'Nothing here yet.' : 'Nothing can be shown until your history passes its checks.'));
   return heading;
+}
+
+function entryItem(e, byIndex, org) {
+  const r = byIndex.get(e.index) || { status: 'failed', reason: 'cannot be checked against a checkpoint that failed' };
+  const [sym, word, title] = MARK[r.status];
+  return h('li', { class: `entry ${r.status}`, 'data-index': e.index, 'data-type': e.event.type },
+    h('p', { class: 'what' }, eventTitle(e.event, org)),
+    h('p', { class: 'meta' }, h('time', { datetime: e.event.at }, when(e.event.at)), ` · ledger entry ${e.index} · `,
+      h('span', { class: `mark ${r.status}`, title: title || r.reason }, h('span', { 'aria-hidden': 'true' }, `${sym} `), word, r.status === 'failed' ? `: ${r.reason}` : '')));
 }
