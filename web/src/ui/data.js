@@ -85,7 +85,7 @@ async function card(ctx, e, form) {
   });
   actions.append(del);
   return h('li', { class: 'card envelope', 'data-label': e.label },
-    h('h3', { id: titleId }, labelWords(e.label)),
+    h('h3', { id: titleId, class: 'capitalize' }, labelWords(e.label)),
     content,
     h('p', { class: 'meta' }, `Updated ${when(e.updated_at)}`,
       e.rotation_pending ? h('span', { class: 'badge warn' }, 'new lock on next unlock') : null),

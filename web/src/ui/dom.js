@@ -61,12 +61,13 @@ export function download(filename, data, type = 'application/json') {
 // screens until its time is up.
 const MAX_TOASTS = 3;
 
+/** Bottom of the screen, or the top while the focused control (a field, the form's button) is low. */
 function placeToasts() {
   const box = document.getElementById('toast');
   if (!box || box.hidden) return;
   const f = document.activeElement;
-  const typing = f && f.matches && f.matches('input, textarea, select');
-  const r = typing ? f.getBoundingClientRect() : null;
+  const inForm = f && f !== document.body && f.matches && (f.matches('input, textarea, select') || f.closest('form, .request'));
+  const r = inForm ? f.getBoundingClientRect() : null;
   box.classList.toggle('at-top', !!r && r.bottom > window.innerHeight - box.offsetHeight - 24);
 }
 
@@ -95,6 +96,8 @@ export function toast(message, kind = 'info', { seconds, sticky = false, action 
     removeToast(item);
     if (onExpire) onExpire();
   }, secs * 1000);
+  // A new message replaces the ordinary ones still showing; Undo toasts stay.
+  for (const c of [...box.children]) if (!c.dataset.sticky) removeToast(c);
   while (box.children.length >= MAX_TOASTS) {
     const old = [...box.children].find((c) => !c.dataset.sticky) || box.firstElementChild;
     removeToast(old);

@@ -225,6 +225,11 @@ async function requestCard(ctx, r) {
       const { labels, purposes } = chosen();
       const max = reads.input.value ? Number(reads.input.value) : undefined;
       if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new Error('The read limit must be a whole number of at least 1, or left empty for no limit.');
+      // The device refuses a mismatch too (orgtrust.js); said here first, in words.
+      if (verdictNow() === 'unreadable') throw new Error(`What you typed is not 12 of the words ${name} publishes. Check each word, or clear the box.`);
+      if (verdictNow() === 'typed' && (await assessOrg(log, [], typedAnchor(fpInput.value))).anchor === 'mismatch') {
+        throw new Error(`These words show this is not ${name}. Refusing to approve: someone may be posing as ${name}. Nothing was shared. Decline, and contact ${name} through its own website or phone number.`);
+      }
       if (trust && trust.pin === 'none' && verdictNow() === 'none' && !unverifiedBox?.checked) {
         throw new Error(`First compare ${name}’s 12 words: type the words ${name} gave you above. If you cannot get them, tick “Approve an organization I could not verify”.`);
       }
