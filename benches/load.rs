@@ -20,7 +20,6 @@ use assent::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId};
 use assent::domain::request::RequestTerms;
 use assent::ledger::Event;
 use assent::store::Tx;
-use assent::vault::Vault;
 use assent::vault::consent::{Approval, ApprovalWrap, CustomerRef};
 use assent::vault::customers::Signup;
 use assent::vault::envelopes::EnvelopeWrite;
@@ -323,7 +322,7 @@ async fn seed(root: &Path, data: &Path) -> Seeded {
         }));
     }
     let request_ids = join(tasks).await;
-    let not_after = Vault::now().plus(29 * 86_400);
+    let not_after = assent::clock::now().plus(29 * 86_400);
     let approval = |oi: usize, ci: usize| {
         let c = &customers[ci];
         let terms = GrantTerms {
@@ -431,7 +430,7 @@ async fn join<T: std::fmt::Debug, E: std::fmt::Debug>(
 async fn group_commit_appends(dir: &Path) -> f64 {
     let store = assent::store::Store::open(dir).unwrap();
     let customer = CustomerId::parse("cus_bench").unwrap();
-    let at = Vault::now();
+    let at = assent::clock::now();
     let per_task = 100;
     let tasks = 1024;
     let start = Instant::now();

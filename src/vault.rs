@@ -46,6 +46,7 @@ pub struct Vault {
     /// Bounds concurrent Argon2id computations (sign-up, login) to the cores available, so a
     /// burst of logins queues instead of exhausting memory and CPU.
     argon2: std::sync::Arc<tokio::sync::Semaphore>,
+    clock: crate::clock::Clock,
 }
 
 impl Vault {
@@ -63,6 +64,7 @@ impl Vault {
             argon2: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            clock: crate::clock::Clock::system(),
         }
     }
 
@@ -74,9 +76,17 @@ impl Vault {
         &self.limits
     }
 
-    /// The current time, whole seconds (the wire format's precision).
-    pub fn now() -> Timestamp {
-        crate::clock::now()
+    /// The time consent is decided by (grant expiry, event times), whole seconds (the wire
+    /// format's precision). Tokens live in system time instead (`clock::now`): their checks
+    /// use the system clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The same vault reading time from `clock` (tests move it instead of sleeping).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 }
 

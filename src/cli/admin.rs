@@ -80,7 +80,7 @@ pub enum OrgCommand {
 
 pub fn run(a: AdminArgs) -> Result<(), CliError> {
     let key = load_admin_key(&a.admin_key)?;
-    let token = crate::tokens::mint_admin(&key, crate::vault::Vault::now().unix())
+    let token = crate::tokens::mint_admin(&key, crate::clock::now().unix())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let api = Api::new(&a.server)?.with_token(token);
     match a.command {

@@ -78,7 +78,7 @@ pub fn backup(a: BackupArgs) -> Result<(), CliError> {
         return Err(CliError::Usage(format!("{} exists", a.out.display())));
     }
     let key = load_admin_key(&a.admin_key)?;
-    let token = crate::tokens::mint_admin(&key, crate::vault::Vault::now().unix())
+    let token = crate::tokens::mint_admin(&key, crate::clock::now().unix())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let http = reqwest::blocking::Client::builder()
         .timeout(None)
@@ -126,10 +126,9 @@ pub fn restore(a: RestoreArgs) -> Result<(), CliError> {
                 target.display()
             )));
         }
-        let aside = a.data.join(format!(
-            "{DB_FILE}.replaced-{}",
-            crate::vault::Vault::now().unix()
-        ));
+        let aside = a
+            .data
+            .join(format!("{DB_FILE}.replaced-{}", crate::clock::now().unix()));
         std::fs::rename(&target, &aside).map_err(|e| CliError::Usage(e.to_string()))?;
         eprintln!("the previous database is kept as {}", aside.display());
     }

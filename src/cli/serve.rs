@@ -144,6 +144,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
                 s.limits.pending_requests_per_customer,
             ),
             metrics_explicit: metrics_explicit(&a),
+            clock: crate::clock::Clock::system(),
         };
         let running = crate::http::server::start_with(config, options, shutdown_signal())
             .await

@@ -13,7 +13,6 @@ use crate::domain::ids::{CustomerId, Handle};
 use crate::domain::time::Timestamp;
 use crate::store::records::CustomerRecord;
 use crate::tokens::{CUSTOMER_SESSION_MAX_SECS, CUSTOMER_TTL_SECS};
-use crate::vault::Vault;
 use crate::vault::customers::Signup;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -224,7 +223,7 @@ pub async fn log_in(
         }
     };
     s.limits.account_succeeded(handle.as_str());
-    let now = Vault::now();
+    let now = crate::clock::now();
     let token = s
         .tokens
         .issue_customer(record.customer_id.as_str(), now.unix(), now.unix())?;
@@ -266,7 +265,7 @@ pub async fn renew(
     State(s): State<AppState>,
     session: CustomerSession,
 ) -> Result<Json<Renewed>, ApiError> {
-    let now = Vault::now().unix();
+    let now = crate::clock::now().unix();
     // Tokens from before renewal existed carry no auth_time: their session began at `iat`.
     let auth_time = session.claims.auth_time.unwrap_or(session.claims.iat);
     let ends = auth_time.saturating_add(CUSTOMER_SESSION_MAX_SECS);

@@ -129,7 +129,7 @@ pub fn recipients(
     me: &CustomerId,
     label: &Label,
 ) -> Result<Vec<Recipient>, ApiError> {
-    let now = Vault::now();
+    let now = vault.now();
     let mut out = Vec::new();
     for g in vault.customer_grants(me)? {
         if g.state(now) != crate::domain::grant::GrantState::Active || !g.covers_label(label) {

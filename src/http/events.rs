@@ -233,7 +233,7 @@ pub async fn stream(
                 .data(format!("{{\"seq\":{newest}}}")),
         ),
     }
-    let now = Vault::now().unix();
+    let now = crate::clock::now().unix();
     let left = u64::try_from(session.claims.exp.saturating_sub(now)).unwrap_or(0);
     let state = Follow {
         vault: s.vault.clone(),

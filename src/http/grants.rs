@@ -84,7 +84,7 @@ pub async fn list_mine(
     State(s): State<AppState>,
     CustomerAuth(me): CustomerAuth,
 ) -> Result<Json<Vec<GrantView>>, ApiError> {
-    let now = Vault::now();
+    let now = s.vault.now();
     let grants = s.vault.customer_grants(&me)?;
     let views = grants
         .into_iter()
@@ -135,7 +135,7 @@ pub async fn get_mine(
         .map(|w| w.label.to_string())
         .collect();
     Ok(Json(GrantDetail {
-        grant: GrantView::new(g, Vault::now()).named(&s.vault)?,
+        grant: GrantView::new(g, s.vault.now()).named(&s.vault)?,
         wrapped_labels: labels,
     }))
 }
@@ -174,7 +174,7 @@ pub async fn revoke(
     let id = grant_id(&raw)?;
     let (grant, appended) = s.vault.revoke(me, id).await?;
     Ok(Json(Revoked {
-        grant: GrantView::new(grant, Vault::now()).named(&s.vault)?,
+        grant: GrantView::new(grant, s.vault.now()).named(&s.vault)?,
         ledger: appended.into(),
         note: "The organization can no longer read this data. Data it already read cannot be recalled.",
     }))
@@ -291,7 +291,7 @@ pub async fn receipt(
         revoked,
         checkpoint: &checkpoint,
         vault_key: &vault_key,
-        now: Vault::now(),
+        now: s.vault.now(),
     };
     let sign = |doc: serde_json::Value| -> Result<SignedDocument, ApiError> {
         let sig = s.vault.sign_document(&doc)?;

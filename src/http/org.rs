@@ -16,7 +16,6 @@ use crate::domain::catalog::{Label, Purpose};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId};
 use crate::store::records::OrgRecord;
 use crate::tokens::{self, Audience, ORG_TTL_SECS};
-use crate::vault::Vault;
 use axum::extract::{ConnectInfo, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -192,7 +191,7 @@ pub async fn token(
     let Some(org) = s.vault.find_org(&org_id)? else {
         return Err(refuse(&"no organization is registered under this id"));
     };
-    let now = Vault::now().unix();
+    let now = crate::clock::now().unix();
     let claims = tokens::verify_client_assertion(
         &f.client_assertion,
         org_id.as_str(),

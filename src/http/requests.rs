@@ -19,7 +19,6 @@ use crate::domain::grant::{Grant, GrantState, GrantTerms};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, RequestId};
 use crate::domain::request::{AccessRequest, RequestTerms};
 use crate::domain::time::Timestamp;
-use crate::vault::Vault;
 use crate::vault::VaultError;
 use crate::vault::consent::{Approval, ApprovalWrap, CustomerRef, TOO_MANY_PENDING};
 use axum::extract::State;
@@ -166,7 +165,7 @@ pub async fn list_org(
     State(s): State<AppState>,
     OrgAuth(org): OrgAuth,
 ) -> Result<Json<Vec<OrgRequestView>>, ApiError> {
-    let now = Vault::now();
+    let now = s.vault.now();
     Ok(Json(
         s.vault
             .org_requests(&org)?
@@ -244,7 +243,7 @@ pub async fn get_org(
     Path(raw): Path<String>,
 ) -> Result<Json<OrgRequestView>, ApiError> {
     let (request, grant) = s.vault.org_request(&request_id(&raw)?, &org)?;
-    Ok(Json(OrgRequestView::new(request, grant, Vault::now())))
+    Ok(Json(OrgRequestView::new(request, grant, s.vault.now())))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -387,7 +386,7 @@ pub async fn approve(
     Ok((
         StatusCode::CREATED,
         Json(Approved {
-            grant: GrantView::new(grant, Vault::now()),
+            grant: GrantView::new(grant, s.vault.now()),
             ledger: appended.into(),
         }),
     ))

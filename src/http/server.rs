@@ -132,7 +132,7 @@ pub fn app(state: AppState, web_dir: &std::path::Path, timeout: Duration) -> Rou
 }
 
 /// How to start, beyond [`ServeConfig`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServeOptions {
     /// Connection limits of the API listener.
     pub conn: ConnLimits,
@@ -142,6 +142,8 @@ pub struct ServeOptions {
     /// stops the start. When it is only the default, a taken address is a warning and the vault
     /// serves without metrics (so a second vault on one machine starts).
     pub metrics_explicit: bool,
+    /// The vault's clock (the system clock; tests move an adjustable one).
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for ServeOptions {
@@ -153,6 +155,7 @@ impl Default for ServeOptions {
                 super::limits::DEFAULT_PENDING_REQUESTS_PER_CUSTOMER,
             ),
             metrics_explicit: true,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -199,7 +202,8 @@ pub async fn start_with(
         },
         decoy,
         signer,
-    );
+    )
+    .with_clock(options.clock.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Start(format!("cannot listen on {}: {e}", config.listen)))?;

@@ -87,7 +87,7 @@ impl Vault {
         auth: Zeroizing<[u8; 32]>,
     ) -> Result<Closed, VaultError> {
         let before = self.prove(&id, auth).await?;
-        let now = Self::now();
+        let now = self.now();
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {

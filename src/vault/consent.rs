@@ -65,7 +65,7 @@ impl Vault {
         terms: RequestTerms,
         max_pending: Option<u32>,
     ) -> Result<(AccessRequest, Appended), VaultError> {
-        let now = Self::now();
+        let now = self.now();
         let request_id = RequestId::from_random(random_id_bytes());
         let nonce = random_nonce();
         self.store()
@@ -200,7 +200,7 @@ impl Vault {
         customer: CustomerId,
         id: RequestId,
     ) -> Result<Appended, VaultError> {
-        let now = Self::now();
+        let now = self.now();
         let nonce = random_nonce();
         self.store()
             .writer()
@@ -235,7 +235,7 @@ impl Vault {
         for w in &a.wraps {
             check_wrap(&w.wrap)?;
         }
-        let now = Self::now();
+        let now = self.now();
         let nonce = random_nonce();
         self.store()
             .writer()
@@ -333,7 +333,7 @@ impl Vault {
         customer: CustomerId,
         gid: GrantId,
     ) -> Result<(Grant, Appended), VaultError> {
-        let now = Self::now();
+        let now = self.now();
         let nonce = random_nonce();
         self.store()
             .writer()

@@ -68,7 +68,7 @@ fn decoy_record() -> Result<&'static [u8], VaultError> {
         },
         x25519_public: [0u8; 32],
         ed25519_public: [0u8; 32],
-        created_at: Vault::now(),
+        created_at: crate::clock::now(),
     };
     let bytes = serde_json::to_vec(&record).map_err(|e| VaultError::Internal(e.to_string()))?;
     Ok(DECOY.get_or_init(|| bytes))
@@ -116,7 +116,7 @@ impl Vault {
         let auth_phc = self
             .argon2(move || password::hash_auth(&auth[..]))
             .await??;
-        let now = Self::now();
+        let now = self.now();
         let record = CustomerRecord {
             customer_id: CustomerId::from_random(random_id_bytes()),
             handle: s.handle,

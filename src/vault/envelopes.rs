@@ -93,7 +93,7 @@ impl Vault {
                 ));
             }
         }
-        let now = Self::now();
+        let now = self.now();
         let nonce = random_nonce();
         let (customer_id, envelope_id, version) =
             (customer.clone(), w.envelope_id.clone(), w.version);
@@ -223,7 +223,7 @@ impl Vault {
         customer: CustomerId,
         label: Label,
     ) -> Result<Appended, VaultError> {
-        let now = Self::now();
+        let now = self.now();
         let nonce = random_nonce();
         self.store()
             .writer()

@@ -132,7 +132,7 @@ impl Vault {
     /// Grants active now (a scan: for the metrics gauge, not for hot paths).
     pub fn count_active_grants(&self) -> Result<u64, VaultError> {
         use crate::domain::grant::GrantState;
-        let now = Vault::now();
+        let now = self.now();
         let grants = self.store().read()?.all_grants()?;
         Ok(grants
             .iter()

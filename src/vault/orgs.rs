@@ -70,7 +70,7 @@ impl Vault {
             ));
         }
         check_keys(&o.ed25519_public, &o.x25519_public, &o.key_signature)?;
-        let now = Self::now();
+        let now = self.now();
         let record = OrgRecord {
             org_id: o.org_id,
             name,
@@ -120,7 +120,7 @@ impl Vault {
         c: KeyChange,
     ) -> Result<(u64, Appended), VaultError> {
         check_keys(&c.identity_key, &c.encryption_key, &c.key_signature)?;
-        let now = Self::now();
+        let now = self.now();
         let nonce = random_nonce();
         self.store()
             .writer()
@@ -216,7 +216,7 @@ impl Vault {
         exp: i64,
     ) -> Result<bool, VaultError> {
         let key = format!("{org}\n{jti}");
-        let now = Self::now().unix();
+        let now = crate::clock::now().unix();
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| Ok::<_, VaultError>(tx.use_jti(&key, exp, now)?))

@@ -156,7 +156,7 @@ impl Vault {
             customer,
             label,
             purpose,
-            now: Self::now(),
+            now: self.now(),
             nonce: random_nonce(),
         };
         // A refusal on the snapshot is final: a grant approved before this request began is

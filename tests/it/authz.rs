@@ -12,7 +12,6 @@ use assent::crypto::sign::{sign_grant, sign_org_key};
 use assent::domain::catalog::{Label, Purpose};
 use assent::domain::grant::GrantTerms;
 use assent::domain::ids::{CustomerId, GrantId, OrgId};
-use assent::vault::Vault;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -26,7 +25,7 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 // ---------------------------------------------------------------------------------------------
 
 fn now() -> i64 {
-    Vault::now().unix()
+    assent::clock::now().unix()
 }
 
 fn ledger(tv: &TestVault) -> u64 {
@@ -174,7 +173,7 @@ fn approval(c: &Customer, labels: &[&str]) -> (String, Value) {
         org_encryption_key: crate::common::demo_org_public().1,
         labels: labels.iter().map(|l| Label::parse(l).unwrap()).collect(),
         purposes: vec![Purpose::parse(PURPOSE).unwrap()],
-        not_after: Vault::now().plus(3600),
+        not_after: assent::clock::now().plus(3600),
         max_reads: None,
     };
     let signature = sign_grant(&c.secrets.ed25519, &terms).unwrap();

@@ -13,7 +13,6 @@ use assent::domain::catalog::{Label, Purpose};
 use assent::domain::grant::GrantTerms;
 use assent::domain::ids::{CustomerId, GrantId, OrgId};
 use assent::domain::time::Timestamp;
-use assent::vault::Vault;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -788,7 +787,7 @@ fn approval_with_a_bad_signature_is_rejected() {
     let tv = crate::common::start();
     let c = signed_up(&tv, &crate::common::handle("signer"));
     let rid = pending_request(&tv, &c);
-    let t = terms(&c, &["email"], Vault::now().plus(1800));
+    let t = terms(&c, &["email"], assent::clock::now().plus(1800));
     let good = sign_grant(&c.secrets.ed25519, &t).unwrap();
 
     let mut flipped = good;
@@ -814,7 +813,7 @@ fn approval_granting_more_than_requested_is_rejected() {
     let tv = crate::common::start();
     let c = signed_up(&tv, &crate::common::handle("greedy"));
     let rid = pending_request(&tv, &c);
-    let not_after = Vault::now().plus(1800);
+    let not_after = assent::clock::now().plus(1800);
     let more_labels = terms(&c, &["email", "phone"], not_after);
     let mut more_purposes = terms(&c, &["email"], not_after);
     more_purposes
@@ -843,7 +842,7 @@ fn approval_with_a_bad_not_after_is_rejected() {
     let tv = crate::common::start();
     let c = signed_up(&tv, &crate::common::handle("forever"));
     let rid = pending_request(&tv, &c);
-    let now = Vault::now();
+    let now = assent::clock::now();
     // Requested: one hour (plus 5 minutes of tolerated clock skew).
     for not_after in [
         now.plus(3600 + 3600),
@@ -1070,7 +1069,7 @@ fn approval_naming_keys_that_are_not_the_orgs_is_rejected() {
     let tv = crate::common::start();
     let c = signed_up(&tv, &crate::common::handle("keys"));
     let rid = pending_request(&tv, &c);
-    let mut t = terms(&c, &["email"], Vault::now().plus(1800));
+    let mut t = terms(&c, &["email"], assent::clock::now().plus(1800));
     t.org_encryption_key = X25519Secret::generate().public();
     let body = approval(&t, &sign_grant(&c.secrets.ed25519, &t).unwrap());
     rejects(&tv, 409, "org_keys_mismatch", || {

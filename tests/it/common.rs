@@ -26,6 +26,8 @@ pub struct TestVault {
     /// Where `/metrics` is served, when the config enabled it.
     pub metrics: Option<std::net::SocketAddr>,
     pub vault: Vault,
+    /// Moves the vault's clock forward (expiry without sleeping).
+    pub clock: assent::clock::ClockHandle,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -58,9 +60,11 @@ pub fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestVault {
 /// [`start_with`], with options beyond the configuration (e.g. connection limits).
 pub fn start_with_options(
     adjust: impl FnOnce(&mut ServeConfig),
-    options: assent::http::server::ServeOptions,
+    mut options: assent::http::server::ServeOptions,
 ) -> TestVault {
     install_crypto();
+    let (clock, clock_handle) = assent::clock::Clock::adjustable();
+    options.clock = clock;
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServeConfig {
         data_dir: dir.path().join("data"),
@@ -109,6 +113,7 @@ pub fn start_with_options(
         addr,
         metrics,
         vault,
+        clock: clock_handle,
         dir,
         stop: Some(stop_tx),
         thread: Some(thread),
@@ -197,7 +202,7 @@ pub fn controller_json() -> Value {
 
 pub fn admin_token() -> String {
     let key = assent::config::load_admin_key(&repo("keys-example/admin.key")).unwrap();
-    assent::tokens::mint_admin(&key, Vault::now().unix()).unwrap()
+    assent::tokens::mint_admin(&key, assent::clock::now().unix()).unwrap()
 }
 
 /// A raw JSON call: (status, body).

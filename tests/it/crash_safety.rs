@@ -51,7 +51,6 @@ use assent::ledger::leaf_commitment;
 use assent::ledger::note::Verifier;
 use assent::store::records::{CustomerRecord, EnvelopeRecord, GrantWrap, OrgRecord};
 use assent::store::tables;
-use assent::vault::Vault;
 use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -1102,7 +1101,7 @@ fn customer_consistency(dev: &Device, entries: &Entries, bad: &mut Vec<String>) 
         Ok(e) => e,
         Err(e) => return bad.push(format!("{who}: envelopes: {e}")),
     };
-    let now = Vault::now();
+    let now = assent::clock::now();
     for g in &grants {
         let gid = &g["grant_id"];
         let at = g["ledger_index"].as_u64().unwrap_or(u64::MAX);
@@ -1982,7 +1981,7 @@ fn check_offline(w: &World, dir: &Path, st: &mut Stats) -> Vec<String> {
     })
     .into_iter()
     .collect();
-    let now = Vault::now();
+    let now = assent::clock::now();
     for (id, g) in &grants {
         let t = &g.terms;
         let created = ev.get(g.ledger_index as usize);

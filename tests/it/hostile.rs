@@ -471,7 +471,7 @@ fn operator_logged_key_change_is_refused_by_devices_and_named_by_the_org_monitor
                         key_signature: key_sig,
                         previous_identity_key: previous,
                         change_signature: change_signature.to_vec(),
-                        at: assent::vault::Vault::now(),
+                        at: assent::clock::now(),
                     },
                     [7; 32],
                 )?;
@@ -580,7 +580,7 @@ fn keys_changed_since_an_earlier_approval_are_named_and_need_consent() {
         ))
         .unwrap();
     let rid = RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
-    let today = assent::vault::Vault::now().date();
+    let today = assent::clock::now().date();
     let m = assert_refused(
         w.alice
             .approve(&rid, &Choice::default(), &OrgCheck::default()),

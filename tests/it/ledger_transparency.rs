@@ -556,14 +556,15 @@ fn receipts_of_every_grant_state_validate_and_name_their_ledger_entries() {
         max_reads: Some(3),
     });
     let expiring = grant(Choice {
-        duration_secs: Some(2),
+        duration_secs: Some(60),
         ..Default::default()
     });
     let revoked = grant(Choice::default());
     let revocation = d
         .revoke(&assent::domain::ids::GrantId::parse(&revoked).unwrap())
         .unwrap();
-    std::thread::sleep(Duration::from_millis(3100));
+    // A minute later on the vault's clock (moved, not waited for).
+    tv.clock.advance(61);
 
     let mut all = Vec::new();
     for (name, gid, state) in [
