@@ -68,7 +68,8 @@ export async function logIn(api, handle, passphrase, storage = globalThis.localS
   }
   api.token = answer.token;
   const session = new Session(api, answer, storage);
-  return { session, kek };
+  // `answer` also goes to the session keeper (session.js): expires_in and renewable_until.
+  return { session, kek, answer };
 }
 
 export class Session {

@@ -1,5 +1,7 @@
 // The dashboard: wiring of the screens. All customer-side crypto happens in this page
 // (device.js, crypto/, ledger/); the vault sees only ciphertext, wraps and signatures.
+// While signed in, the page follows the live stream (live.js) and renews its token (session.js);
+// every event only makes it look again: re-verify the ledger, re-render the screen.
 import { Api } from './api.js';
 import { logIn, signUp, WrongPassphrase } from './device.js';
 import { h, replace, toast } from './ui/dom.js';
@@ -11,6 +13,10 @@ import { renderLedger } from './ui/ledger.js';
 import { renderAccount } from './ui/account.js';
 import { labelWords, list } from './words.js';
 import { parseRoute } from './route.js';
+import { LiveStream } from './live.js';
+import { SessionKeeper } from './session.js';
+import { busyHere, captureEdits, restoreEdits, trackEdits } from './formstash.js';
+import { acceptRotation } from './ledger/guard.js';
 
 const VIEWS = {
   data: ['Data', renderData],
@@ -19,6 +25,11 @@ const VIEWS = {
   ledger: ['Ledger', renderLedger],
   account: ['Account', renderAccount],
 };
+
+// What this device remembers between visits (not secret): the last handle that unlocked here
+// (localStorage), and that this tab was signed in (sessionStorage: a reload says so).
+const LAST_HANDLE = 'assent.last_handle';
+const SIGNED_IN = 'assent.signed_in';
 
 const $ = (id) => document.getElementById(id);
 const api = new Api('');
@@ -53,7 +64,38 @@ const ctx = {
   lock,
 };
 
-function lock(notice) {
+// ---- session: renewal, end, what was typed ----------------------------------------------
+
+/** Kept in memory only when a session ends: { customerId, hash, edits } (never a passphrase). */
+let stash = null;
+
+const keeper = new SessionKeeper({
+  api,
+  onRenewed: () => live?.reconnect(),
+  onEnded: (reason) => ctx.lock({ ended: reason }),
+});
+
+let live = null;
+
+const ENDED = {
+  idle: 'You were away for a while, so the page locked itself and forgot your keys. Unlock to go on where you were: what you had typed is still here.',
+  reauthenticate: 'You unlocked over 12 hours ago, so for your safety the vault asks for your passphrase again. What you had typed is still here.',
+  expired: 'Your session ended. Unlock to go on where you were: what you had typed is still here.',
+};
+
+/** `arg`: nothing (the customer locked), a notice string, or { ended: reason } (session ended). */
+function lock(arg) {
+  const ended = arg && typeof arg === 'object' ? arg.ended : null;
+  const handle = ctx.session?.handle || localStorage.getItem(LAST_HANDLE) || '';
+  if (ended && ctx.session) {
+    stash = { customerId: ctx.session.customerId, hash: location.hash, edits: captureEdits($('main')) };
+  } else if (!ended) {
+    stash = null;
+    sessionStorage.removeItem(SIGNED_IN);
+  }
+  live?.stop();
+  live = null;
+  keeper.stop();
   if (ctx.session) ctx.session.lock();
   ctx.session = null;
   ctx.ledger = null;
@@ -63,12 +105,84 @@ function lock(notice) {
   replace($('who'));
   renderAlert();
   if (location.hash) history.replaceState(null, '', location.pathname);
-  startAuth(typeof notice === 'string' ? notice : undefined);
+  const notice = ended ? ENDED[ended] || ENDED.expired : typeof arg === 'string' ? arg : undefined;
+  startAuth({ notice, mode: 'unlock', handle });
 }
 
-api.onUnauthorized = () => {
-  if (ctx.session) lock('Your session ended (sessions last 15 minutes). Unlock again to continue.');
+api.onUnauthorized = (err) => {
+  if (ctx.session) ctx.lock({ ended: err.code === 'reauthenticate' ? 'reauthenticate' : 'expired' });
 };
+
+// ---- the live stream -----------------------------------------------------------------------
+
+let refreshing = null;
+let again = false;
+let retryTimer = null;
+
+/**
+ * Looks again after an announcement: re-verifies the ledger, updates the badge, re-renders the
+ * screen keeping what was typed. Announcements that arrive meanwhile are coalesced into one more
+ * look. A screen in the middle of something (a dialog, a busy button, a chosen file) is left
+ * alone and looked at again a second later.
+ */
+function lookAgain() {
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    try {
+      do {
+        again = false;
+        if (!ctx.session) return;
+        await ctx.checkLedger();
+        await updateBadge();
+        if (busyHere($('main'))) {
+          clearTimeout(retryTimer);
+          retryTimer = setTimeout(lookAgain, 1000);
+        } else {
+          await show(ctx.view, { focus: false, keep: true });
+        }
+      } while (again);
+    } catch {
+      /* the screens show their own errors; the next event looks again */
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+let rotateTimer = null;
+/** After someone's access ended elsewhere: re-encrypt what it could read, unless that device did. */
+function rotateLater() {
+  clearTimeout(rotateTimer);
+  rotateTimer = setTimeout(async () => {
+    if (!ctx.session?.unlocked) return;
+    try {
+      const done = await ctx.session.rotatePending();
+      if (done.length) toast(`Your ${list(done.map(labelWords))} got a new lock after an access was ended on another device.`);
+    } catch {
+      /* the other device did it first (a version conflict), or the next unlock does it */
+    }
+  }, 5000);
+}
+
+function follow() {
+  live?.stop();
+  live = new LiveStream({
+    token: () => api.token,
+    onEvent: (ev) => {
+      if (ev.type === 'grant_revoked') rotateLater();
+      lookAgain();
+    },
+    // The stream's token ran out: renew (if still allowed) and reconnect, or end the session.
+    onExpired: async () => (ctx.session ? keeper.renew() : false),
+  });
+  live.start();
+}
+
+// ---- screens ----------------------------------------------------------------------------------
 
 function renderAlert() {
   const el = $('ledger-alert');
@@ -78,34 +192,96 @@ function renderAlert() {
     replace(el);
     return;
   }
+  if (L.failure.kind === 'key_rotated' && L.rotation) {
+    replace(el, rotationOffer(L.rotation));
+    el.hidden = false;
+    return;
+  }
   replace(el,
-    h('p', {}, h('strong', {}, 'Warning: the vault’s ledger failed verification. '), L.failure.message),
-    h('p', {}, 'Do not rely on what this vault shows about your data until this is explained. ', h('a', { href: '#/ledger' }, 'See the ledger')));
+    h('p', {}, h('strong', {}, 'Warning: your history failed its checks on this device. '), L.failure.message),
+    h('p', {}, 'Do not rely on what this vault shows about your data until this is explained. ', h('a', { href: '#/ledger' }, 'See your history')));
   el.hidden = false;
 }
 
+/**
+ * The vault's key changed along a statement signed by the key this device kept (guard.js checked
+ * it, and that the new key signs the current history). Both keys are shown as groups of four;
+ * accepting re-checks everything from the pinned key before moving the pin.
+ */
+function rotationOffer(r) {
+  const error = h('p', { class: 'error', id: 'rotation-error', role: 'alert' });
+  const accept = h('button', { type: 'button', class: 'primary', id: 'rotation-accept' }, 'Accept the new key');
+  accept.addEventListener('click', async () => {
+    accept.disabled = true;
+    replace(error);
+    try {
+      await acceptRotation(api, localStorage, r.toKey);
+      await ctx.checkLedger();
+      await ctx.refresh();
+      if (ctx.ledger?.ok) toast('The vault’s new key is accepted. Your history was checked with it and still extends what this device saw before.');
+    } catch (e) {
+      replace(error, e.message);
+    } finally {
+      accept.disabled = false;
+    }
+  });
+  const date = new Date(r.at).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
+  return h('div', { class: 'card', id: 'rotation' },
+    h('h2', {}, 'Your vault changed its key'),
+    h('p', {}, `The vault changed the key it signs your history with on ${date}. The old key signed this change, so it comes from the vault this device knows (checked here${r.steps > 1 ? `, through ${r.steps} changes` : ''}).`),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Old key (kept on this device)'), h('dd', {}, h('code', { class: 'fingerprint', id: 'rotation-from' }, r.from.fingerprint)),
+      h('dt', {}, 'New key'), h('dd', {}, h('code', { class: 'fingerprint', id: 'rotation-to' }, r.to.fingerprint))),
+    h('p', {}, 'Until you accept it, this page cannot check your history: don’t approve requests or store new data. If you did not expect this, ask the vault’s operator first (they can tell you the new key’s groups of four).'),
+    error, h('div', { class: 'actions' }, accept));
+}
+
+let pendingCount = 0;
+
 async function renderNav() {
   if (!ctx.session) return;
-  let pending = 0;
-  try {
-    pending = (await ctx.session.requests()).filter((r) => r.status === 'pending').length;
-  } catch {
-    /* shown by the view */
-  }
-  const links = Object.entries(VIEWS).map(([id, [title]]) =>
-    h('a', { href: `#/${id}`, id: `nav-${id}`, 'aria-current': ctx.view === id ? 'page' : undefined },
-      title, id === 'requests' && pending ? h('span', { class: 'count', 'aria-label': `, ${pending} waiting` }, String(pending)) : null));
+  const links = Object.entries(VIEWS).map(([id, [title]]) => {
+    const a = h('a', { href: `#/${id}`, id: `nav-${id}`, 'aria-current': ctx.view === id ? 'page' : undefined }, title);
+    // Tapping the tab you are on looks again (the address does not change, so no hashchange).
+    a.addEventListener('click', (e) => {
+      if (location.hash === `#/${id}` && ctx.session) {
+        e.preventDefault();
+        show(id, { keep: true });
+      }
+    });
+    return a;
+  });
   replace($('nav'), h('ul', {}, links.map((a) => h('li', {}, a))));
   $('nav').hidden = false;
+  await updateBadge();
+}
+
+/** The number of pending requests on the Requests tab (from GET /v1/me/requests: a count only). */
+async function updateBadge() {
+  if (!ctx.session) return;
+  try {
+    pendingCount = (await ctx.session.requests()).filter((r) => r.status === 'pending').length;
+  } catch {
+    return; /* shown by the view */
+  }
+  const a = $('nav-requests');
+  if (!a) return;
+  a.querySelector('.count')?.remove();
+  if (pendingCount) a.append(h('span', { class: 'count', 'aria-label': `, ${pendingCount} waiting` }, String(pendingCount)));
 }
 
 let renderSeq = 0;
-async function show(view, { focus = true } = {}) {
+/**
+ * Renders a screen. `keep`: the customer's edits on the same screen survive (a live update, a
+ * tap on its tab); `edits`: a capture to put back (after an ended session).
+ */
+async function show(view, { focus = true, keep = false, edits = null } = {}) {
   if (!ctx.session) return;
   const route = parseRoute(`#/${view}`);
   if (route.link) ctx.link = route.link;
   view = route.view;
   if (!VIEWS[view]) view = 'data';
+  const same = ctx.view === view;
   ctx.view = view;
   const seq = ++renderSeq;
   for (const a of $('nav').querySelectorAll('a')) {
@@ -118,9 +294,14 @@ async function show(view, { focus = true } = {}) {
   try {
     const heading = await VIEWS[view][1](ctx, scratch);
     if (seq !== renderSeq) return; // a newer navigation won
+    const saved = edits || (keep && same ? captureEdits(main) : null);
+    const y = window.scrollY;
     replace(main, scratch);
     document.title = `${VIEWS[view][0]} · Assent`;
-    if (focus && heading) heading.focus();
+    if (saved) {
+      restoreEdits(main, saved);
+      if (keep) window.scrollTo(0, y);
+    } else if (focus && heading) heading.focus();
   } catch (e) {
     if (seq !== renderSeq || !ctx.session) return;
     replace(main, h('div', { class: 'view' }, h('h2', { tabindex: '-1' }, VIEWS[view][0]), h('p', { class: 'error', role: 'alert' }, e.message)));
@@ -147,10 +328,17 @@ async function enter(handle, passphrase) {
     if (e instanceof WrongPassphrase) throw new Error('Wrong handle or passphrase. Check both and try again.');
     throw e;
   }
-  const { session, kek } = result;
+  const { session, kek, answer } = result;
   ctx.session = session;
+  localStorage.setItem(LAST_HANDLE, session.handle);
+  sessionStorage.setItem(SIGNED_IN, session.handle);
+  keeper.start(answer);
   replace($('who'), h('span', { class: 'handle', id: 'who-handle' }, session.handle),
-    h('button', { type: 'button', class: 'secondary', id: 'lock', onclick: () => lock() }, 'Lock'));
+    h('button', { type: 'button', class: 'secondary', id: 'lock', onclick: () => ctx.lock() }, 'Lock'));
+  // What was open when the session ended comes back for the same account only.
+  const back = stash && stash.customerId === session.customerId ? stash : null;
+  stash = null;
+  if (back?.hash && !location.hash) history.replaceState(null, '', back.hash);
   const route = parseRoute(location.hash);
   ctx.view = VIEWS[route.view] ? route.view : 'data';
   if (route.link) ctx.link = route.link;
@@ -161,23 +349,27 @@ async function enter(handle, passphrase) {
   } catch (e) {
     keyProblem = e.message;
   }
-  if (keyProblem) toast(`Your keys could not be opened (${keyProblem}). You can still revoke access.`, 'error');
+  if (keyProblem) toast(`Your keys could not be opened (${keyProblem}). You can still end access.`, 'error');
   else await rotate();
   await ctx.checkLedger();
-  await ctx.refresh();
-  $('main').querySelector('h2')?.focus();
+  await renderNav();
+  await show(ctx.view, { focus: !back, edits: back?.edits || null });
+  if (!back) $('main').querySelector('h2')?.focus();
+  follow();
 }
 
-function startAuth(notice, mode) {
+function startAuth({ notice, mode, handle } = {}) {
   renderAuth($('main'), {
     notice,
     mode,
+    handle,
     onUnlock: enter,
-    onSignUp: async (handle, pass) => {
-      await signUp(api, handle, pass);
-      await enter(handle, pass);
+    onSignUp: async (h2, pass) => {
+      await signUp(api, h2, pass);
+      await enter(h2, pass);
       toast('Your vault is ready. Your keys were made on this device.');
     },
+    onForgetHandle: () => localStorage.removeItem(LAST_HANDLE),
   });
   document.title = 'Assent';
 }
@@ -187,4 +379,17 @@ window.addEventListener('hashchange', () => {
   if (ctx.session) show(location.hash.slice(2));
 });
 
-startAuth(undefined, localStorage.getItem('assent.vault_key') ? 'unlock' : 'signup');
+trackEdits($('main'));
+
+// A device that unlocked before opens on Unlock with its handle; a first visit on "Create".
+// A reload forgets the keys (they are derived from the passphrase and never stored): say so.
+{
+  const reloaded = sessionStorage.getItem(SIGNED_IN);
+  const last = localStorage.getItem(LAST_HANDLE);
+  if (reloaded) {
+    startAuth({ mode: 'unlock', handle: reloaded, notice: 'The page was reloaded, so it forgot your keys: they are made from your passphrase and never stored. Unlock to go on.' });
+  } else {
+    startAuth({ mode: last || localStorage.getItem('assent.vault_key') ? 'unlock' : 'signup', handle: last || '' });
+  }
+}
+

@@ -4,14 +4,21 @@
 // signature against the pinned key, consistency with the account's kept checkpoint, each entry's
 // inclusion, completeness (verify.js) or the key chain (orgkeys.js). Checks run one at a time so
 // that the kept checkpoint only moves forward. `storage` is localStorage in the page.
+// The pin moves only when the customer accepts a vault key rotation that this device verified
+// (rotation.js: a chain of statements, each signed by the key before it, from the pinned key to
+// the key that signs the current checkpoint); the history kept from before must still extend.
 import { fingerprint } from '../crypto/sign.js';
+import { verifyCheckpoint } from './checkpoint.js';
 import { parseVerifierKey } from './note.js';
 import { verifyOrgKeyLog } from './orgkeys.js';
 import { AccountPins } from './pins.js';
+import { followRotations, keyIdentity } from './rotation.js';
 import { LedgerFailure, verifyLedger } from './verify.js';
 
 export const PIN_KEY = 'assent.vault_key';
 export const PIN_AT = 'assent.vault_key_pinned_at';
+/** Keys this device trusted before and moved from along verified rotation statements (JSON list). */
+export const RETIRED = 'assent.vault_keys_retired';
 
 let queue = Promise.resolve();
 /** Runs `fn` after every earlier check has finished (the kept checkpoint is read-then-written). */
@@ -21,11 +28,35 @@ function serial(fn) {
   return run;
 }
 
+/** The retired keys as verifiers (a broken entry is dropped: it can only make a check fail). */
+async function retiredVerifiers(storage) {
+  let list = [];
+  try {
+    list = JSON.parse(storage.getItem(RETIRED) || '[]');
+  } catch {
+    /* nothing kept */
+  }
+  const out = [];
+  for (const k of Array.isArray(list) ? list : []) {
+    try {
+      out.push(await parseVerifierKey(k));
+    } catch {
+      /* ignored */
+    }
+  }
+  return out;
+}
+
+const describeKey = async (v) => ({ name: v.name, fingerprint: await fingerprint(v.publicKey) });
+
 /**
  * The vault's verifier key as pinned on this device (pinned now on first use). Throws
- * LedgerFailure('key_changed') when the vault presents another key. Returns { verifier, vaultKey }.
+ * LedgerFailure('key_changed') when the vault presents another key. Returns { verifier, vaultKey };
+ * `verifier.retired` lists the keys it replaced (they verify only checkpoints this device kept).
  */
 export async function pinnedVerifier(api, storage) {
+  // GET /v1/ledger/key: used only as the pin on first use (then checked against every
+  // checkpoint) and, later, compared with the pin; its word alone never moves the pin.
   const served = (await api.getText('/v1/ledger/key')).trim();
   let pinned = storage.getItem(PIN_KEY);
   const firstUse = !pinned;
@@ -36,11 +67,102 @@ export async function pinnedVerifier(api, storage) {
     pinned = served;
   }
   const verifier = await parseVerifierKey(pinned);
+  verifier.retired = await retiredVerifiers(storage);
   const vaultKey = { name: verifier.name, fingerprint: await fingerprint(verifier.publicKey), pinnedAt: storage.getItem(PIN_AT), firstUse };
-  if (served !== pinned) {
-    throw Object.assign(new LedgerFailure('key_changed', 'The vault now presents a different signing key from the one this device pinned. Its ledger cannot be trusted.'), { vaultKey });
+  let same = served === pinned;
+  if (!same) {
+    try {
+      same = keyIdentity(await parseVerifierKey(served)) === keyIdentity(verifier);
+    } catch {
+      same = false;
+    }
+  }
+  if (!same) {
+    throw Object.assign(new LedgerFailure('key_changed', 'The vault now presents a different signing key from the one this device pinned. Its ledger cannot be trusted.'), { vaultKey, verifier });
   }
   return { verifier, vaultKey };
+}
+
+/**
+ * The vault signs with a key other than the pinned one: is there a chain of rotation statements
+ * (GET /v1/ledger/key/rotations), each verified here with the key before it, from the pinned key
+ * to the key that verifies the vault's current checkpoint (GET /v1/ledger/checkpoint)? Returns a
+ * LedgerFailure: 'key_rotated' with `rotation` { from, to, at, steps, toKey, retire } the customer
+ * may accept, or 'key_changed' saying what is wrong; or null when a verified chain exists but the
+ * current checkpoint still verifies with the pinned key (checks go on with it). Nothing here
+ * moves the pin.
+ */
+async function examineKeyChange(api, verifier, pinnedAt) {
+  const since = pinnedAt ? ` (kept since ${pinnedAt.slice(0, 10)})` : '';
+  const noTrust = 'Don’t approve requests or store new data from this device, and contact the vault’s operator. You can still end any organization’s access under Access.';
+  let statements;
+  let checkpoint;
+  try {
+    statements = (await api.get('/v1/ledger/key/rotations')).rotations;
+    checkpoint = await api.getText('/v1/ledger/checkpoint');
+  } catch (e) {
+    return new LedgerFailure('key_changed', `The vault now signs your history with a key this device does not know, and its explanation could not be fetched (${e.message}). ${noTrust}`);
+  }
+  const chain = await followRotations(statements, verifier);
+  if (!chain.length) {
+    return new LedgerFailure('key_changed', `The vault now signs your history with a key this device does not know, and shows no change signed by the key this device kept${since}. Someone may be posing as your vault, or it lost its key. ${noTrust}`);
+  }
+  const last = chain[chain.length - 1];
+  try {
+    await verifyCheckpoint(checkpoint, last.next);
+  } catch {
+    // Announced, but the history is still signed with the pinned key (a vault restarted with a
+    // new key serves its last checkpoint until the next entry): go on with the pinned key.
+    if (await verifyCheckpoint(checkpoint, verifier).then(() => true, () => false)) return null;
+    return new LedgerFailure('key_changed', `The vault announced a new key signed by the old one, but your history is not signed with that new key. ${noTrust}`);
+  }
+  const rotation = { from: await describeKey(verifier), to: await describeKey(last.next), at: last.at, steps: chain.length, toKey: last.next.text, retire: chain.map((r) => r.previous.text) };
+  return Object.assign(new LedgerFailure('key_rotated', `The vault changed the key it signs your history with on ${last.at.slice(0, 10)}, and the old key signed the change. Check it at the top of the page and accept it to see your history again.`), { rotation });
+}
+
+/**
+ * Moves the pin to the vault's new key after the customer accepted it: the chain is checked
+ * again from the key pinned NOW (never from what was shown), and must still end at the key that
+ * signs the current checkpoint. The old keys are kept as retired (for the kept checkpoint, which
+ * the next check still requires the new history to extend). Throws LedgerFailure.
+ */
+export function acceptRotation(api, storage, shownKey) {
+  return serial(async () => {
+    const pinned = storage.getItem(PIN_KEY);
+    if (!pinned) throw new LedgerFailure('key_changed', 'No vault key is pinned on this device.');
+    const verdict = await examineKeyChange(api, await parseVerifierKey(pinned), storage.getItem(PIN_AT));
+    if (!verdict) throw new LedgerFailure('key_changed', 'The vault does not sign with its new key yet. Check again later.');
+    if (verdict.kind !== 'key_rotated') throw verdict;
+    if (verdict.rotation.toKey !== shownKey) throw new LedgerFailure('key_changed', 'The vault’s key changed again while you were looking. Check the new change before accepting it.');
+    let retired = [];
+    try {
+      retired = JSON.parse(storage.getItem(RETIRED) || '[]');
+    } catch {
+      /* start afresh */
+    }
+    if (!Array.isArray(retired)) retired = [];
+    for (const k of verdict.rotation.retire) if (!retired.includes(k)) retired.push(k);
+    storage.setItem(RETIRED, JSON.stringify(retired));
+    storage.setItem(PIN_KEY, verdict.rotation.toKey);
+    storage.setItem(PIN_AT, new Date().toISOString());
+    return verdict.rotation;
+  });
+}
+
+/**
+ * The key to check the vault's answers with: the pinned one, also when the vault presents another
+ * key that a verified rotation leads to but does not sign with yet. Throws LedgerFailure
+ * ('key_rotated' to accept, 'key_changed').
+ */
+async function trustedVerifier(api, storage) {
+  try {
+    return await pinnedVerifier(api, storage);
+  } catch (e) {
+    if (e.kind !== 'key_changed' || !e.verifier) throw e;
+    const verdict = await examineKeyChange(api, e.verifier, e.vaultKey?.pinnedAt);
+    if (verdict) throw Object.assign(verdict, { vaultKey: e.vaultKey });
+    return { verifier: e.verifier, vaultKey: e.vaultKey };
+  }
 }
 
 const consistencyFrom = (api) => async (from, to) => (await api.get(`/v1/ledger/proof/consistency?from=${from}&to=${to}`)).proof;
@@ -57,7 +179,7 @@ export function checkLedger(api, storage, customerId, answer = null) {
       const pins = new AccountPins(storage, customerId);
       let verifier;
       try {
-        ({ verifier, vaultKey: out.vaultKey } = await pinnedVerifier(api, storage));
+        ({ verifier, vaultKey: out.vaultKey } = await trustedVerifier(api, storage));
       } catch (e) {
         out.vaultKey = e.vaultKey || null;
         throw e;
@@ -78,6 +200,7 @@ export function checkLedger(api, storage, customerId, answer = null) {
       out.ok = true;
     } catch (e) {
       out.failure = e instanceof LedgerFailure ? { kind: e.kind, message: e.message } : { kind: 'error', message: `The ledger could not be checked: ${e.message}` };
+      out.rotation = e.rotation || null;
     }
     return out;
   });
@@ -91,7 +214,7 @@ export function checkLedger(api, storage, customerId, answer = null) {
 export function checkOrgKeys(api, storage, customerId, orgId) {
   return serial(async () => {
     const pins = new AccountPins(storage, customerId);
-    const { verifier } = await pinnedVerifier(api, storage);
+    const { verifier } = await trustedVerifier(api, storage);
     const answer = await api.get(`/v1/orgs/${encodeURIComponent(orgId)}/keys`);
     const log = await verifyOrgKeyLog(verifier, answer, pins.lastCheckpoint, consistencyFrom(api), orgId);
     pins.lastCheckpoint = answer.checkpoint;

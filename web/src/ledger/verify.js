@@ -26,6 +26,23 @@ const hashes = (list) => {
 };
 
 /**
+ * The checkpoint this device kept, signed by the pinned key or by a key it trusted before and
+ * moved from along verified rotation statements (`verifier.retired`, guard.js). Retired keys
+ * verify only this device's own kept note, never anything the vault sends now.
+ */
+async function verifyKept(note, verifier) {
+  let first;
+  for (const v of [verifier, ...(verifier.retired || [])]) {
+    try {
+      return await verifyCheckpoint(note, v);
+    } catch (e) {
+      first = first || e;
+    }
+  }
+  throw first;
+}
+
+/**
  * Checks `note` against the pinned verifier and against `lastSeen` (a previous note or null).
  * `consistency(from, to)` fetches the proof hashes (base64url list). Returns { checkpoint,
  * consistentWith }; throws LedgerFailure.
@@ -40,7 +57,7 @@ export async function checkCheckpoint(verifier, note, lastSeen, consistency) {
   if (!lastSeen) return { checkpoint: cp, consistentWith: null };
   let old;
   try {
-    old = await verifyCheckpoint(lastSeen, verifier);
+    old = await verifyKept(lastSeen, verifier);
   } catch (e) {
     throw new LedgerFailure('signature', `The checkpoint this device kept does not verify: ${e.message}.`);
   }

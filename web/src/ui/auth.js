@@ -7,9 +7,11 @@ const MIN_PASSPHRASE = 10;
 
 /**
  * Renders into `root`. `onUnlock(handle, pass)` and `onSignUp(handle, pass)` return promises;
- * their errors are shown on the form. `notice` is an optional message (e.g. "session ended").
+ * their errors are shown on the form. `notice` is an optional message (e.g. "session ended");
+ * `handle` fills the Unlock form (the last handle used on this device: not secret), and
+ * `onForgetHandle()` forgets it when the customer uses another.
  */
-export function renderAuth(root, { onUnlock, onSignUp, notice, mode = 'unlock' }) {
+export function renderAuth(root, { onUnlock, onSignUp, notice, mode = 'unlock', handle: known = '', onForgetHandle = () => {} }) {
   const status = h('p', { class: 'progress', role: 'status', 'aria-live': 'polite' });
 
   // Unlock
@@ -17,10 +19,20 @@ export function renderAuth(root, { onUnlock, onSignUp, notice, mode = 'unlock' }
   const uPass = field('Passphrase', h('input', { id: 'unlock-pass', type: 'password', name: 'password', autocomplete: 'current-password', required: true }));
   const uError = h('p', { class: 'error', id: 'unlock-error', role: 'alert' });
   const uButton = h('button', { type: 'submit', class: 'primary' }, 'Unlock');
+  if (known) uHandle.input.value = known;
+  const other = known
+    ? h('button', { type: 'button', class: 'secondary', id: 'unlock-other' }, 'Use another handle')
+    : null;
+  other?.addEventListener('click', () => {
+    onForgetHandle();
+    uHandle.input.value = '';
+    other.remove();
+    uHandle.input.focus();
+  });
   const unlock = h('form', { id: 'unlock-form', class: 'card', 'aria-labelledby': 'unlock-title', novalidate: true },
     h('h2', { id: 'unlock-title' }, 'Unlock your vault'),
     h('p', { class: 'muted' }, 'On this or any other device: your handle and passphrase are all you need.'),
-    uHandle.wrap, uPass.wrap, uError, uButton);
+    uHandle.wrap, other, uPass.wrap, uError, uButton);
   unlock.addEventListener('submit', async (e) => {
     e.preventDefault();
     replace(uError);
@@ -100,7 +112,7 @@ export function renderAuth(root, { onUnlock, onSignUp, notice, mode = 'unlock' }
     signup.hidden = m !== 'signup';
     showUnlock.setAttribute('aria-pressed', String(m === 'unlock'));
     showSignup.setAttribute('aria-pressed', String(m === 'signup'));
-    (m === 'unlock' ? uHandle.input : sHandle.input).focus();
+    (m === 'unlock' ? (uHandle.input.value ? uPass.input : uHandle.input) : sHandle.input).focus();
   };
   showUnlock.addEventListener('click', () => select('unlock'));
   showSignup.addEventListener('click', () => select('signup'));

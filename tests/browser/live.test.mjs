@@ -1,0 +1,295 @@
+// Live screens, sessions and vault key rotation in Chromium (issue 13, items 2, 3, 4 and 8):
+// two browser contexts as two devices of one customer, the real CLI as the organization and as
+// the customer's third device, a real vault (`assent serve --demo`) restarted with a rotated key.
+// Sessions are driven with Playwright's fake clock (page.clock), not by shortening the server's.
+//
+// Run: `node --test tests/browser/live.test.mjs` after `cargo build --bin assent` and `make web`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromB64std } from '../../web/src/crypto/bytes.js';
+import { fingerprint } from '../../web/src/crypto/sign.js';
+import {
+  DEMO_ORG_KEY, DESKTOP, PHONE, SHOTS, cli, copyDemoKeys, go, keyFileFingerprint, launchBrowser, needBuilt, newPage, shooter, startVault, stopVault, unlock,
+} from './harness.mjs';
+
+const PASS = 'correct horse battery staple 42';
+const HANDLE = `live-${Date.now() % 100000}`;
+const ID = 'dpv:IdentityVerification';
+
+let tmp;
+let keys;
+let vault;
+let browser;
+let shots;
+let profile;
+let customerId;
+const problems = [];
+
+/** The customer's CLI (a third device), with its own profile file. */
+const me = (...args) => {
+  const r = cli(vault, ['customer', ...args], { ASSENT_PROFILE: profile, ASSENT_PASSPHRASE: PASS });
+  assert.equal(r.status, 0, `customer ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+/** The demo organization asks for the email (CLI); returns the request id. */
+function orgAsks(why = 'We must verify your identity') {
+  const r = cli(vault, ['org', 'request', '--customer', HANDLE, '--labels', 'email', '--purposes', ID, '--required-purposes', ID, '--duration', '30d', '--justification', why]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  customerId = out.customer_id;
+  return out.request_id;
+}
+
+const orgReads = () => cli(vault, ['org', 'read', '--customer', customerId, '--label', 'email', '--purpose', ID]);
+
+/** A device: a browser context unlocked as the customer. `clock`: install Playwright's fake clock first. */
+async function device({ viewport = DESKTOP, clock = false } = {}) {
+  const { context, page } = await newPage(browser, viewport, {}, problems);
+  if (clock) await page.clock.install();
+  await page.goto(vault.url);
+  await page.waitForSelector('#tab-unlock');
+  await unlock(page, HANDLE, PASS);
+  await page.waitForSelector('#view-data', { timeout: 30000 });
+  return { context, page };
+}
+
+/** Opens a screen and waits until it has finished rendering (the address changed, nothing busy). */
+async function open(page, view) {
+  await go(page, view);
+  await page.waitForFunction((v) => location.hash === `#/${v}` && !document.getElementById('main').hasAttribute('aria-busy'), view);
+}
+
+/** Bearer tokens the page sends, in order (distinct). */
+function tokensOf(page) {
+  const seen = [];
+  page.on('request', (req) => {
+    const a = req.headers().authorization;
+    if (a && !seen.includes(a)) seen.push(a);
+  });
+  return seen;
+}
+
+before(async () => {
+  needBuilt();
+  tmp = mkdtempSync(join(tmpdir(), 'assent-live-'));
+  keys = copyDemoKeys(tmp);
+  vault = await startVault(tmp, { keys });
+  browser = await launchBrowser();
+  rmSync(join(SHOTS, 'live'), { recursive: true, force: true });
+  shots = shooter(join(SHOTS, 'live'));
+  profile = join(tmp, 'me.json');
+  me('signup', '--handle', HANDLE);
+  me('put', '--label', 'email', '--text', 'me@example.com');
+});
+
+after(async () => {
+  await browser?.close();
+  vault?.proc.kill();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+test('a first-time device opens on “Create your vault”; a device used before on Unlock with its handle', async () => {
+  const { context, page } = await newPage(browser, PHONE, {}, problems);
+  await page.goto(vault.url);
+  await page.waitForSelector('#signup-form');
+  assert.equal(await page.locator('#signup-form').isVisible(), true);
+  assert.equal(await page.locator('#unlock-form').isVisible(), false);
+  await page.click('#tab-unlock');
+  await unlock(page, HANDLE, PASS);
+  await page.waitForSelector('#view-data', { timeout: 30000 });
+  await page.click('#lock');
+  await page.waitForSelector('#unlock-form');
+  await page.reload();
+  await page.waitForSelector('#unlock-form');
+  assert.equal(await page.locator('#unlock-form').isVisible(), true, 'opens on Unlock');
+  assert.equal(await page.inputValue('#unlock-handle'), HANDLE, 'with the handle filled in');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'unlock-pass', 'the passphrase has the focus');
+  await shots(page, 'unlock-known-device');
+  await context.close();
+});
+
+test('reloading says why the keys are gone, with the handle filled in', async () => {
+  const { context, page } = await device();
+  await go(page, 'access');
+  await page.reload();
+  await page.waitForSelector('#unlock-form');
+  assert.match(await page.textContent('.auth .notice'), /page was reloaded/);
+  assert.equal(await page.inputValue('#unlock-handle'), HANDLE);
+  await shots(page, 'reloaded');
+  // Nothing secret was kept: no passphrase, no key material in either storage.
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
+  assert.doesNotMatch(stored, new RegExp(PASS));
+  await unlock(page, HANDLE, PASS);
+  await page.waitForSelector('#view-access', { timeout: 30000 });
+  await context.close();
+});
+
+test('live: a request made while signed in shows its badge without navigating, on the Requests screen too', async () => {
+  const { context, page } = await device();
+  await go(page, 'requests');
+  assert.equal(await page.locator('#nav-requests .count').count(), 0);
+  const t0 = Date.now();
+  const id = orgAsks();
+  await page.waitForSelector('#nav-requests .count:text-is("1")', { timeout: 5000 });
+  await page.waitForSelector(`li.request[data-request="${id}"]`, { timeout: 5000 });
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(await page.evaluate(() => location.hash), '#/requests', 'no navigation happened');
+  await shots(page, 'request-arrived-live');
+  await context.close();
+});
+
+test('live: a revocation on one device updates Access on another within 2 s', async () => {
+  const pending = JSON.parse(me('requests')).filter((r) => r.status === 'pending');
+  const fp = await keyFileFingerprint(DEMO_ORG_KEY);
+  for (const r of pending) me('approve', r.request_id, '--org-fingerprint', fp);
+  assert.equal(orgReads().status, 0, 'the organization reads');
+  const a = await device();
+  const b = await device({ viewport: PHONE });
+  await go(a.page, 'access');
+  await a.page.waitForSelector('li.grant button.revoke');
+  await go(b.page, 'access');
+  await b.page.click('li.grant button.revoke');
+  // The revocation goes out when its Undo time is up; the clock starts when the vault answered.
+  await b.page.waitForResponse((res) => /\/v1\/me\/grants\/[^/]+\/revoke$/.test(new URL(res.url()).pathname) && res.ok(), { timeout: 20000 });
+  const t0 = Date.now();
+  await a.page.waitForSelector('li.grant.ended', { state: 'attached', timeout: 2000 });
+  const took = Date.now() - t0;
+  assert.ok(took <= 2000, `updated in ${took} ms`);
+  assert.equal(await a.page.locator('li.grant:not(.ended) button.revoke').count(), 0, 'no Revoke button left for the ended access');
+  assert.notEqual(orgReads().status, 0, 'the next read is refused');
+  await shots(a.page, 'access-updated-live');
+  await b.context.close();
+  // The ledger screen follows too: a new read attempt is not logged (refused), but a new request is.
+  await go(a.page, 'ledger');
+  const before = await a.page.locator('li.entry').count();
+  orgAsks('Once more, please');
+  await a.page.waitForFunction((n) => document.querySelectorAll('li.entry').length > n, before, { timeout: 5000 });
+  await a.context.close();
+});
+
+test('live: what is being typed survives an update; tapping the tab you are on looks again', async () => {
+  const { context, page } = await device();
+  await open(page, 'data');
+  await page.fill('#env-text', 'half-typed note');
+  await page.evaluate(() => document.getElementById('view-data').setAttribute('data-old', '1'));
+  const badge = (await page.locator('#nav-requests .count').count()) ? Number(await page.textContent('#nav-requests .count')) : 0;
+  orgAsks('And again');
+  await page.waitForSelector(`#nav-requests .count:text-is("${badge + 1}")`, { timeout: 5000 });
+  await page.waitForSelector('#view-data:not([data-old])', { timeout: 5000 });
+  assert.equal(await page.inputValue('#env-text'), 'half-typed note', 'kept across the live update');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'env-text', 'and the focus');
+  await page.evaluate(() => document.getElementById('view-data').setAttribute('data-old', '1'));
+  await page.click('#nav-data');
+  await page.waitForSelector('#view-data:not([data-old])', { timeout: 5000 });
+  assert.equal(await page.inputValue('#env-text'), 'half-typed note');
+  await context.close();
+});
+
+test('sessions: the token is renewed before it expires while the page is in use (fake clock)', async () => {
+  const { context, page } = await device({ clock: true });
+  const tokens = tokensOf(page);
+  await go(page, 'access');
+  await page.waitForTimeout(300);
+  const first = tokens.at(-1);
+  assert.ok(first, 'the page sent its token');
+  const renewed = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/me/session' && r.request().method() === 'POST');
+  await page.mouse.click(5, 5); // in use
+  await page.clock.fastForward('14:00');
+  assert.equal((await renewed).status(), 200);
+  await page.waitForTimeout(300);
+  await go(page, 'ledger');
+  await page.waitForTimeout(300);
+  assert.notEqual(tokens.at(-1), first, 'the renewed token is the one used');
+  // The live stream came back with the new token.
+  const stream = await page.waitForRequest((r) => new URL(r.url()).pathname === '/v1/me/events' && r.headers().authorization === tokens.at(-1), { timeout: 5000 }).catch(() => null);
+  assert.ok(stream || tokens.length >= 2, 'the stream reconnected with the new token');
+  assert.equal(await page.locator('#view-ledger').count(), 1, 'still signed in');
+  await context.close();
+});
+
+test('sessions: an ended session keeps the handle and what was typed, and gives it back after unlocking', async () => {
+  const { context, page } = await device({ clock: true, viewport: PHONE });
+  await open(page, 'data');
+  await page.fill('#env-text', 'my new address, not saved yet');
+  // The vault says the session is over (as after 12 hours): 401 reauthenticate on renewal.
+  await page.route('**/v1/me/session', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: 'reauthenticate', message: 'unlock again' }) }));
+  await page.clock.fastForward('14:00');
+  await page.waitForSelector('#unlock-form', { timeout: 5000 });
+  assert.equal(await page.inputValue('#unlock-handle'), HANDLE);
+  assert.match(await page.textContent('.auth .notice'), /passphrase again/);
+  assert.match(await page.textContent('.auth .notice'), /typed is still here/);
+  await shots(page, 'session-ended');
+  await page.unroute('**/v1/me/session');
+  await page.fill('#unlock-pass', PASS);
+  await page.click('#unlock-form button[type=submit]');
+  await page.waitForSelector('#view-data', { timeout: 30000 });
+  assert.equal(await page.inputValue('#env-text'), 'my new address, not saved yet', 'typed text restored');
+  await context.close();
+});
+
+test('a rotated vault key: refused without a statement from the kept key; shown and accepted with one', async () => {
+  // The device keeps its pins (the vault key, the account's last checkpoint) across the restart.
+  const a = await device();
+  await go(a.page, 'ledger');
+  await a.page.waitForSelector('#ledger-status.ok');
+  const entries = await a.page.locator('li.entry').count();
+  assert.ok(entries >= 2);
+  const oldServed = (await (await fetch(`${vault.url}/v1/ledger/key`)).text()).trim();
+  assert.equal(await a.page.evaluate(() => localStorage.getItem('assent.vault_key')), oldServed);
+  // Rotate while stopped; restart on the same address (the page's pins are per origin).
+  const listen = new URL(vault.url).host;
+  await stopVault(vault);
+  const r = cli(vault, ['keygen', '--rotate', '--out', keys]);
+  assert.equal(r.status, 0, r.stderr);
+  vault = await startVault(tmp, { keys, listen });
+  const newServed = (await (await fetch(`${vault.url}/v1/ledger/key`)).text()).trim();
+  assert.notEqual(newServed, oldServed);
+  const fpOf = async (k) => fingerprint(fromB64std(k.slice(k.indexOf('+', k.indexOf('+') + 1) + 1)).subarray(1)); // name+id+base64(0x01‖key)
+
+  // Without a statement signed by the kept key: say what is wrong and what to do; nothing to accept.
+  await a.page.route('**/v1/ledger/key/rotations', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ current: newServed, rotations: [] }) }));
+  await a.page.reload();
+  await a.page.waitForSelector('#unlock-form');
+  await unlock(a.page, HANDLE, PASS);
+  await a.page.waitForSelector('#ledger-alert:not([hidden])', { timeout: 30000 });
+  assert.match(await a.page.textContent('#ledger-alert'), /shows no change signed by the key this device kept/);
+  assert.match(await a.page.textContent('#ledger-alert'), /contact the vault’s operator/);
+  assert.equal(await a.page.locator('#rotation-accept').count(), 0, 'nothing to accept');
+  assert.equal(await a.page.evaluate(() => localStorage.getItem('assent.vault_key')), oldServed, 'the pin did not move');
+  await shots(a.page, 'vault-key-unexplained');
+  await a.page.unroute('**/v1/ledger/key/rotations');
+
+  // With the statement, while the vault still serves its last checkpoint signed by the old key:
+  // nothing is wrong yet, the history is checked with the pinned key.
+  await a.page.reload();
+  await a.page.waitForSelector('#unlock-form');
+  await unlock(a.page, HANDLE, PASS);
+  await open(a.page, 'ledger');
+  await a.page.waitForSelector('#ledger-status.ok');
+  assert.equal(await a.page.isHidden('#ledger-alert'), true);
+  // The next entry is signed with the new key: the page (following live) shows both keys.
+  orgAsks('After the key change');
+  await a.page.waitForSelector('#rotation', { timeout: 10000 });
+  assert.equal(await a.page.textContent('#rotation-from'), await fpOf(oldServed));
+  assert.equal(await a.page.textContent('#rotation-to'), await fpOf(newServed));
+  assert.match(await a.page.textContent('#rotation'), /The old key signed this change/);
+  assert.equal(await a.page.evaluate(() => localStorage.getItem('assent.vault_key')), oldServed, 'not moved before accepting');
+  await shots(a.page, 'vault-key-rotated');
+  await a.page.click('#rotation-accept');
+  await a.page.waitForSelector('#ledger-alert', { state: 'hidden', timeout: 10000 });
+  assert.equal(await a.page.evaluate(() => localStorage.getItem('assent.vault_key')), newServed);
+  await go(a.page, 'ledger');
+  await a.page.waitForSelector('#ledger-status.ok');
+  assert.match(await a.page.textContent('#ledger-status'), /unchanged since you last looked/, 'the kept checkpoint was extended');
+  assert.ok(await a.page.locator('li.entry').count() >= entries, 'the history shows again');
+  await shots(a.page, 'ledger-after-rotation');
+  await a.context.close();
+});
+
+test('no page error or CSP violation', () => {
+  assert.deepEqual(problems, []);
+});
