@@ -187,12 +187,15 @@ function follow() {
 function renderAlert() {
   const el = $('ledger-alert');
   const L = ctx.ledger;
+  el.className = 'ledger-alert';
   if (!L || L.ok) {
     el.hidden = true;
     replace(el);
     return;
   }
   if (L.failure.kind === 'key_rotated' && L.rotation) {
+    // Not an attack but a change to look at: the page's warning colours, not the red alarm.
+    el.className = 'notice rotation-notice';
     replace(el, rotationOffer(L.rotation));
     el.hidden = false;
     return;
@@ -226,7 +229,7 @@ function rotationOffer(r) {
     }
   });
   const date = new Date(r.at).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
-  return h('div', { class: 'card', id: 'rotation' },
+  return h('div', { id: 'rotation' },
     h('h2', {}, 'Your vault changed its key'),
     h('p', {}, `The vault changed the key it signs your history with on ${date}. The old key signed this change, so it comes from the vault this device knows (checked here${r.steps > 1 ? `, through ${r.steps} changes` : ''}).`),
     h('dl', { class: 'facts' },

@@ -47,6 +47,8 @@ async function retiredVerifiers(storage) {
   return out;
 }
 
+const longDate = (iso) => new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
+
 const describeKey = async (v) => ({ name: v.name, fingerprint: await fingerprint(v.publicKey) });
 
 /**
@@ -93,7 +95,7 @@ export async function pinnedVerifier(api, storage) {
  * moves the pin.
  */
 async function examineKeyChange(api, verifier, pinnedAt) {
-  const since = pinnedAt ? ` (kept since ${pinnedAt.slice(0, 10)})` : '';
+  const since = pinnedAt ? ` (kept since ${longDate(pinnedAt)})` : '';
   const noTrust = 'Don’t approve requests or store new data from this device, and contact the vault’s operator. You can still end any organization’s access under Access.';
   let statements;
   let checkpoint;
@@ -117,7 +119,7 @@ async function examineKeyChange(api, verifier, pinnedAt) {
     return new LedgerFailure('key_changed', `The vault announced a new key signed by the old one, but your history is not signed with that new key. ${noTrust}`);
   }
   const rotation = { from: await describeKey(verifier), to: await describeKey(last.next), at: last.at, steps: chain.length, toKey: last.next.text, retire: chain.map((r) => r.previous.text) };
-  return Object.assign(new LedgerFailure('key_rotated', `The vault changed the key it signs your history with on ${last.at.slice(0, 10)}, and the old key signed the change. Check it at the top of the page and accept it to see your history again.`), { rotation });
+  return Object.assign(new LedgerFailure('key_rotated', `The vault changed the key it signs your history with on ${longDate(last.at)}, and the old key signed the change. Check it at the top of the page and accept it to see your history again.`), { rotation });
 }
 
 /**

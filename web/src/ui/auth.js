@@ -20,10 +20,11 @@ export function renderAuth(root, { onUnlock, onSignUp, notice, mode = 'unlock', 
   const uError = h('p', { class: 'error', id: 'unlock-error', role: 'alert' });
   const uButton = h('button', { type: 'submit', class: 'primary' }, 'Unlock');
   if (known) uHandle.input.value = known;
-  const other = known
-    ? h('button', { type: 'button', class: 'secondary', id: 'unlock-other' }, 'Use another handle')
-    : null;
-  other?.addEventListener('click', () => {
+  // A link, not a second button beside Unlock: it only empties the handle (and forgets it here).
+  const otherLink = h('a', { href: '#unlock-handle', id: 'unlock-other' }, 'use another handle');
+  const other = known ? h('p', { class: 'muted' }, 'Not your handle? You can ', otherLink, '.') : null;
+  otherLink.addEventListener('click', (e) => {
+    e.preventDefault();
     onForgetHandle();
     uHandle.input.value = '';
     other.remove();
@@ -32,7 +33,7 @@ export function renderAuth(root, { onUnlock, onSignUp, notice, mode = 'unlock', 
   const unlock = h('form', { id: 'unlock-form', class: 'card', 'aria-labelledby': 'unlock-title', novalidate: true },
     h('h2', { id: 'unlock-title' }, 'Unlock your vault'),
     h('p', { class: 'muted' }, 'On this or any other device: your handle and passphrase are all you need.'),
-    uHandle.wrap, other, uPass.wrap, uError, uButton);
+    uHandle.wrap, uPass.wrap, uError, uButton, other);
   unlock.addEventListener('submit', async (e) => {
     e.preventDefault();
     replace(uError);
