@@ -171,6 +171,23 @@ test('live: a revocation on one device updates Access on another within 2 s', as
   await a.context.close();
 });
 
+test('live: a data card’s history follows the organization’s reads', async () => {
+  const fp = await keyFileFingerprint(DEMO_ORG_KEY);
+  for (const r of JSON.parse(me('requests')).filter((x) => x.status === 'pending')) me('approve', r.request_id, '--org-fingerprint', fp);
+  const { context, page } = await device({ viewport: PHONE });
+  await open(page, 'data');
+  const summary = page.locator('li[data-label="email"] details summary');
+  const count = async () => Number(((await summary.count()) ? await summary.textContent() : '(0)').match(/\((\d+)\)/)[1]);
+  const before = await count();
+  assert.equal(orgReads().status, 0, 'the organization reads');
+  await page.waitForFunction((n) => {
+    const s = document.querySelector('li[data-label="email"] details summary');
+    return s && Number((s.textContent.match(/\((\d+)\)/) || [])[1]) > n;
+  }, before, { timeout: 5000 });
+  assert.ok((await count()) > before);
+  await context.close();
+});
+
 test('live: what is being typed survives an update; tapping the tab you are on looks again', async () => {
   const { context, page } = await device();
   await open(page, 'data');

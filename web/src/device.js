@@ -82,7 +82,6 @@ export class Session {
     this.bundle = answer.bundle;
     this.x25519Public = fromB64urlN(answer.x25519_public, 32, 'x25519_public');
     this.ed25519Public = fromB64urlN(answer.ed25519_public, 32, 'ed25519_public');
-    this.expiresAt = Date.now() + (answer.expires_in || 900) * 1000;
     this.keys = null; // { x25519: {privateKey, publicKey}, ed25519: CryptoKey } once unlocked
     this.orgLogs = new Map(); // org_id → promise of its verified key log (display only)
   }

@@ -96,6 +96,8 @@ function lock(arg) {
   live?.stop();
   live = null;
   keeper.stop();
+  clearTimeout(retryTimer);
+  clearTimeout(rotateTimer);
   if (ctx.session) ctx.session.lock();
   ctx.session = null;
   ctx.ledger = null;
@@ -130,11 +132,12 @@ function lookAgain() {
     again = true;
     return refreshing;
   }
+  const session = ctx.session;
   refreshing = (async () => {
     try {
       do {
         again = false;
-        if (!ctx.session) return;
+        if (!session || ctx.session !== session) return; // locked meanwhile: nothing to look at
         await ctx.checkLedger();
         await updateBadge();
         if (busyHere($('main'))) {
@@ -274,11 +277,13 @@ async function updateBadge() {
 }
 
 let renderSeq = 0;
+/** Edits kept from an ended session, for the first screen rendered after unlocking. */
+let restoreNext = null;
 /**
  * Renders a screen. `keep`: the customer's edits on the same screen survive (a live update, a
- * tap on its tab); `edits`: a capture to put back (after an ended session).
+ * tap on its tab); after an ended session, `restoreNext` puts back what was typed.
  */
-async function show(view, { focus = true, keep = false, edits = null } = {}) {
+async function show(view, { focus = true, keep = false } = {}) {
   if (!ctx.session) return;
   const route = parseRoute(`#/${view}`);
   if (route.link) ctx.link = route.link;
@@ -297,7 +302,9 @@ async function show(view, { focus = true, keep = false, edits = null } = {}) {
   try {
     const heading = await VIEWS[view][1](ctx, scratch);
     if (seq !== renderSeq) return; // a newer navigation won
-    const saved = edits || (keep && same ? captureEdits(main) : null);
+    // What was typed before the session ended goes back into the first render of its screen.
+    const saved = restoreNext || (keep && same ? captureEdits(main) : null);
+    restoreNext = null;
     const y = window.scrollY;
     replace(main, scratch);
     document.title = `${VIEWS[view][0]} · Assent`;
@@ -356,7 +363,8 @@ async function enter(handle, passphrase) {
   else await rotate();
   await ctx.checkLedger();
   await renderNav();
-  await show(ctx.view, { focus: !back, edits: back?.edits || null });
+  restoreNext = back?.edits || null;
+  await show(ctx.view, { focus: !back });
   if (!back) $('main').querySelector('h2')?.focus();
   follow();
 }
