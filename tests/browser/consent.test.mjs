@@ -66,9 +66,19 @@ test('a choice per purpose, named files, reads by organization, a readable recei
   const required = !!flag;
   let customerId;
 
+  const notFound = [];
+  page.on('response', (res) => {
+    if (res.status() === 404) notFound.push(new URL(res.url()).pathname);
+  });
+  await putText(page, 'email', EMAIL);
+  await page.waitForSelector(`li[data-label="email"] .value:text-is("${EMAIL}")`);
+  await t.test('the first save of an item asks the vault for nothing missing (no 404 in the console)', {
+    todo: 'device.js Session.put looks the label up with GET /v1/me/envelopes/{label}, which answers 404 for a new label',
+  }, () => {
+    assert.deepEqual(notFound, []);
+  });
+
   await t.test('a file keeps its name (sealed inside), shown with its type and size, downloaded with it', async () => {
-    await putText(page, 'email', EMAIL);
-    await page.waitForSelector(`li[data-label="email"] .value:text-is("${EMAIL}")`);
     const bytes = Buffer.alloc(2945, 7);
     bytes.write('%PDF-1.4', 0);
     const sent = [];

@@ -10,7 +10,7 @@
 // ("OK") and slows the one action that must be fast on a phone, while a 5-second Undo protects
 // against the real mistake (a tap on the wrong card) without a second tap. The revocation is
 // sent when the 5 seconds are up (or at once when the page is locked or left).
-import { h, replace, toast, uid } from './dom.js';
+import { h, replace, toast, uid, plainError } from './dom.js';
 import { labelWords, purposeWords, until, when, list, identityWords } from '../words.js';
 import { fingerprint } from '../crypto/sign.js';
 import { RECEIPT_ROUTE, renderReceipt } from './receipt.js';
@@ -173,7 +173,7 @@ function startRevoke(ctx, o, g) {
         toast(`${o.name} can no longer read your data.`);
         await ctx.afterRevoke();
       }, async (e) => {
-        toast(`Ending ${o.name}’s access did not go through (${e.message}). Open Access and tap “End access” again.`, 'error');
+        toast(`Ending ${o.name}’s access did not go through: ${plainError(e)} Open Access and tap “End access” again.`, 'error');
         await ctx.refresh();
       });
     },

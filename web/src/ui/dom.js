@@ -87,7 +87,19 @@ export function toast(message, kind = 'info', { seconds, sticky = false, action 
   const box = document.getElementById('toast');
   const item = h('div', { class: `toast-item ${kind}`, 'data-sticky': sticky ? 'true' : undefined });
   const secs = seconds ?? (kind === 'error' ? 10 : Math.min(8, 4 + Math.ceil(message.length / 40)));
-  item.append(h('p', {}, message));
+  const text = h('p', {}, message);
+  item.append(text);
+  if (action) {
+    // The time left, so the customer knows when it happens (updated once a second).
+    const left = h('span', { class: 'toast-left' }, ` ${secs} s`);
+    text.append(left);
+    let n = secs;
+    const tick = setInterval(() => {
+      n -= 1;
+      if (n <= 0 || !item.isConnected) clearInterval(tick);
+      else left.textContent = ` ${n} s`;
+    }, 1000);
+  }
   if (action) {
     item.append(h('button', { type: 'button', class: 'toast-action', onclick: () => { removeToast(item); action.run(); } }, action.label));
   }
@@ -144,6 +156,20 @@ export function confirmDialog({ title, body, confirm, danger = true }) {
   });
 }
 
+/**
+ * An error as a person reads it, saying what to do next. The vault's own refusals keep their
+ * message (they name the problem); network and server failures get words instead of codes.
+ */
+export function plainError(e) {
+  const msg = (e && e.message) || String(e);
+  const status = e && typeof e.status === 'number' ? e.status : null;
+  if (e && e.code === 'network') return 'The vault cannot be reached. Check your internet connection, then try again.';
+  if (e && e.code === 'rate_limited') return 'Too many tries in a short time. Wait a minute, then try again.';
+  if (e && e.code === 'already_revoked') return 'This access had already ended (perhaps from another device). The screen now shows where things stand.';
+  if (status !== null && status >= 500) return 'The vault had a problem and did not do this. Try again in a minute; if it keeps happening, tell the vault’s operator.';
+  return msg;
+}
+
 /** Runs an async action with a button disabled and a busy state; errors go to `errorEl`. */
 export async function busy(button, errorEl, fn) {
   const old = button.textContent;
@@ -153,8 +179,8 @@ export async function busy(button, errorEl, fn) {
   try {
     return await fn();
   } catch (e) {
-    if (errorEl) replace(errorEl, e.message || String(e));
-    else toast(e.message || String(e), 'error');
+    if (errorEl) replace(errorEl, plainError(e));
+    else toast(plainError(e), 'error');
     return undefined;
   } finally {
     button.disabled = false;

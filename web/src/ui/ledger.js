@@ -7,7 +7,7 @@ import { eventTitle, when } from '../words.js';
 // There is no "pending": an entry the signed checkpoint does not cover is a failure (verify.js).
 const MARK = {
   verified: ['✓', 'checked', 'In the vault’s signed ledger: checked on this device'],
-  failed: ['✗', 'NOT confirmed', ''],
+  failed: ['✗', 'not confirmed', 'Not confirmed: see the warning above'],
 };
 
 const YOU = '';
@@ -72,10 +72,11 @@ export async function renderLedger(ctx, root) {
 }
 
 function entryItem(e, byIndex, org) {
-  const r = byIndex.get(e.index) || { status: 'failed', reason: 'cannot be checked against a checkpoint that failed' };
+  // Without a result the whole history failed (said once above): no reason repeated per entry.
+  const r = byIndex.get(e.index) || { status: 'failed', reason: '' };
   const [sym, word, title] = MARK[r.status];
   return h('li', { class: `entry ${r.status}`, 'data-index': e.index, 'data-type': e.event.type },
     h('p', { class: 'what' }, eventTitle(e.event, org)),
     h('p', { class: 'meta' }, h('time', { datetime: e.event.at }, when(e.event.at)), ` · ledger entry ${e.index} · `,
-      h('span', { class: `mark ${r.status}`, title: title || r.reason }, h('span', { 'aria-hidden': 'true' }, `${sym} `), word, r.status === 'failed' ? `: ${r.reason}` : '')));
+      h('span', { class: `mark ${r.status}`, title: title || r.reason }, h('span', { 'aria-hidden': 'true' }, `${sym} `), word, r.status === 'failed' && r.reason ? `: ${r.reason}` : '')));
 }

@@ -207,10 +207,16 @@ async function requestCard(ctx, r) {
     if (c.purposes.length === 0) need.push('tick at least one purpose');
     return need.length ? `To approve, ${list(need)}.` : '';
   };
+  const canApprove = !!log && session.unlocked;
   const sync = () => {
+    if (!canApprove) {
+      approve.textContent = 'Cannot approve';
+      return;
+    }
     const m = stillMissing();
     replace(missing, m);
     if (!m) missing.classList.remove('urgent');
+    approve.classList.toggle('not-ready', !!m); // still clickable: it then points at what is missing
     approve.textContent = m ? 'Approve (choose first)' : `Approve ${chosen().labels.length === 1 ? 'this item' : `these ${chosen().labels.length} items`}`;
   };
   for (const b of [...labelBoxes, ...purposeBoxes]) b.box.addEventListener('change', sync);
