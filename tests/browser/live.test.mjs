@@ -2,6 +2,7 @@
 // two browser contexts as two devices of one customer, the real CLI as the organization and as
 // the customer's third device, a real vault (`assent serve --demo`) restarted with a rotated key.
 // Sessions are driven with Playwright's fake clock (page.clock), not by shortening the server's.
+// The event-stream parser, the stream client and rotation statements are also checked under Node.
 //
 // Run: `node --test tests/browser/live.test.mjs` after `cargo build --bin assent` and `make web`.
 import { test, before, after } from 'node:test';
@@ -9,8 +10,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromB64std } from '../../web/src/crypto/bytes.js';
+import { b64std, concat, fromB64std, hex, randomBytes, utf8 } from '../../web/src/crypto/bytes.js';
+import { ed25519Public, ed25519Sign, ed25519SigningKey } from '../../web/src/crypto/keys.js';
 import { fingerprint } from '../../web/src/crypto/sign.js';
+import { keyId, parseVerifierKey } from '../../web/src/ledger/note.js';
+import { followRotations, ROTATION_HEADER, verifyRotation } from '../../web/src/ledger/rotation.js';
+import { EventStreamParser, LiveStream } from '../../web/src/live.js';
 import {
   DEMO_ORG_KEY, DESKTOP, PHONE, SHOTS, cli, copyDemoKeys, go, keyFileFingerprint, launchBrowser, needBuilt, newPage, shooter, startVault, stopVault, unlock,
 } from './harness.mjs';
@@ -91,6 +96,104 @@ after(async () => {
   vault?.proc.kill();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+// ---- without a browser: the event-stream parser, the stream client, rotation statements --------
+
+test('the event-stream parser follows the WHATWG format (CR, LF, CRLF split across chunks, comments, BOM, ids)', () => {
+  const p = new EventStreamParser();
+  const out = [];
+  for (const chunk of ['\ufeff: keep-alive\r', '\nid: 4\r', '\nevent: read\ndata: {"a"', ':1}\n', 'data:second\r\r', 'id: 5\n\n', 'data\n\n', 'retry: 3000\nevent: x\n\n']) out.push(...p.push(chunk));
+  assert.deepEqual(out, [
+    { type: 'read', data: '{"a":1}\nsecond', lastEventId: '4' },
+    { type: 'message', data: '', lastEventId: '5' },
+  ]);
+  assert.equal(p.lastEventId, '5', 'an id without data still moves the last event id');
+  assert.equal(p.retry, 3000);
+  assert.deepEqual(new EventStreamParser().push('data: cut off'), [], 'an unfinished event is not dispatched');
+});
+
+test('the stream client resumes with Last-Event-ID and renews on session_expired', async () => {
+  const calls = [];
+  const answers = [
+    'event: ready\nid: 3\ndata: {"seq":3}\n\nevent: grant_revoked\nid: 4\ndata: {"seq":4}\n\nevent: session_expired\ndata: {}\n\n',
+    'event: read\nid: 5\ndata: {"seq":5}\n\n',
+  ];
+  let token = 't1';
+  const events = [];
+  let expired = 0;
+  await new Promise((resolve) => {
+    const s = new LiveStream({
+      token: () => token,
+      fetchImpl: async (url, init) => {
+        calls.push({ url, auth: init.headers.authorization, last: init.headers['last-event-id'] });
+        const text = answers.shift();
+        if (!text) {
+          s.stop();
+          resolve();
+          return new Response('{"error":"gone"}', { status: 503 });
+        }
+        return new Response(text, { headers: { 'content-type': 'text/event-stream' } });
+      },
+      onEvent: (e) => events.push(`${e.type}:${e.lastEventId}`),
+      onExpired: async () => {
+        expired += 1;
+        token = 't2';
+        return true;
+      },
+    });
+    s.start();
+    setTimeout(resolve, 6000);
+  });
+  assert.deepEqual(events, ['grant_revoked:4', 'read:5'], 'ready is only a starting point; events are hints');
+  assert.equal(expired, 1);
+  assert.deepEqual(calls[0], { url: '/v1/me/events', auth: 'Bearer t1', last: undefined });
+  assert.deepEqual(calls[1], { url: '/v1/me/events', auth: 'Bearer t2', last: '4' }, 'renewed token, resumed after the last id');
+  assert.equal(calls[2].last, '5');
+});
+
+/** A vault key for notes: { seed, verifier (parsed), text }. */
+async function vaultKey(name = 'v.example') {
+  const seed = randomBytes(32);
+  const pub = await ed25519Public(seed);
+  const text = `${name}+${hex(await keyId(name, pub))}+${b64std(concat(new Uint8Array([1]), pub))}`;
+  return { seed, text, name, pub, verifier: await parseVerifierKey(text) };
+}
+
+/** A C2SP signed note of `body` by `signer`. */
+async function signNote(body, signer) {
+  const sig = await ed25519Sign(await ed25519SigningKey(signer.seed), utf8(body));
+  return `${body}\n— ${signer.name} ${b64std(concat(await keyId(signer.name, signer.pub), sig))}\n`;
+}
+
+const statement = (prev, next, signer = prev, at = '2026-12-01T00:00:00Z') => signNote(`${ROTATION_HEADER}\n${prev.text}\n${next.text}\n${at}\n`, signer);
+
+test('rotation statements: followed only from the pinned key, each signed by the key it retires', async () => {
+  const [a, b, c] = [await vaultKey(), await vaultKey(), await vaultKey()];
+  const ab = await statement(a, b);
+  const bc = await statement(b, c);
+  const chain = await followRotations([bc, ab], a.verifier);
+  assert.deepEqual(chain.map((r) => r.next.text), [b.text, c.text], 'any order, oldest first');
+  assert.equal((await followRotations([ab, bc], b.verifier)).length, 1);
+  assert.equal((await followRotations([ab, bc], c.verifier)).length, 0);
+  // Signed by another key than the one it names as previous (the operator's new key vouching for itself).
+  await assert.rejects(verifyRotation(await statement(a, c, c), a.verifier));
+  assert.equal((await followRotations([await statement(a, c, c)], a.verifier)).length, 0);
+  // The next key changed after signing.
+  await assert.rejects(verifyRotation(ab.replace(b.text, c.text), a.verifier), /signature/);
+  // Another vault's name, the same key again, a wrong header, a bad time.
+  const other = await vaultKey('other.example');
+  await assert.rejects(verifyRotation(await statement(a, other), a.verifier), /same vault/);
+  await assert.rejects(verifyRotation(await statement(a, a), a.verifier), /new key/);
+  await assert.rejects(verifyRotation(await signNote(`assent/v2/something-else\n${a.text}\n${b.text}\n2026-12-01T00:00:00Z\n`, a), a.verifier), /not a vault key rotation/);
+  await assert.rejects(verifyRotation(await statement(a, b, a, 'yesterday'), a.verifier), /time/);
+  // A loop back to the pinned key ends the chain.
+  assert.equal((await followRotations([ab, await statement(b, a)], a.verifier)).length, 1);
+  // Garbage in the list is ignored, not fatal.
+  assert.equal((await followRotations(['junk', 42, ab], a.verifier)).length, 1);
+  assert.deepEqual(await followRotations(null, a.verifier), []);
+});
+
+// ---- in Chromium ------------------------------------------------------------------------------
 
 test('a first-time device opens on “Create your vault”; a device used before on Unlock with its handle', async () => {
   const { context, page } = await newPage(browser, PHONE, {}, problems);
