@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { identityWords } from '../../web/src/words.js';
+import { humanSize, identityWords, typeWords, wordsToFingerprint } from '../../web/src/words.js';
+import { FILE_TYPE, openNamedFile, sealNamedFile } from '../../web/src/crypto/namedfile.js';
+import { fromUtf8, utf8 } from '../../web/src/crypto/bytes.js';
 import {
   DESKTOP, PHONE, SHOTS, cli as runCli, go, keyFileFingerprint, DEMO_ORG_KEY, launchBrowser, needBuilt, newPage as openPage, putText, shooter, signUp, startVault,
 } from './harness.mjs';
@@ -248,6 +250,14 @@ test('a 64-character handle does not widen a 390 px screen', async () => {
   await signUp(page, vault.url, handle, PASS);
   await putText(page, 'email', `${'y'.repeat(60)}@example.com`);
   await page.waitForSelector('li[data-label="email"] .value');
+  // The "Saved" toast moves out of the way of the field being typed in.
+  await page.locator('#toast .toast-item').first().waitFor();
+  await page.focus('#env-text');
+  await page.waitForTimeout(50);
+  const field = await page.locator('#env-text').boundingBox();
+  const box = await page.locator('#toast').boundingBox();
+  assert.ok(box.y + box.height <= field.y || box.y >= field.y + field.height, `the toast (${JSON.stringify(box)}) covers the field (${JSON.stringify(field)})`);
+  await shots(page, 'toast-while-typing');
   const r = cli('org', 'request', '--customer', handle, '--labels', 'email', '--purposes', ID, '--duration', '7d', '--justification', 'We must verify your identity');
   assert.equal(r.status, 0, r.stderr);
   for (const view of ['data', 'requests', 'access', 'ledger', 'account']) {
@@ -260,4 +270,36 @@ test('a 64-character handle does not widen a 390 px screen', async () => {
   await shots(page, 'long-handle-requests');
   await context.close();
   assert.deepEqual(problems, [], 'no page error or CSP violation');
+});
+
+test('named files: the sealed format, byte for byte, and what opening refuses', () => {
+  assert.equal(FILE_TYPE, 'application/vnd.assent.file');
+  const sealed = sealNamedFile({ name: 'scan.pdf', contentType: 'application/pdf', bytes: utf8('%PDF') });
+  assert.equal(fromUtf8(sealed), '{"content_type":"application/pdf","name":"scan.pdf"}\n%PDF');
+  const back = openNamedFile(sealed);
+  assert.deepEqual([back.name, back.contentType, fromUtf8(back.bytes)], ['scan.pdf', 'application/pdf', '%PDF']);
+  const refuse = (text, why) => assert.throws(() => openNamedFile(utf8(text)), why);
+  refuse('{"content_type":"application/pdf","name":"a.pdf"}', /no header line/);
+  refuse('not json\nbytes', /not readable/);
+  refuse('{"content_type":"application/pdf","name":"a.pdf","path":"/etc"}\n', /not readable/);
+  refuse(`{"content_type":"application/pdf","name":"${'n'.repeat(256)}"}\n`, /longer than 255/);
+  refuse('{"content_type":"application/pdf","name":"a\\u0007.pdf"}\n', /control or invisible/);
+  refuse('{"content_type":"application/pdf","name":"fdp.\\u202eexe"}\n', /control or invisible/);
+  refuse('{"content_type":"application/pdf","name":"../a.pdf"}\n', /slash/);
+  refuse('{"content_type":"pdf","name":"a.pdf"}\n', /not a media type/);
+  refuse(`${' '.repeat(2048)}\n`, /no header line/);
+  assert.throws(() => sealNamedFile({ name: 'a\nb', contentType: 'text/plain', bytes: new Uint8Array() }), /control/);
+});
+
+test('words: an identity as 12 words and back; sizes and file types in words', () => {
+  const words = identityWords('6270 c16a 0000 1111 2222 3333 4444 5555');
+  assert.equal(words.split(' ').length, 12);
+  assert.equal(wordsToFingerprint(words.toUpperCase()), '6270c16a000011112222333344445555');
+  assert.equal(wordsToFingerprint(`  ${words.replaceAll(' ', ',  ')} `), '6270c16a000011112222333344445555');
+  assert.equal(wordsToFingerprint('abandon '.repeat(12)), 'abandon '.repeat(12), 'a bad checksum is not turned into digits');
+  assert.equal(humanSize(812), '812 bytes');
+  assert.equal(humanSize(2945), '2.9 KB');
+  assert.equal(typeWords('application/pdf'), 'PDF');
+  assert.equal(typeWords('image/svg+xml'), 'SVG image');
+  assert.equal(typeWords('text/plain; charset=utf-8'), 'text');
 });

@@ -178,7 +178,7 @@ const TYPES = {
 
 /** A media type as a person would call it: "PDF", "PNG image", else "<subtype> file". */
 export function typeWords(mediaType) {
-  const t = String(mediaType || '').toLowerCase();
+  const t = String(mediaType || '').split(';')[0].trim().toLowerCase();
   if (TYPES[t]) return TYPES[t];
   const [top, sub = ''] = t.split('/');
   const kind = { image: 'image', audio: 'audio', video: 'video', text: 'text' }[top] || 'file';

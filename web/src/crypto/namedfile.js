@@ -8,18 +8,26 @@ import { checkContentType } from './envelope.js';
 
 export const FILE_TYPE = 'application/vnd.assent.file';
 export const MAX_NAME = 255;
+/** The header line is looked for in this many bytes (as src/domain/named_file.rs). */
+export const MAX_HEADER = 2048;
 
-const MEDIA = /^[A-Za-z0-9!#$&^_.+-]{1,64}\/[A-Za-z0-9!#$&^_.+-]{1,64}$/;
+const TOKEN = "[A-Za-z0-9!#$&^_.+-]{1,64}";
+const MEDIA = new RegExp(`^${TOKEN}/${TOKEN}(\\s*;.*)?$`);
 
-/** Throws unless `name` is 1–255 UTF-8 bytes with no control character (Unicode Cc). */
+/**
+ * Throws unless `name` is 1–255 UTF-8 bytes with no control or format character (Unicode Cc,
+ * Cf: bidi overrides and zero-width characters make a name read as another) and no path
+ * separator — the rules of src/domain/named_file.rs, so either side opens what the other sealed.
+ */
 export function checkName(name) {
   if (typeof name !== 'string' || name.length === 0) throw new Error('the file has no name');
   if (utf8(name).length > MAX_NAME) throw new Error(`the file name is longer than ${MAX_NAME} bytes`);
-  if (/\p{Cc}/u.test(name)) throw new Error('the file name holds a control character');
+  if (/[\p{Cc}\p{Cf}]/u.test(name)) throw new Error('the file name holds a control or invisible character');
+  if (/[/\\]/.test(name)) throw new Error('the file name holds a slash');
   return name;
 }
 
-/** Throws unless `t` is a bare media type (type/subtype, no parameters). */
+/** Throws unless `t` is a media type (type/subtype, parameters allowed) fit for the AAD rules. */
 export function checkMediaType(t) {
   if (typeof t !== 'string' || !MEDIA.test(t)) throw new Error('the file’s type is not a media type');
   return checkContentType(t);
@@ -35,7 +43,7 @@ export function sealNamedFile({ name, contentType, bytes }) {
 
 /** The opened plaintext → { name, contentType, bytes }; throws on anything malformed. */
 export function openNamedFile(plaintext) {
-  const nl = plaintext.indexOf(0x0a);
+  const nl = plaintext.subarray(0, MAX_HEADER).indexOf(0x0a);
   if (nl < 0) throw new Error('the stored file has no header line');
   let header;
   try {
@@ -43,6 +51,9 @@ export function openNamedFile(plaintext) {
   } catch {
     throw new Error('the stored file’s header is not readable');
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new Error('the stored file’s header is not readable');
+  // Exactly the two keys, as the sealing side writes them.
+  if (!header || typeof header !== 'object' || Array.isArray(header) || Object.keys(header).sort().join() !== 'content_type,name') {
+    throw new Error('the stored file’s header is not readable');
+  }
   return { name: checkName(header.name), contentType: checkMediaType(header.content_type), bytes: plaintext.subarray(nl + 1) };
 }

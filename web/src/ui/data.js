@@ -4,7 +4,7 @@
 import { h, field, replace, toast, confirmDialog, download, busy, uid } from './dom.js';
 import { LABELS, labelWords, when, sentence, humanSize, typeWords } from '../words.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
-import { FILE_TYPE, openNamedFile, sealNamedFile, MAX_NAME } from '../crypto/namedfile.js';
+import { FILE_TYPE, checkName, openNamedFile, sealNamedFile, MAX_NAME } from '../crypto/namedfile.js';
 
 // The envelope limit is 1 MiB of ciphertext: 16 bytes of tag and the name line come off it.
 export const MAX_FILE = 1024 * 1024 - 16 - 64 - 3 * MAX_NAME;
@@ -147,7 +147,11 @@ function editor(ctx, existing) {
         const f = file.input.files[0];
         if (!f) throw new Error('Choose a file.');
         if (f.size > MAX_FILE) throw new Error('This file is too large: the vault takes files up to 1 MB. Choose a smaller file or a smaller scan.');
-        if (/\p{Cc}/u.test(f.name) || utf8(f.name).length > MAX_NAME) throw new Error('This file’s name is too long or holds unusual characters. Rename the file and choose it again.');
+        try {
+          checkName(f.name);
+        } catch {
+          throw new Error('This file’s name is too long or holds unusual characters. Rename the file and choose it again.');
+        }
         bytes = sealNamedFile({ name: f.name, contentType: mediaType(f.type), bytes: new Uint8Array(await f.arrayBuffer()) });
         type = FILE_TYPE;
       }
