@@ -242,6 +242,15 @@ test('live: a request made while signed in shows its badge without navigating, o
   assert.ok(Date.now() - t0 < 5000);
   assert.equal(await page.evaluate(() => location.hash), '#/requests', 'no navigation happened');
   await shots(page, 'request-arrived-live');
+  // Half-way through answering it, a second request arrives: the ticks and typed words stay.
+  const card = page.locator(`li.request[data-request="${id}"]`);
+  await card.locator('label:has-text("email address")').click();
+  await card.locator('.fp-input').fill('give maid follow');
+  const second = orgAsks('A second question');
+  await page.waitForSelector(`li.request[data-request="${second}"]`, { timeout: 5000 });
+  await page.waitForSelector('#nav-requests .count:text-is("2")');
+  assert.equal(await card.locator('input.choose-label[value="email"]').isChecked(), true, 'the tick survived');
+  assert.equal(await card.locator('.fp-input').inputValue(), 'give maid follow', 'the typed words survived');
   await context.close();
 });
 
