@@ -168,13 +168,16 @@ function startRevoke(ctx, o, g) {
       done = true;
       pending.delete(g.grant_id);
       clear();
+      // Sent with the session as it is now: a lock right after still lets it go out.
       return ctx.session.revoke(g.grant_id).then(async () => {
         notice = `You ended ${o.name}’s access: it can no longer read your data. ${RECALL}`;
         toast(`${o.name} can no longer read your data.`);
-        await ctx.afterRevoke();
+        if (ctx.session) await ctx.afterRevoke();
       }, async (e) => {
-        toast(`Ending ${o.name}’s access did not go through: ${plainError(e)} Open Access and tap “End access” again.`, 'error');
-        await ctx.refresh();
+        toast(`Ending ${o.name}’s access did not go through: ${plainError(e)} Unlock, open Access and tap “End access” again.`, 'error');
+        if (ctx.session) await ctx.refresh();
+      }).catch(() => {
+        /* the screen shows its own errors */
       });
     },
   };

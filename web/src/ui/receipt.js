@@ -50,7 +50,8 @@ export async function renderReceipt(ctx, root, grantId) {
   const created = entries.find((e) => e.event.type === 'grant_created' && e.event.grant_id === t.grant_id);
   const revoked = entries.find((e) => e.event.type === 'grant_revoked' && e.event.grant_id === t.grant_id);
   const reads = entries.filter((e) => e.event.type === 'read' && e.event.grant_id === t.grant_id);
-  const name = await session.orgName(t.org_id);
+  const named = await session.orgName(t.org_id); // from its verified key log, else its id
+  const name = named === t.org_id ? 'The organization (its name could not be checked)' : named;
   const words = identityWords(await fingerprint(c.own.orgIdentityKey));
   const ended = revoked ? `${longDate(revoked.event.at)} (you ended it)` : `${longDate(t.not_after)}${Date.parse(t.not_after) <= Date.now() ? ' (ended)' : ''}`;
 
