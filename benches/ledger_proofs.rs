@@ -10,7 +10,8 @@ use assent::domain::ids::CustomerId;
 use assent::domain::time::Timestamp;
 use assent::ledger::Event;
 use assent::ledger::merkle;
-use assent::store::{Reads, Store, Tx};
+use assent::store::prelude::LedgerReads;
+use assent::store::{Store, Tx};
 use std::time::{Duration, Instant};
 
 const SAMPLES: usize = 20_000;
@@ -75,7 +76,7 @@ fn main() {
             let t = Instant::now();
             let proof = merkle::inclusion_proof(&view.nodes().unwrap(), index, size).unwrap();
             gen_times.push(t.elapsed());
-            let leaf = Reads::node(&view, 0, index).unwrap().unwrap();
+            let leaf = LedgerReads::node(&view, 0, index).unwrap().unwrap();
             let t = Instant::now();
             merkle::verify_inclusion(index, size, &leaf, &proof, &root).unwrap();
             verify_times.push(t.elapsed());

@@ -1,20 +1,66 @@
 //! Storage: one redb file (ACID, `Durability::Immediate`), its tables, and the group-commit
 //! writer that owns every write transaction.
+//!
+//! The store owns its layout. Use cases see typed reads and writes per aggregate
+//! (`CustomerReads`/`CustomerWrites` in customers.rs, and orgs, envelopes, grants, requests,
+//! ledger reads), implemented for every reader — a [`ReadView`] snapshot and the writer's
+//! [`Tx`] — and never a table, a key layout or an encoding. Those traits are the boundary a
+//! second backend implements.
 
 pub mod access;
 pub mod audit;
 mod audit_records;
 pub mod backup;
+pub mod customers;
+pub mod envelopes;
 pub mod error;
+pub mod grants;
+pub mod ledger_reads;
 pub mod ledger_tx;
+pub mod orgs;
+pub mod pinned;
 pub mod records;
+pub mod requests;
 pub mod tables;
 pub mod writer;
 
-pub use access::{ReadView, Reads};
+pub use access::ReadView;
 pub use error::StoreError;
 pub use ledger_tx::Tx;
+pub use pinned::Pinned;
 pub use writer::Writer;
+
+/// The typed reads and writes of every aggregate, for `use crate::store::prelude::*`.
+pub mod prelude {
+    pub use super::Reads;
+    pub use super::customers::{CustomerReads, CustomerWrites};
+    pub use super::envelopes::{EnvelopeReads, EnvelopeWrites};
+    pub use super::grants::{GrantReads, GrantWrites};
+    pub use super::ledger_reads::LedgerReads;
+    pub use super::orgs::{OrgReads, OrgWrites};
+    pub use super::requests::{RequestReads, RequestWrites};
+}
+
+/// Every typed read: what a use case may ask of a snapshot or of the batch it runs in.
+pub trait Reads:
+    customers::CustomerReads
+    + orgs::OrgReads
+    + envelopes::EnvelopeReads
+    + grants::GrantReads
+    + requests::RequestReads
+    + ledger_reads::LedgerReads
+{
+}
+
+impl<R> Reads for R where
+    R: customers::CustomerReads
+        + orgs::OrgReads
+        + envelopes::EnvelopeReads
+        + grants::GrantReads
+        + requests::RequestReads
+        + ledger_reads::LedgerReads
+{
+}
 
 use crate::ledger::merkle::Frontier;
 use redb::{Database, ReadableDatabase};
@@ -58,7 +104,7 @@ impl Store {
         let mut frontier = {
             let rtx = db.begin_read()?;
             let view = ReadView::new(rtx);
-            let size = view.ledger_size()?;
+            let size = ledger_reads::LedgerReads::ledger_size(&view)?;
             Frontier::load(&view.nodes()?, size)?
         };
         // At most one batch plus `writer::INDEX_LAG` events, if the last run did not stop

@@ -1,14 +1,27 @@
-//! Typed reads shared by read snapshots ([`ReadView`]) and write transactions ([`super::Tx`]).
+//! redb access shared by read snapshots ([`ReadView`]) and the batch's write transaction
+//! ([`super::Tx`]): [`Open`] opens a table for reading, and the helpers below read JSON
+//! records, two-part indexes and event indexes from it. Only the aggregate modules
+//! (customers.rs, grants.rs, …) call these; nothing outside `store` names a table.
 
 use super::StoreError;
+use super::tables::static_name;
 use crate::ledger::LedgerError;
 use crate::ledger::merkle::{Hash, NodeReader};
-use redb::{Key, ReadTransaction, TableDefinition};
+use redb::{Key, ReadTransaction, ReadableTable, TableDefinition, TableHandle, Value};
 use serde::de::DeserializeOwned;
 
 pub type JsonTable<K> = TableDefinition<'static, K, &'static [u8]>;
 pub type Index2 = TableDefinition<'static, (&'static str, &'static str), ()>;
 pub type EventIndex = TableDefinition<'static, (&'static str, u64), ()>;
+
+/// A redb transaction whose tables can be read: a snapshot or the writer's transaction.
+pub trait Open {
+    type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<Self::Table<K, V>, StoreError>;
+}
 
 pub(crate) fn decode<T: DeserializeOwned>(
     table: &'static str,
@@ -20,239 +33,108 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
-/// Reads available in any transaction.
-pub trait Reads {
-    fn get_json<K: Key + 'static, T: DeserializeOwned>(
-        &self,
-        def: JsonTable<K>,
-        key: K::SelfType<'_>,
-    ) -> Result<Option<T>, StoreError>;
-    /// Values of every `(first, _)` key of a two-part JSON table, in key order.
-    fn list_json2<T: DeserializeOwned>(
-        &self,
-        def: JsonTable<(&'static str, &'static str)>,
-        first: &str,
-    ) -> Result<Vec<T>, StoreError>;
-    /// The stored bytes of a JSON record, undecoded.
-    fn get_raw<K: Key + 'static>(
-        &self,
-        def: JsonTable<K>,
-        key: K::SelfType<'_>,
-    ) -> Result<Option<Vec<u8>>, StoreError>;
-    /// True when the record under `key` is stored and is exactly `expected`.
-    fn holds<K: Key + 'static>(
-        &self,
-        def: JsonTable<K>,
-        key: K::SelfType<'_>,
-        expected: &[u8],
-    ) -> Result<bool, StoreError>;
-    fn get_str(
-        &self,
-        def: TableDefinition<'static, &'static str, &'static str>,
-        key: &str,
-    ) -> Result<Option<String>, StoreError>;
-    /// Second components of every `(first, _)` key, in order.
-    fn index2(&self, def: Index2, first: &str) -> Result<Vec<String>, StoreError>;
-    /// Leaf indexes of every `(first, _)` key, in order.
-    fn event_index(&self, def: EventIndex, first: &str) -> Result<Vec<u64>, StoreError>;
-    fn get_bytes_u64(
-        &self,
-        def: TableDefinition<'static, u64, &'static [u8]>,
-        key: u64,
-    ) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Stored ledger records `[from, to)`, with their leaf indexes.
-    fn events_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
-    fn meta(&self, key: &str) -> Result<u64, StoreError>;
-    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
-    /// The newest signed checkpoint: (tree size, note).
-    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
+/// Parses an id stored as text (an index key or value).
+pub(crate) fn stored_id<T>(
+    table: &'static str,
+    s: &str,
+    parse: impl Fn(&str) -> Result<T, crate::domain::DomainError>,
+) -> Result<T, StoreError> {
+    parse(s).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: format!("{s}: {e}"),
+    })
+}
 
-    fn ledger_size(&self) -> Result<u64, StoreError> {
-        self.meta(super::tables::LEDGER_SIZE)
+pub(crate) fn get_json<R: Open + ?Sized, K: Key + 'static, T: DeserializeOwned>(
+    r: &R,
+    def: JsonTable<K>,
+    key: K::SelfType<'_>,
+) -> Result<Option<T>, StoreError> {
+    match r.table(def)?.get(key)? {
+        Some(v) => decode(static_name(def.name()), v.value()).map(Some),
+        None => Ok(None),
     }
 }
 
-/// Implements [`Reads`] for a type whose `open` method opens a table as a `ReadableTable`.
-macro_rules! impl_reads {
-    ($ty:ty) => {
-        impl $crate::store::access::Reads for $ty {
-            fn get_json<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
-                &self,
-                def: $crate::store::access::JsonTable<K>,
-                key: K::SelfType<'_>,
-            ) -> Result<Option<T>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::{ReadableTable, TableHandle};
-                let table = self.open(def)?;
-                match table.get(key)? {
-                    Some(v) => $crate::store::access::decode(
-                        $crate::store::access::static_name(def.name()),
-                        v.value(),
-                    )
-                    .map(Some),
-                    None => Ok(None),
-                }
-            }
-
-            fn get_raw<K: redb::Key + 'static>(
-                &self,
-                def: $crate::store::access::JsonTable<K>,
-                key: K::SelfType<'_>,
-            ) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open(def)?;
-                Ok(table.get(key)?.map(|v| v.value().to_vec()))
-            }
-
-            fn holds<K: redb::Key + 'static>(
-                &self,
-                def: $crate::store::access::JsonTable<K>,
-                key: K::SelfType<'_>,
-                expected: &[u8],
-            ) -> Result<bool, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open(def)?;
-                Ok(table.get(key)?.is_some_and(|v| v.value() == expected))
-            }
-
-            fn list_json2<T: serde::de::DeserializeOwned>(
-                &self,
-                def: $crate::store::access::JsonTable<(&'static str, &'static str)>,
-                first: &str,
-            ) -> Result<Vec<T>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::{ReadableTable, TableHandle};
-                let table = self.open(def)?;
-                let mut out = Vec::new();
-                for item in table.range((first, "")..)? {
-                    let (k, v) = item?;
-                    if k.value().0 != first {
-                        break;
-                    }
-                    out.push($crate::store::access::decode(
-                        $crate::store::access::static_name(def.name()),
-                        v.value(),
-                    )?);
-                }
-                Ok(out)
-            }
-
-            fn get_str(
-                &self,
-                def: redb::TableDefinition<'static, &'static str, &'static str>,
-                key: &str,
-            ) -> Result<Option<String>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open(def)?;
-                Ok(table.get(key)?.map(|v| v.value().to_owned()))
-            }
-
-            fn index2(
-                &self,
-                def: $crate::store::access::Index2,
-                first: &str,
-            ) -> Result<Vec<String>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open(def)?;
-                let mut out = Vec::new();
-                for item in table.range((first, "")..)? {
-                    let (k, _) = item?;
-                    let (a, b) = k.value();
-                    if a != first {
-                        break;
-                    }
-                    out.push(b.to_owned());
-                }
-                Ok(out)
-            }
-
-            fn event_index(
-                &self,
-                def: $crate::store::access::EventIndex,
-                first: &str,
-            ) -> Result<Vec<u64>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open(def)?;
-                let mut out = Vec::new();
-                for item in table.range((first, 0u64)..=(first, u64::MAX))? {
-                    let (k, _) = item?;
-                    out.push(k.value().1);
-                }
-                Ok(out)
-            }
-
-            fn get_bytes_u64(
-                &self,
-                def: redb::TableDefinition<'static, u64, &'static [u8]>,
-                key: u64,
-            ) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open(def)?;
-                Ok(table.get(key)?.map(|v| v.value().to_vec()))
-            }
-
-            fn events_between(
-                &self,
-                from: u64,
-                to: u64,
-            ) -> Result<Vec<(u64, Vec<u8>)>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open($crate::store::tables::LEDGER_EVENTS)?;
-                let mut out = Vec::new();
-                for item in table.range(from..to)? {
-                    let (k, v) = item?;
-                    out.push((k.value(), v.value().to_vec()));
-                }
-                Ok(out)
-            }
-
-            fn meta(&self, key: &str) -> Result<u64, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open($crate::store::tables::META)?;
-                Ok(table.get(key)?.map_or(0, |v| v.value()))
-            }
-
-            fn latest_checkpoint(
-                &self,
-            ) -> Result<Option<(u64, String)>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open($crate::store::tables::CHECKPOINTS)?;
-                Ok(table
-                    .last()?
-                    .map(|(k, v)| (k.value(), v.value().to_owned())))
-            }
-
-            fn node(
-                &self,
-                level: u8,
-                index: u64,
-            ) -> Result<Option<[u8; 32]>, $crate::store::StoreError> {
-                #[allow(unused_imports)]
-                use redb::ReadableTable;
-                let table = self.open($crate::store::tables::LEDGER_NODES)?;
-                Ok(table.get((level, index))?.map(|v| v.value()))
-            }
-        }
-    };
+/// The stored bytes of a JSON record, undecoded.
+pub(crate) fn get_raw<R: Open + ?Sized, K: Key + 'static>(
+    r: &R,
+    def: JsonTable<K>,
+    key: K::SelfType<'_>,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(r.table(def)?.get(key)?.map(|v| v.value().to_vec()))
 }
-pub(crate) use impl_reads;
 
-/// Table names are `'static` in every definition of this crate; this recovers that for errors.
-pub(crate) fn static_name(name: &str) -> &'static str {
-    super::tables::ALL
-        .iter()
-        .copied()
-        .find(|n| *n == name)
-        .unwrap_or("unknown")
+/// True when the record under `key` is stored and is exactly `expected`.
+pub(crate) fn holds<R: Open + ?Sized, K: Key + 'static>(
+    r: &R,
+    def: JsonTable<K>,
+    key: K::SelfType<'_>,
+    expected: &[u8],
+) -> Result<bool, StoreError> {
+    Ok(r.table(def)?
+        .get(key)?
+        .is_some_and(|v| v.value() == expected))
+}
+
+/// Values of every `(first, _)` key of a two-part JSON table, in key order.
+pub(crate) fn list_json2<R: Open + ?Sized, T: DeserializeOwned>(
+    r: &R,
+    def: JsonTable<(&'static str, &'static str)>,
+    first: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for item in r.table(def)?.range((first, "")..)? {
+        let (k, v) = item?;
+        if k.value().0 != first {
+            break;
+        }
+        out.push(decode(static_name(def.name()), v.value())?);
+    }
+    Ok(out)
+}
+
+/// Second components of every `(first, _)` key, in order.
+pub(crate) fn index2<R: Open + ?Sized>(
+    r: &R,
+    def: Index2,
+    first: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for item in r.table(def)?.range((first, "")..)? {
+        let (k, _) = item?;
+        let (a, b) = k.value();
+        if a != first {
+            break;
+        }
+        out.push(b.to_owned());
+    }
+    Ok(out)
+}
+
+/// Leaf indexes of every `(first, _)` key, in order.
+pub(crate) fn event_index<R: Open + ?Sized>(
+    r: &R,
+    def: EventIndex,
+    first: &str,
+) -> Result<Vec<u64>, StoreError> {
+    let mut out = Vec::new();
+    for item in r.table(def)?.range((first, 0u64)..=(first, u64::MAX))? {
+        out.push(item?.0.value().1);
+    }
+    Ok(out)
+}
+
+/// Every value of a JSON table (a full scan).
+pub(crate) fn all_json<R: Open + ?Sized, K: Key + 'static, T: DeserializeOwned>(
+    r: &R,
+    def: JsonTable<K>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for item in r.table(def)?.iter()? {
+        out.push(decode(static_name(def.name()), item?.1.value())?);
+    }
+    Ok(out)
 }
 
 /// A consistent read snapshot.
@@ -264,28 +146,15 @@ impl ReadView {
     pub(crate) fn new(rtx: ReadTransaction) -> Self {
         Self { rtx }
     }
-
-    fn open<K: Key + 'static, V: redb::Value + 'static>(
-        &self,
-        def: TableDefinition<'static, K, V>,
-    ) -> Result<redb::ReadOnlyTable<K, V>, StoreError> {
-        Ok(self.rtx.open_table(def)?)
-    }
 }
 
-impl_reads!(ReadView);
-
-impl ReadView {
-    /// Every grant (a full scan; for metrics and audits, not request paths).
-    pub fn all_grants(&self) -> Result<Vec<crate::domain::grant::Grant>, StoreError> {
-        use redb::ReadableTable;
-        let table = self.open(super::tables::GRANTS)?;
-        let mut out = Vec::new();
-        for item in table.iter()? {
-            let (_, v) = item?;
-            out.push(decode("grants", v.value())?);
-        }
-        Ok(out)
+impl Open for ReadView {
+    type Table<K: Key + 'static, V: Value + 'static> = redb::ReadOnlyTable<K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<Self::Table<K, V>, StoreError> {
+        Ok(self.rtx.open_table(def)?)
     }
 }
 
@@ -295,7 +164,7 @@ pub struct NodeTable(redb::ReadOnlyTable<(u8, u64), [u8; 32]>);
 
 impl ReadView {
     pub fn nodes(&self) -> Result<NodeTable, StoreError> {
-        Ok(NodeTable(self.open(super::tables::LEDGER_NODES)?))
+        Ok(NodeTable(self.table(super::tables::LEDGER_NODES)?))
     }
 }
 

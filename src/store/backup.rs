@@ -1,25 +1,32 @@
 //! Online backup: a consistent copy of every table, taken from one read transaction while the
 //! vault keeps serving (redb readers never block the writer), written to a new redb file.
 
-use super::tables::*;
+use super::tables::{LEDGER_SIZE, META, Visit, visit_all};
 use super::{Store, StoreError};
 use redb::{Database, Durability, Key, ReadableDatabase, ReadableTable, TableDefinition, Value};
 use std::path::Path;
 
-fn copy<K: Key + 'static, V: Value + 'static>(
-    src: &redb::ReadTransaction,
-    dst: &redb::WriteTransaction,
-    def: TableDefinition<K, V>,
-) -> Result<u64, StoreError> {
-    let from = src.open_table(def)?;
-    let mut to = dst.open_table(def)?;
-    let mut n = 0;
-    for item in from.iter()? {
-        let (k, v) = item?;
-        to.insert(k.value(), v.value())?;
-        n += 1;
+/// Copies every record of each table it visits from `src` to `dst`, counting them.
+struct Copy<'t> {
+    src: &'t redb::ReadTransaction,
+    dst: &'t redb::WriteTransaction,
+    records: u64,
+}
+
+impl Visit for Copy<'_> {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &mut self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError> {
+        let from = self.src.open_table(def)?;
+        let mut to = self.dst.open_table(def)?;
+        for item in from.iter()? {
+            let (k, v) = item?;
+            to.insert(k.value(), v.value())?;
+            self.records += 1;
+        }
+        Ok(())
     }
-    Ok(n)
 }
 
 impl Store {
@@ -35,30 +42,16 @@ impl Store {
         let dst_db = Database::create(out)?;
         let mut dst = dst_db.begin_write()?;
         dst.set_durability(Durability::Immediate)?;
-        let mut n = 0;
-        n += copy(&src, &dst, META)?;
-        n += copy(&src, &dst, CUSTOMERS)?;
-        n += copy(&src, &dst, HANDLES)?;
-        n += copy(&src, &dst, ORGS)?;
-        n += copy(&src, &dst, ENVELOPES)?;
-        n += copy(&src, &dst, WRAPS)?;
-        n += copy(&src, &dst, REQUESTS)?;
-        n += copy(&src, &dst, CUSTOMER_REQUESTS)?;
-        n += copy(&src, &dst, ORG_REQUESTS)?;
-        n += copy(&src, &dst, GRANTS)?;
-        n += copy(&src, &dst, CUSTOMER_GRANTS)?;
-        n += copy(&src, &dst, ORG_CUSTOMER_GRANTS)?;
-        n += copy(&src, &dst, LEDGER_NODES)?;
-        n += copy(&src, &dst, LEDGER_EVENTS)?;
-        n += copy(&src, &dst, CUSTOMER_EVENTS)?;
-        n += copy(&src, &dst, ORG_EVENTS)?;
-        n += copy(&src, &dst, ORG_KEY_EVENTS)?;
-        n += copy(&src, &dst, PARTY_SEQS)?;
-        n += copy(&src, &dst, USED_JTIS)?;
-        n += copy(&src, &dst, CHECKPOINTS)?;
+        let mut copied = Copy {
+            src: &src,
+            dst: &dst,
+            records: 0,
+        };
+        visit_all(&mut copied)?;
+        let n = copied.records;
         let size = src
             .open_table(META)?
-            .get(super::tables::LEDGER_SIZE)?
+            .get(LEDGER_SIZE)?
             .map_or(0, |v| v.value());
         dst.commit()?;
         Ok((n, size))

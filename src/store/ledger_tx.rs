@@ -5,10 +5,10 @@
 //! batch rather than commit half of an act.
 
 use super::StoreError;
-use super::access::{Index2, JsonTable, impl_reads, static_name};
+use super::access::{Index2, JsonTable, Open};
 use super::tables::{
     self, CUSTOMER_EVENTS, LEDGER_EVENTS, LEDGER_NODES, META, ORG_EVENTS, ORG_KEY_EVENTS,
-    PARTY_SEQS,
+    PARTY_SEQS, static_name,
 };
 use crate::ledger::merkle::{self, Frontier};
 use crate::ledger::{Event, Prepared, Sequenced};
@@ -35,17 +35,6 @@ struct LedgerTables<'a> {
     seqs: redb::Table<'a, &'static str, u64>,
     meta: redb::Table<'a, &'static str, u64>,
 }
-
-/// Names of the tables [`LedgerTables`] holds open.
-const LEDGER_TABLES: [&str; 7] = [
-    "ledger_nodes",
-    "ledger_events",
-    "customer_events",
-    "org_events",
-    "org_key_events",
-    "party_seqs",
-    "meta",
-];
 
 /// The next sequence number of `party` (1 for its first event), stored as it is handed out.
 fn next_seq(seqs: &mut redb::Table<'_, &'static str, u64>, party: &str) -> Result<u64, StoreError> {
@@ -83,7 +72,8 @@ impl<'a> Tx<'a> {
         def: TableDefinition<'static, K, V>,
     ) -> Result<redb::Table<'a, K, V>, StoreError> {
         use redb::TableHandle;
-        if LEDGER_TABLES.contains(&def.name()) {
+        // `tables::LEDGER` names exactly the tables `LedgerTables` holds.
+        if tables::LEDGER.contains(&def.name()) {
             self.ledger.borrow_mut().take();
         }
         Ok(self.txn.open_table(def)?)
@@ -103,10 +93,10 @@ impl<'a> Tx<'a> {
             });
         }
         std::cell::RefMut::filter_map(slot, Option::as_mut)
-            .map_err(|_| StoreError::Db("ledger tables unavailable".into()))
+            .map_err(|_| StoreError::Internal("ledger tables unavailable"))
     }
 
-    pub fn put_json<K: Key + 'static, T: Serialize>(
+    pub(crate) fn put_json<K: Key + 'static, T: Serialize>(
         &mut self,
         def: JsonTable<K>,
         key: K::SelfType<'_>,
@@ -122,7 +112,7 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    pub fn remove_json<K: Key + 'static>(
+    pub(crate) fn remove_json<K: Key + 'static>(
         &mut self,
         def: JsonTable<K>,
         key: K::SelfType<'_>,
@@ -131,7 +121,7 @@ impl<'a> Tx<'a> {
         Ok(self.open(def)?.remove(key)?.is_some())
     }
 
-    pub fn put_str(
+    pub(crate) fn put_str(
         &mut self,
         def: TableDefinition<'static, &'static str, &'static str>,
         key: &str,
@@ -142,14 +132,14 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    pub fn put_index2(&mut self, def: Index2, a: &str, b: &str) -> Result<(), StoreError> {
+    pub(crate) fn put_index2(&mut self, def: Index2, a: &str, b: &str) -> Result<(), StoreError> {
         self.writes += 1;
         self.open(def)?.insert((a, b), ())?;
         Ok(())
     }
 
     /// Removes every `(first, _)` key of a two-part table; returns how many went.
-    pub fn remove_prefix(
+    pub(crate) fn remove_prefix(
         &mut self,
         def: JsonTable<(&'static str, &'static str)>,
         first: &str,
@@ -286,7 +276,15 @@ impl<'a> Tx<'a> {
     }
 }
 
-impl_reads!(Tx<'_>);
+impl<'a> Open for Tx<'a> {
+    type Table<K: Key + 'static, V: redb::Value + 'static> = redb::Table<'a, K, V>;
+    fn table<K: Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<Self::Table<K, V>, StoreError> {
+        self.open(def)
+    }
+}
 
 /// Creates every table (so read snapshots never miss one) and stamps the schema version.
 pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
@@ -294,14 +292,14 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
     {
         let mut meta = txn.open_table(META)?;
         use redb::ReadableTable;
-        let version = meta.get("schema_version")?.map(|v| v.value());
+        let version = meta.get(tables::SCHEMA_VERSION_KEY)?.map(|v| v.value());
         match version {
             None => {
-                meta.insert("schema_version", tables::SCHEMA_VERSION)?;
+                meta.insert(tables::SCHEMA_VERSION_KEY, tables::SCHEMA_VERSION)?;
             }
             Some(v) if v == tables::SCHEMA_VERSION => {}
             Some(v) if v < tables::SCHEMA_VERSION => {
-                return Err(StoreError::Db(format!(
+                return Err(StoreError::Schema(format!(
                     "this database has schema version {v}, written by an older Assent (wire v1); \
                      this build reads only schema version {} (wire v2) and does not convert old \
                      data: move the data directory aside and start a new vault",
@@ -309,7 +307,7 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
                 )));
             }
             Some(v) => {
-                return Err(StoreError::Db(format!(
+                return Err(StoreError::Schema(format!(
                     "schema version {v} is newer than this build supports (expects {})",
                     tables::SCHEMA_VERSION
                 )));
@@ -321,25 +319,18 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
             meta.insert(tables::INDEXED_UPTO, size)?;
         }
     }
-    txn.open_table(tables::CUSTOMERS)?;
-    txn.open_table(tables::HANDLES)?;
-    txn.open_table(tables::ORGS)?;
-    txn.open_table(tables::ENVELOPES)?;
-    txn.open_table(tables::WRAPS)?;
-    txn.open_table(tables::REQUESTS)?;
-    txn.open_table(tables::CUSTOMER_REQUESTS)?;
-    txn.open_table(tables::ORG_REQUESTS)?;
-    txn.open_table(tables::GRANTS)?;
-    txn.open_table(tables::CUSTOMER_GRANTS)?;
-    txn.open_table(tables::ORG_CUSTOMER_GRANTS)?;
-    txn.open_table(LEDGER_NODES)?;
-    txn.open_table(LEDGER_EVENTS)?;
-    txn.open_table(CUSTOMER_EVENTS)?;
-    txn.open_table(ORG_EVENTS)?;
-    txn.open_table(ORG_KEY_EVENTS)?;
-    txn.open_table(PARTY_SEQS)?;
-    txn.open_table(tables::USED_JTIS)?;
-    txn.open_table(tables::CHECKPOINTS)?;
+    // Every declared table, so read snapshots never miss one.
+    struct Create<'t>(&'t redb::WriteTransaction);
+    impl tables::Visit for Create<'_> {
+        fn table<K: Key + 'static, V: redb::Value + 'static>(
+            &mut self,
+            def: TableDefinition<'static, K, V>,
+        ) -> Result<(), StoreError> {
+            self.0.open_table(def)?;
+            Ok(())
+        }
+    }
+    tables::visit_all(&mut Create(&txn))?;
     txn.commit()?;
     Ok(())
 }

@@ -18,9 +18,9 @@ const INDEX_NOW_BELOW: usize = 8;
 pub const INDEX_LAG: u64 = 1024;
 const QUEUE: usize = 4096;
 
-type Finish = Box<dyn FnOnce(Option<String>) + Send>;
+type Finish = Box<dyn FnOnce(Option<Arc<StoreError>>) + Send>;
 /// A use case: runs inside the batch; says whether it failed, and how to answer once the batch
-/// outcome (`None` = durable, `Some(reason)` = not committed) is known.
+/// outcome (`None` = durable, `Some(cause)` = not committed) is known.
 type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Finish) + Send>;
 
 enum Msg {
@@ -83,7 +83,7 @@ impl Writer {
                 let out = match (result, commit) {
                     (Err(e), _) => Err(e),
                     (Ok(v), None) => Ok(v),
-                    (Ok(_), Some(reason)) => Err(E::from(StoreError::Db(reason))),
+                    (Ok(_), Some(cause)) => Err(E::from(StoreError::NotCommitted(cause))),
                 };
                 // The caller may have gone away (client disconnected); the act stands.
                 let _ = reply.send(out);
@@ -198,7 +198,7 @@ fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
         Err(e) => {
             tracing::error!(error = %e, batch = finishes.len(), "group commit failed");
             *frontier = snapshot;
-            Some(e.to_string())
+            Some(Arc::new(e))
         }
     };
     for finish in finishes {

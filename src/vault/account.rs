@@ -6,15 +6,12 @@
 use super::{Vault, VaultError, random_nonce};
 use crate::crypto::bundle::SealedBundle;
 use crate::crypto::password;
-use crate::domain::grant::Grant;
 use crate::domain::ids::CustomerId;
-use crate::domain::request::{AccessRequest, RequestStatus};
+use crate::domain::request::RequestStatus;
 use crate::ledger::Event;
-use crate::store::records::{CustomerRecord, EnvelopeRecord};
-use crate::store::tables::{
-    CUSTOMER_GRANTS, CUSTOMER_REQUESTS, CUSTOMERS, ENVELOPES, GRANTS, REQUESTS, WRAPS,
-};
-use crate::store::{Reads, Tx};
+use crate::store::Tx;
+use crate::store::prelude::*;
+use crate::store::records::CustomerRecord;
 use zeroize::Zeroizing;
 
 /// What closing an account did, each act a ledger entry of the customer's.
@@ -70,7 +67,7 @@ impl Vault {
                 }
                 record.auth_phc = auth_phc;
                 record.bundle = bundle;
-                tx.put_json(CUSTOMERS, id.as_str(), &record)?;
+                tx.put_customer(&record)?;
                 Ok(record)
             })
             .await
@@ -96,17 +93,13 @@ impl Vault {
                     return Err(changed_meanwhile());
                 }
                 let mut closed = Closed::default();
-                let customer = id.as_str();
-                for gid in tx.index2(CUSTOMER_GRANTS, customer)? {
-                    let Some(mut grant) = tx.get_json::<_, Grant>(GRANTS, gid.as_str())? else {
-                        continue;
-                    };
-                    tx.remove_prefix(WRAPS, gid.as_str())?;
+                for mut grant in tx.grants_of(&id)? {
+                    tx.remove_wraps(&grant.terms.grant_id)?;
                     if grant.revoked_at.is_some() {
                         continue;
                     }
                     grant.revoked_at = Some(now);
-                    tx.put_json(GRANTS, gid.as_str(), &grant)?;
+                    tx.put_grant(&grant)?;
                     tx.append(
                         &Event::GrantRevoked {
                             customer_id: id.clone(),
@@ -118,17 +111,13 @@ impl Vault {
                     )?;
                     closed.grants_revoked += 1;
                 }
-                for rid in tx.index2(CUSTOMER_REQUESTS, customer)? {
-                    let Some(mut r) = tx.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())?
-                    else {
-                        continue;
-                    };
+                for mut r in tx.requests_of_customer(&id)? {
                     if r.status != RequestStatus::Pending {
                         continue;
                     }
                     r.status = RequestStatus::Declined;
                     r.decided_at = Some(now);
-                    tx.put_json(REQUESTS, rid.as_str(), &r)?;
+                    tx.put_request(&r)?;
                     tx.append(
                         &Event::RequestDeclined {
                             customer_id: id.clone(),
@@ -140,9 +129,8 @@ impl Vault {
                     )?;
                     closed.requests_declined += 1;
                 }
-                let envelopes: Vec<EnvelopeRecord> = tx.list_json2(ENVELOPES, customer)?;
-                for e in envelopes {
-                    tx.remove_json(ENVELOPES, (customer, e.label.as_str()))?;
+                for e in tx.envelopes_of(&id)? {
+                    tx.remove_envelope(&id, &e.label)?;
                     tx.append(
                         &Event::EnvelopeErased {
                             customer_id: id.clone(),
@@ -154,7 +142,7 @@ impl Vault {
                     )?;
                     closed.envelopes_erased += 1;
                 }
-                tx.remove_json(CUSTOMERS, customer)?;
+                tx.remove_customer(&id)?;
                 Ok(closed)
             })
             .await
@@ -162,7 +150,7 @@ impl Vault {
 }
 
 fn current(tx: &Tx<'_>, id: &CustomerId) -> Result<CustomerRecord, VaultError> {
-    tx.get_json(CUSTOMERS, id.as_str())?.ok_or_else(|| {
+    tx.customer(id)?.ok_or_else(|| {
         VaultError::unauthorized("unknown_customer", "this account no longer exists")
     })
 }

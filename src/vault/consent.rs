@@ -10,12 +10,9 @@ use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId, Request
 use crate::domain::request::{AccessRequest, RequestStatus, RequestTerms};
 use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
-use crate::store::records::{CustomerRecord, EnvelopeRecord, GrantWrap, OrgRecord};
-use crate::store::tables::{
-    CUSTOMER_GRANTS, CUSTOMER_REQUESTS, CUSTOMERS, ENVELOPES, GRANTS, HANDLES, ORG_CUSTOMER_GRANTS,
-    ORG_REQUESTS, ORGS, REQUESTS, WRAPS,
-};
-use crate::store::{Reads, Tx};
+use crate::store::prelude::*;
+use crate::store::records::{CustomerRecord, GrantWrap, OrgRecord};
+use crate::store::{ReadView, Tx};
 
 /// The approval a customer's device sends: signed terms and the data keys wrapped to the org.
 pub struct Approval {
@@ -38,11 +35,6 @@ pub const TOO_MANY_PENDING: &str = "too_many_pending_requests";
 pub enum CustomerRef {
     Id(CustomerId),
     Handle(Handle),
-}
-
-/// Key of the read path's index: grants of one org for one customer.
-pub(crate) fn pair_key(org: &OrgId, customer: &CustomerId) -> String {
-    format!("{org}/{customer}")
 }
 
 impl Vault {
@@ -72,32 +64,13 @@ impl Vault {
             .writer()
             .run(move |tx: &mut Tx<'_>| {
                 let customer_id = match customer {
-                    CustomerRef::Id(id) => tx
-                        .get_json::<_, CustomerRecord>(CUSTOMERS, id.as_str())?
-                        .map(|c| c.customer_id),
-                    CustomerRef::Handle(h) => tx
-                        .get_str(HANDLES, h.as_str())?
-                        .map(|id| CustomerId::parse(&id))
-                        .transpose()?,
+                    CustomerRef::Id(id) => tx.customer(&id)?.map(|c| c.customer_id),
+                    CustomerRef::Handle(h) => tx.customer_id_by_handle(&h)?,
                 }
                 .ok_or_else(|| VaultError::not_found("customer_not_found", "no such customer"))?;
                 let request = AccessRequest::new(request_id, org, customer_id, terms, now)?;
                 if let Some(max) = max_pending {
-                    /// The two fields the count needs (serde skips the rest without keeping it).
-                    #[derive(serde::Deserialize)]
-                    struct Head {
-                        org_id: OrgId,
-                        status: RequestStatus,
-                    }
-                    let mut pending = 0u32;
-                    for rid in tx.index2(CUSTOMER_REQUESTS, request.customer_id.as_str())? {
-                        if let Some(r) = tx.get_json::<_, Head>(REQUESTS, rid.as_str())?
-                            && r.org_id == request.org_id
-                            && r.status == RequestStatus::Pending
-                        {
-                            pending += 1;
-                        }
-                    }
+                    let pending = tx.pending_requests(&request.customer_id, &request.org_id)?;
                     if pending >= max {
                         return Err(VaultError::conflict(
                             TOO_MANY_PENDING,
@@ -109,17 +82,7 @@ impl Vault {
                         ));
                     }
                 }
-                tx.put_json(REQUESTS, request.request_id.as_str(), &request)?;
-                tx.put_index2(
-                    CUSTOMER_REQUESTS,
-                    request.customer_id.as_str(),
-                    request.request_id.as_str(),
-                )?;
-                tx.put_index2(
-                    ORG_REQUESTS,
-                    request.org_id.as_str(),
-                    request.request_id.as_str(),
-                )?;
+                tx.insert_request(&request)?;
                 let appended = tx.append(
                     &Event::RequestCreated {
                         customer_id: request.customer_id.clone(),
@@ -144,10 +107,8 @@ impl Vault {
     ) -> Result<Vec<(AccessRequest, OrgRecord)>, VaultError> {
         let view = self.store().read()?;
         let mut out = Vec::new();
-        for rid in view.index2(CUSTOMER_REQUESTS, customer.as_str())? {
-            if let Some(r) = view.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())?
-                && let Some(o) = view.get_json::<_, OrgRecord>(ORGS, r.org_id.as_str())?
-            {
+        for r in view.requests_of_customer(customer)? {
+            if let Some(o) = view.org(&r.org_id)? {
                 out.push((r, o));
             }
         }
@@ -162,11 +123,9 @@ impl Vault {
     ) -> Result<Vec<(AccessRequest, Option<Grant>)>, VaultError> {
         let view = self.store().read()?;
         let mut out = Vec::new();
-        for rid in view.index2(ORG_REQUESTS, org.as_str())? {
-            if let Some(r) = view.get_json::<_, AccessRequest>(REQUESTS, rid.as_str())? {
-                let grant = answering_grant(&view, &r)?;
-                out.push((r, grant));
-            }
+        for r in view.requests_of_org(org)? {
+            let grant = answering_grant(&view, &r)?;
+            out.push((r, grant));
         }
         out.sort_by_key(|(r, _)| std::cmp::Reverse(r.created_at));
         Ok(out)
@@ -190,7 +149,7 @@ impl Vault {
         id: &RequestId,
         party: Party<'_>,
     ) -> Result<AccessRequest, VaultError> {
-        let r: Option<AccessRequest> = self.store().read()?.get_json(REQUESTS, id.as_str())?;
+        let r = self.store().read()?.request(id)?;
         r.filter(|r| party.owns(&r.customer_id, &r.org_id))
             .ok_or_else(|| VaultError::not_found("request_not_found", format!("no request {id}")))
     }
@@ -209,7 +168,7 @@ impl Vault {
                 r.ensure_pending()?;
                 r.status = RequestStatus::Declined;
                 r.decided_at = Some(now);
-                tx.put_json(REQUESTS, id.as_str(), &r)?;
+                tx.put_request(&r)?;
                 Ok(tx.append(
                     &Event::RequestDeclined {
                         customer_id: customer,
@@ -243,18 +202,13 @@ impl Vault {
                 let mut request = load_request(tx, &id, &customer)?;
                 request.ensure_pending()?;
                 a.terms.check_against(&request, now)?;
-                let c: CustomerRecord =
-                    tx.get_json(CUSTOMERS, customer.as_str())?.ok_or_else(|| {
-                        VaultError::unauthorized(
-                            "unknown_customer",
-                            "this account no longer exists",
-                        )
-                    })?;
+                let c: CustomerRecord = tx.customer(&customer)?.ok_or_else(|| {
+                    VaultError::unauthorized("unknown_customer", "this account no longer exists")
+                })?;
                 sign::verify_grant(&c.ed25519_public, &a.terms, &a.signature)?;
-                let org: OrgRecord =
-                    tx.get_json(ORGS, a.terms.org_id.as_str())?.ok_or_else(|| {
-                        VaultError::not_found("org_not_found", "no such organization")
-                    })?;
+                let org: OrgRecord = tx.org(&a.terms.org_id)?.ok_or_else(|| {
+                    VaultError::not_found("org_not_found", "no such organization")
+                })?;
                 if org.ed25519_public != a.terms.org_identity_key
                     || org.x25519_public != a.terms.org_encryption_key
                 {
@@ -268,7 +222,7 @@ impl Vault {
                     ));
                 }
                 let gid = a.terms.grant_id.clone();
-                if tx.get_json::<_, Grant>(GRANTS, gid.as_str())?.is_some() {
+                if tx.grant(&gid)?.is_some() {
                     return Err(VaultError::conflict(
                         "grant_exists",
                         format!("grant {gid} already exists"),
@@ -301,26 +255,20 @@ impl Vault {
                     reads: 0,
                     ledger_index: appended.index,
                 };
-                tx.put_json(GRANTS, gid.as_str(), &grant)?;
-                tx.put_index2(CUSTOMER_GRANTS, customer.as_str(), gid.as_str())?;
-                tx.put_index2(
-                    ORG_CUSTOMER_GRANTS,
-                    &pair_key(&grant.terms.org_id, &customer),
-                    gid.as_str(),
-                )?;
+                tx.insert_grant(&grant)?;
                 for w in a.wraps {
                     let gw = GrantWrap {
-                        label: w.label.clone(),
+                        label: w.label,
                         envelope_id: w.envelope_id,
                         version: w.version,
                         wrap: w.wrap,
                     };
-                    tx.put_json(WRAPS, (gid.as_str(), w.label.as_str()), &gw)?;
+                    tx.put_wrap(&gid, &gw)?;
                 }
                 request.status = RequestStatus::Approved;
                 request.decided_at = Some(now);
                 request.grant_id = Some(gid);
-                tx.put_json(REQUESTS, id.as_str(), &request)?;
+                tx.put_request(&request)?;
                 Ok((grant, appended))
             })
             .await
@@ -339,7 +287,7 @@ impl Vault {
             .writer()
             .run(move |tx: &mut Tx<'_>| {
                 let mut grant: Grant = tx
-                    .get_json::<_, Grant>(GRANTS, gid.as_str())?
+                    .grant(&gid)?
                     .filter(|g| g.terms.customer_id == customer)
                     .ok_or_else(|| {
                         VaultError::not_found("grant_not_found", format!("no grant {gid}"))
@@ -351,13 +299,12 @@ impl Vault {
                     ));
                 }
                 grant.revoked_at = Some(now);
-                tx.put_json(GRANTS, gid.as_str(), &grant)?;
-                tx.remove_prefix(WRAPS, gid.as_str())?;
+                tx.put_grant(&grant)?;
+                tx.remove_wraps(&gid)?;
                 for label in &grant.terms.labels {
-                    let key = (customer.as_str(), label.as_str());
-                    if let Some(mut e) = tx.get_json::<_, EnvelopeRecord>(ENVELOPES, key)? {
+                    if let Some(mut e) = tx.envelope(&customer, label)? {
                         e.rotation_pending = true;
-                        tx.put_json(ENVELOPES, key, &e)?;
+                        tx.put_envelope(&e)?;
                     }
                 }
                 let appended = tx.append(
@@ -376,26 +323,20 @@ impl Vault {
 
     /// Grants of a customer (newest first).
     pub fn customer_grants(&self, customer: &CustomerId) -> Result<Vec<Grant>, VaultError> {
-        let view = self.store().read()?;
-        let mut out = Vec::new();
-        for gid in view.index2(CUSTOMER_GRANTS, customer.as_str())? {
-            if let Some(g) = view.get_json::<_, Grant>(GRANTS, gid.as_str())? {
-                out.push(g);
-            }
-        }
+        let mut out = self.store().read()?.grants_of(customer)?;
         out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(out)
     }
 
     pub fn grant_for(&self, gid: &GrantId, party: Party<'_>) -> Result<Grant, VaultError> {
-        let g: Option<Grant> = self.store().read()?.get_json(GRANTS, gid.as_str())?;
+        let g = self.store().read()?.grant(gid)?;
         g.filter(|g| party.owns(&g.terms.customer_id, &g.terms.org_id))
             .ok_or_else(|| VaultError::not_found("grant_not_found", format!("no grant {gid}")))
     }
 
     /// The wraps still held for a grant (empty once revoked): for the customer to inspect.
     pub fn grant_wraps(&self, gid: &GrantId) -> Result<Vec<GrantWrap>, VaultError> {
-        Ok(self.store().read()?.list_json2(WRAPS, gid.as_str())?)
+        Ok(self.store().read()?.wraps_of(gid)?)
     }
 }
 
@@ -420,7 +361,7 @@ fn load_request(
     id: &RequestId,
     customer: &CustomerId,
 ) -> Result<AccessRequest, VaultError> {
-    tx.get_json::<_, AccessRequest>(REQUESTS, id.as_str())?
+    tx.request(id)?
         .filter(|r| &r.customer_id == customer)
         .ok_or_else(|| VaultError::not_found("request_not_found", format!("no request {id}")))
 }
@@ -446,8 +387,7 @@ fn check_approval_wraps(
         }
     }
     for label in &a.terms.labels {
-        let env: Option<EnvelopeRecord> =
-            tx.get_json(ENVELOPES, (customer.as_str(), label.as_str()))?;
+        let env = tx.envelope_head(customer, label)?;
         let wrap = a.wraps.iter().find(|w| &w.label == label);
         match (env, wrap) {
             (None, None) => {}
@@ -480,12 +420,9 @@ fn check_approval_wraps(
 }
 
 /// The grant an approved request produced, if any.
-fn answering_grant(
-    view: &crate::store::ReadView,
-    r: &AccessRequest,
-) -> Result<Option<Grant>, VaultError> {
+fn answering_grant(view: &ReadView, r: &AccessRequest) -> Result<Option<Grant>, VaultError> {
     match &r.grant_id {
-        Some(gid) => Ok(view.get_json(GRANTS, gid.as_str())?),
+        Some(gid) => Ok(view.grant(gid)?),
         None => Ok(None),
     }
 }

@@ -5,9 +5,9 @@ use crate::crypto::bundle::{KdfParams, SealedBundle};
 use crate::crypto::password;
 use crate::domain::ids::{CustomerId, Handle};
 use crate::ledger::Event;
+use crate::store::Tx;
+use crate::store::prelude::*;
 use crate::store::records::CustomerRecord;
-use crate::store::tables::{CUSTOMERS, HANDLES};
-use crate::store::{Reads, Tx};
 use hmac::{KeyInit, Mac};
 use zeroize::Zeroizing;
 
@@ -32,9 +32,7 @@ pub(super) fn check_bundle(bundle: &SealedBundle) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// The `CUSTOMERS` key a login with an unknown handle looks up: not a customer id (those start
-/// with `cus_`), so never stored; the lookup walks the same table as a real one.
-pub const DECOY_CUSTOMER_KEY: &str = "decoy";
+pub use crate::store::customers::DECOY_CUSTOMER_KEY;
 
 /// An Argon2id PHC string with the server verifier's parameters (those of
 /// `password::hash_auth`) and an all-zero 32-byte hash that no `auth` value produces.
@@ -86,10 +84,7 @@ impl Vault {
     /// The KDF parameters (with salt) stored in the handle's key bundle. Unknown handles get
     /// stable decoy parameters, so this endpoint does not reveal who has an account.
     pub fn kdf_params(&self, handle: &Handle) -> Result<KdfParams, VaultError> {
-        let view = self.store().read()?;
-        if let Some(id) = view.get_str(HANDLES, handle.as_str())?
-            && let Some(c) = view.get_json::<_, CustomerRecord>(CUSTOMERS, id.as_str())?
-        {
+        if let Some(c) = self.store().read()?.customer_by_handle(handle)? {
             return Ok(c.bundle.kdf);
         }
         let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.decoy_key[..])
@@ -130,15 +125,14 @@ impl Vault {
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
-                if tx.get_str(HANDLES, record.handle.as_str())?.is_some() {
+                if tx.customer_id_by_handle(&record.handle)?.is_some() {
                     return Err(VaultError::conflict(
                         "handle_taken",
                         "that handle is already taken",
                     ));
                 }
-                let id = record.customer_id.as_str();
-                tx.put_json(CUSTOMERS, id, &record)?;
-                tx.put_str(HANDLES, record.handle.as_str(), id)?;
+                tx.put_customer(&record)?;
+                tx.reserve_handle(&record.handle, &record.customer_id)?;
                 tx.append(
                     &Event::CustomerRegistered {
                         customer_id: record.customer_id.clone(),
@@ -153,9 +147,9 @@ impl Vault {
 
     /// Checks a login proof. An unknown handle gets the same error after the same work, by
     /// construction: the code path has no branch on whether the handle exists until the answer.
-    /// Both do (1) one `HANDLES` lookup; (2) one `CUSTOMERS` lookup — of the stored id, or of
-    /// [`DECOY_CUSTOMER_KEY`], which is never stored — and one decode of a customer record: the
-    /// stored one, or a decoy record of the same shape; (3) one `password::verify_auth` against
+    /// Both do (1)–(2) the store's `customer_for_login`: one handle lookup, one record lookup —
+    /// of the stored id, or of [`DECOY_CUSTOMER_KEY`], which is never stored — and one decode
+    /// of a customer record: the stored one, or a decoy record of the same shape; (3) one `password::verify_auth` against
     /// that record's PHC string: the customer's, or [`decoy_phc`], an Argon2id hash with the
     /// very parameters `password::hash_auth` uses (so the same memory, passes and output
     /// length) that no `auth` matches. Only then does "known and verified" pick the answer.
@@ -164,15 +158,10 @@ impl Vault {
         handle: &Handle,
         auth: Zeroizing<[u8; 32]>,
     ) -> Result<CustomerRecord, VaultError> {
-        let view = self.store().read()?;
-        let id = view.get_str(HANDLES, handle.as_str())?;
-        let stored = view.get_raw(CUSTOMERS, id.as_deref().unwrap_or(DECOY_CUSTOMER_KEY))?;
-        let known = id.is_some() && stored.is_some();
-        let bytes = match stored {
-            Some(b) => b,
-            None => decoy_record()?.to_vec(),
-        };
-        let record: CustomerRecord = crate::store::access::decode("customers", &bytes)?;
+        let (record, known) = self
+            .store()
+            .read()?
+            .customer_for_login(handle, decoy_record()?)?;
         let phc = record.auth_phc.clone();
         let verified = self
             .argon2(move || password::verify_auth(&auth[..], &phc))
@@ -189,20 +178,13 @@ impl Vault {
 
     /// Whether the account exists (one lookup, not decoded).
     pub fn customer_exists(&self, id: &CustomerId) -> Result<bool, VaultError> {
-        Ok(self
-            .store()
-            .read()?
-            .get_raw(CUSTOMERS, id.as_str())?
-            .is_some())
+        Ok(self.store().read()?.customer_exists(id)?)
     }
 
     pub fn customer(&self, id: &CustomerId) -> Result<CustomerRecord, VaultError> {
-        self.store()
-            .read()?
-            .get_json(CUSTOMERS, id.as_str())?
-            .ok_or_else(|| {
-                VaultError::unauthorized("unknown_customer", "this account no longer exists")
-            })
+        self.store().read()?.customer(id)?.ok_or_else(|| {
+            VaultError::unauthorized("unknown_customer", "this account no longer exists")
+        })
     }
 }
 
@@ -221,8 +203,7 @@ mod tests {
         assert_eq!(decoy.hash.map(|h| h.len()), stored.hash.map(|h| h.len()));
         assert!(!password::verify_auth(&[1u8; 32], &decoy_phc()));
         assert!(!password::verify_auth(&[0u8; 32], &decoy_phc()));
-        let record: CustomerRecord =
-            crate::store::access::decode("customers", decoy_record().unwrap()).unwrap();
+        let record: CustomerRecord = serde_json::from_slice(decoy_record().unwrap()).unwrap();
         assert_eq!(record.auth_phc, decoy_phc());
     }
 }

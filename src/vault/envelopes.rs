@@ -7,8 +7,8 @@ use crate::domain::grant::Grant;
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
 use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
-use crate::store::records::{EnvelopeHead, EnvelopeRecord, GrantWrap};
-use crate::store::tables::{CUSTOMER_GRANTS, ENVELOPES, GRANTS, WRAPS};
+use crate::store::prelude::*;
+use crate::store::records::{EnvelopeRecord, GrantWrap};
 use crate::store::{Reads, Tx};
 use std::collections::BTreeSet;
 
@@ -47,15 +47,9 @@ fn grants_covering<R: Reads>(
     customer: &CustomerId,
     label: &Label,
 ) -> Result<Vec<Grant>, VaultError> {
-    let mut out = Vec::new();
-    for gid in r.index2(CUSTOMER_GRANTS, customer.as_str())? {
-        if let Some(g) = r.get_json::<_, Grant>(GRANTS, gid.as_str())?
-            && g.covers_label(label)
-        {
-            out.push(g);
-        }
-    }
-    Ok(out)
+    let mut grants = r.grants_of(customer)?;
+    grants.retain(|g| g.covers_label(label));
+    Ok(grants)
 }
 
 impl Vault {
@@ -117,8 +111,7 @@ impl Vault {
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
-                let key = (customer.as_str(), label.as_str());
-                let existing: Option<EnvelopeHead> = tx.get_json(ENVELOPES, key)?;
+                let existing = tx.envelope_head(&customer, &label)?;
                 let expected = existing.as_ref().map_or(1, |e| e.version + 1);
                 if w.version != expected {
                     return Err(VaultError::conflict(
@@ -172,14 +165,14 @@ impl Vault {
                     created_at: existing.as_ref().map_or(now, |e| e.created_at),
                     updated_at: now,
                 };
-                tx.put_json(ENVELOPES, key, &record)?;
+                tx.put_envelope(&record)?;
                 // Wraps of the old version for grants that get no new one (quota used up,
                 // expired) open nothing that still exists; they go with it.
                 for g in covering
                     .iter()
                     .filter(|g| !provided.contains(&g.terms.grant_id))
                 {
-                    tx.remove_json(WRAPS, (g.terms.grant_id.as_str(), label.as_str()))?;
+                    tx.remove_wrap(&g.terms.grant_id, &label)?;
                 }
                 for (gid, wrap) in w.grant_wraps {
                     let gw = GrantWrap {
@@ -188,7 +181,7 @@ impl Vault {
                         version: record.version,
                         wrap,
                     };
-                    tx.put_json(WRAPS, (gid.as_str(), label.as_str()), &gw)?;
+                    tx.put_wrap(&gid, &gw)?;
                 }
                 let appended = tx.append(&event, nonce)?;
                 Ok((record, appended))
@@ -197,10 +190,7 @@ impl Vault {
     }
 
     pub fn envelopes(&self, customer: &CustomerId) -> Result<Vec<EnvelopeRecord>, VaultError> {
-        Ok(self
-            .store()
-            .read()?
-            .list_json2(ENVELOPES, customer.as_str())?)
+        Ok(self.store().read()?.envelopes_of(customer)?)
     }
 
     pub fn envelope(
@@ -210,7 +200,7 @@ impl Vault {
     ) -> Result<EnvelopeRecord, VaultError> {
         self.store()
             .read()?
-            .get_json(ENVELOPES, (customer.as_str(), label.as_str()))?
+            .envelope(customer, label)?
             .ok_or_else(|| {
                 VaultError::not_found("envelope_not_found", format!("no `{label}` envelope"))
             })
@@ -228,17 +218,16 @@ impl Vault {
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
-                let key = (customer.as_str(), label.as_str());
-                let Some(existing) = tx.get_json::<_, EnvelopeRecord>(ENVELOPES, key)? else {
+                let Some(existing) = tx.envelope_head(&customer, &label)? else {
                     return Err(VaultError::not_found(
                         "envelope_not_found",
                         format!("no `{label}` envelope"),
                     ));
                 };
-                let grants = tx.index2(CUSTOMER_GRANTS, customer.as_str())?;
-                tx.remove_json(ENVELOPES, key)?;
+                let grants = tx.grant_ids_of(&customer)?;
+                tx.remove_envelope(&customer, &label)?;
                 for gid in &grants {
-                    tx.remove_json(WRAPS, (gid.as_str(), label.as_str()))?;
+                    tx.remove_wrap(gid, &label)?;
                 }
                 Ok(tx.append(
                     &Event::EnvelopeErased {

@@ -3,10 +3,8 @@
 use super::{Vault, VaultError};
 use crate::domain::ids::{CustomerId, OrgId};
 use crate::ledger::{Event, Sequenced, leaf_commitment};
-use crate::store::Reads;
-use crate::store::tables::{
-    CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS, ORG_EVENTS, ORG_KEY_EVENTS,
-};
+use crate::store::ReadView;
+use crate::store::prelude::*;
 
 /// One ledger entry, opened.
 pub struct OpenedEntry {
@@ -24,13 +22,14 @@ impl Vault {
         &self,
         customer: &CustomerId,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-        self.opened(CUSTOMER_EVENTS, customer.as_str(), |e| {
-            e.customer() == Some(customer)
-        })
+        self.opened(
+            |v| v.customer_event_indexes(customer),
+            |e| e.customer() == Some(customer),
+        )
     }
 
     pub fn org_ledger(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-        self.opened(ORG_EVENTS, org.as_str(), |e| e.org() == Some(org))
+        self.opened(|v| v.org_event_indexes(org), |e| e.org() == Some(org))
     }
 
     /// An organization's key log: its `org_registered` and `org_keys_changed` events, in ledger
@@ -38,7 +37,7 @@ impl Vault {
     pub fn org_key_log(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         let view = self.store().read()?;
         let size = view.ledger_size()?;
-        let out = indexed_entries(&view, ORG_KEY_EVENTS, org.as_str())?;
+        let out = opened_entries(&view, view.org_key_event_indexes(org)?)?;
         if out.is_empty() {
             return Err(VaultError::not_found(
                 "org_not_found",
@@ -80,14 +79,13 @@ impl Vault {
     /// appended since, found by scanning the few records above the watermark.
     fn opened(
         &self,
-        index: crate::store::access::EventIndex,
-        party: &str,
+        indexed: impl Fn(&ReadView) -> Result<Vec<u64>, crate::store::StoreError>,
         concerns: impl Fn(&Event) -> bool,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         let view = self.store().read()?;
         let size = view.ledger_size()?;
-        let upto = view.meta(INDEXED_UPTO)?.min(size);
-        let mut out = indexed_entries(&view, index, party)?;
+        let upto = view.indexed_upto()?.min(size);
+        let mut out = opened_entries(&view, indexed(&view)?)?;
         for (i, stored) in view.events_between(upto, size)? {
             let entry = open_entry(i, &stored)?;
             if concerns(&entry.event.event) {
@@ -98,16 +96,12 @@ impl Vault {
     }
 }
 
-/// The events an index lists under `party`, opened, in ledger order.
-fn indexed_entries(
-    view: &crate::store::ReadView,
-    index: crate::store::access::EventIndex,
-    party: &str,
-) -> Result<Vec<OpenedEntry>, VaultError> {
-    let mut out = Vec::new();
-    for i in view.event_index(index, party)? {
+/// The events at `indexes`, opened, in that order.
+fn opened_entries(view: &ReadView, indexes: Vec<u64>) -> Result<Vec<OpenedEntry>, VaultError> {
+    let mut out = Vec::with_capacity(indexes.len());
+    for i in indexes {
         let stored = view
-            .get_bytes_u64(LEDGER_EVENTS, i)?
+            .event(i)?
             .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
         out.push(open_entry(i, &stored)?);
     }

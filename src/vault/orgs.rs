@@ -9,10 +9,10 @@ use crate::crypto::sign;
 use crate::domain::controller::ControllerDetails;
 use crate::domain::ids::OrgId;
 use crate::ledger::Event;
+use crate::store::Tx;
 use crate::store::ledger_tx::Appended;
+use crate::store::prelude::*;
 use crate::store::records::OrgRecord;
-use crate::store::tables::{ORG_KEY_EVENTS, ORGS};
-use crate::store::{Reads, Tx};
 
 /// An organization's new keys, signed by its current identity key.
 pub struct KeyChange {
@@ -84,16 +84,13 @@ impl Vault {
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
-                if tx
-                    .get_json::<_, OrgRecord>(ORGS, record.org_id.as_str())?
-                    .is_some()
-                {
+                if tx.org(&record.org_id)?.is_some() {
                     return Err(VaultError::conflict(
                         "org_exists",
                         format!("{} is already registered", record.org_id),
                     ));
                 }
-                tx.put_json(ORGS, record.org_id.as_str(), &record)?;
+                tx.put_org(&record)?;
                 let appended = tx.append(
                     &Event::OrgRegistered {
                         org_id: record.org_id.clone(),
@@ -125,10 +122,10 @@ impl Vault {
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
-                let mut record: OrgRecord = tx.get_json(ORGS, org.as_str())?.ok_or_else(|| {
+                let mut record = tx.org(&org)?.ok_or_else(|| {
                     VaultError::not_found("org_not_found", format!("no organization {org}"))
                 })?;
-                let key_seq = tx.event_index(ORG_KEY_EVENTS, org.as_str())?.len() as u64 + 1;
+                let key_seq = tx.org_key_event_indexes(&org)?.len() as u64 + 1;
                 let change = sign::OrgKeyChange {
                     org_id: org.as_str(),
                     key_seq,
@@ -149,7 +146,7 @@ impl Vault {
                 record.ed25519_public = c.identity_key;
                 record.x25519_public = c.encryption_key;
                 record.key_signature = c.key_signature.clone();
-                tx.put_json(ORGS, org.as_str(), &record)?;
+                tx.put_org(&record)?;
                 let appended = tx.append(
                     &Event::OrgKeysChanged {
                         org_id: org.clone(),
@@ -181,12 +178,12 @@ impl Vault {
         self.store()
             .writer()
             .run(move |tx: &mut Tx<'_>| {
-                let mut record: OrgRecord = tx.get_json(ORGS, org.as_str())?.ok_or_else(|| {
+                let mut record = tx.org(&org)?.ok_or_else(|| {
                     VaultError::not_found("org_not_found", format!("no organization {org}"))
                 })?;
                 if !only_if_missing || record.controller.is_none() {
                     record.controller = Some(details);
-                    tx.put_json(ORGS, org.as_str(), &record)?;
+                    tx.put_org(&record)?;
                 }
                 Ok(record)
             })
@@ -196,13 +193,13 @@ impl Vault {
     pub fn org(&self, id: &OrgId) -> Result<OrgRecord, VaultError> {
         self.store()
             .read()?
-            .get_json(ORGS, id.as_str())?
+            .org(id)?
             .ok_or_else(|| VaultError::not_found("org_not_found", format!("no organization {id}")))
     }
 
     /// Like [`Vault::org`], but `None` instead of an error.
     pub fn find_org(&self, id: &OrgId) -> Result<Option<OrgRecord>, VaultError> {
-        Ok(self.store().read()?.get_json(ORGS, id.as_str())?)
+        Ok(self.store().read()?.org(id)?)
     }
 }
 

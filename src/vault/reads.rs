@@ -9,18 +9,16 @@
 //! must be byte-for-byte what was planned. If anything changed, the read is decided afresh
 //! inside the batch. So a read never succeeds on a grant whose revocation was acknowledged.
 
-use super::consent::pair_key;
 use super::{Vault, VaultError, random_nonce};
 use crate::domain::catalog::{Label, Purpose};
 use crate::domain::grant::{Grant, choose_grant};
 use crate::domain::ids::{CustomerId, OrgId};
 use crate::domain::time::Timestamp;
 use crate::ledger::Event;
-use crate::store::access::decode;
 use crate::store::ledger_tx::Appended;
-use crate::store::records::{EnvelopeRecord, GrantWrap, OrgRecord};
-use crate::store::tables::{ENVELOPES, GRANTS, ORG_CUSTOMER_GRANTS, ORGS, WRAPS};
-use crate::store::{Reads, Tx};
+use crate::store::prelude::*;
+use crate::store::records::{EnvelopeRecord, GrantWrap};
+use crate::store::{Pinned, Tx};
 
 /// What an organization receives for one read.
 pub struct ReadResult {
@@ -43,64 +41,54 @@ struct Ask {
     nonce: [u8; 32],
 }
 
-/// A read decided on some state, with the bytes it relied on.
+/// A read decided on some state, with the records it relied on as they were stored.
 struct Plan {
     grant: Grant,
-    envelope: EnvelopeRecord,
-    envelope_raw: Vec<u8>,
-    wrap: GrantWrap,
-    wrap_raw: Vec<u8>,
+    envelope: Pinned<EnvelopeRecord>,
+    wrap: Pinned<GrantWrap>,
     event: Event,
 }
 
 impl Ask {
     /// Decides the read on `r`'s state: the first grant allowing it, the envelope, the org's
     /// wrap of the envelope's current version, and the `read` event to log.
-    fn plan<R: Reads>(&self, r: &R) -> Result<Plan, VaultError> {
-        let mut grants = Vec::new();
-        for gid in r.index2(ORG_CUSTOMER_GRANTS, &pair_key(&self.org, &self.customer))? {
-            if let Some(g) = r.get_json::<_, Grant>(GRANTS, gid.as_str())? {
-                grants.push(g);
-            }
-        }
+    fn plan<R: crate::store::Reads>(&self, r: &R) -> Result<Plan, VaultError> {
+        let mut grants = r.grants_for(&self.org, &self.customer)?;
         // After an organization changed its keys, a grant naming its current encryption key is
         // preferred: its wraps open with the key the organization holds now. A grant naming
         // older keys still serves when it is the only one that allows the read.
         if grants.len() > 1
-            && let Some(org) = r.get_json::<_, OrgRecord>(ORGS, self.org.as_str())?
+            && let Some(org) = r.org(&self.org)?
         {
             grants.sort_by_key(|g| g.terms.org_encryption_key != org.x25519_public);
         }
         let grant = choose_grant(&grants, &self.label, &self.purpose, self.now)?.clone();
         let label = &self.label;
-        let envelope_raw = r
-            .get_raw(ENVELOPES, (self.customer.as_str(), label.as_str()))?
-            .ok_or_else(|| {
-                VaultError::not_found(
-                    "envelope_not_found",
-                    format!("the customer has no `{label}` envelope"),
-                )
-            })?;
-        let envelope: EnvelopeRecord = decode("envelopes", &envelope_raw)?;
+        let envelope = r.envelope_pinned(&self.customer, label)?.ok_or_else(|| {
+            VaultError::not_found(
+                "envelope_not_found",
+                format!("the customer has no `{label}` envelope"),
+            )
+        })?;
         let unavailable = || {
             VaultError::conflict(
                 "wrap_unavailable",
                 "the customer's device has not yet wrapped this version for you; try again later",
             )
         };
-        let wrap_raw = r
-            .get_raw(WRAPS, (grant.terms.grant_id.as_str(), label.as_str()))?
+        let wrap = r
+            .wrap_pinned(&grant.terms.grant_id, label)?
             .ok_or_else(unavailable)?;
-        let wrap: GrantWrap = decode("wraps", &wrap_raw)?;
-        if wrap.envelope_id != envelope.envelope_id || wrap.version != envelope.version {
+        let (w, e) = (&wrap.value, &envelope.value);
+        if w.envelope_id != e.envelope_id || w.version != e.version {
             return Err(unavailable());
         }
         let event = Event::Read {
             customer_id: self.customer.clone(),
             org_id: self.org.clone(),
             grant_id: grant.terms.grant_id.clone(),
-            envelope_id: envelope.envelope_id.clone(),
-            version: envelope.version,
+            envelope_id: envelope.value.envelope_id.clone(),
+            version: envelope.value.version,
             label: label.clone(),
             purpose: self.purpose.clone(),
             at: self.now,
@@ -108,20 +96,17 @@ impl Ask {
         Ok(Plan {
             grant,
             envelope,
-            envelope_raw,
             wrap,
-            wrap_raw,
             event,
         })
     }
 
     /// `plan` with its grant as it stands in `tx`, if the plan still holds there.
     fn recheck(&self, tx: &Tx<'_>, mut plan: Plan) -> Result<Option<Plan>, VaultError> {
-        let gid = plan.grant.terms.grant_id.as_str();
-        let Some(current) = tx.get_json::<_, Grant>(GRANTS, gid)? else {
+        let gid = &plan.grant.terms.grant_id;
+        let Some(current) = tx.grant(gid)? else {
             return Ok(None);
         };
-        let label = self.label.as_str();
         let holds = choose_grant(
             std::slice::from_ref(&current),
             &self.label,
@@ -129,12 +114,8 @@ impl Ask {
             self.now,
         )
         .is_ok()
-            && tx.holds(
-                ENVELOPES,
-                (self.customer.as_str(), label),
-                &plan.envelope_raw,
-            )?
-            && tx.holds(WRAPS, (gid, label), &plan.wrap_raw)?;
+            && tx.envelope_unchanged(&self.customer, &self.label, &plan.envelope)?
+            && tx.wrap_unchanged(gid, &self.label, &plan.wrap)?;
         if !holds {
             return Ok(None);
         }
@@ -170,11 +151,11 @@ impl Vault {
                     None => ask.plan(tx)?,
                 };
                 plan.grant.reads = plan.grant.reads.saturating_add(1);
-                tx.put_json(GRANTS, plan.grant.terms.grant_id.as_str(), &plan.grant)?;
+                tx.put_grant(&plan.grant)?;
                 let ledger = tx.append(&plan.event, ask.nonce)?;
                 Ok(ReadResult {
-                    envelope: plan.envelope,
-                    wrap: plan.wrap,
+                    envelope: plan.envelope.value,
+                    wrap: plan.wrap.value,
                     grant: plan.grant,
                     purpose: ask.purpose,
                     ledger,

@@ -6,7 +6,8 @@ use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::merkle::{self, Hash};
 use crate::ledger::note;
 use crate::ledger::receipt::{AccessReceipt, sign_receipt};
-use crate::store::{Reads, Tx};
+use crate::store::Tx;
+use crate::store::ledger_reads::LedgerReads;
 
 /// The vault's ledger identity: the checkpoint origin, the key name in signed notes, and the key.
 pub struct LedgerSigner {
@@ -114,11 +115,10 @@ impl Vault {
 impl Vault {
     /// The leaf commitment stored at `index`.
     pub fn leaf_at(&self, index: u64) -> Result<[u8; 32], VaultError> {
-        let stored = self
-            .store()
-            .read()?
-            .get_bytes_u64(crate::store::tables::LEDGER_EVENTS, index)?
-            .ok_or_else(|| VaultError::not_found("no_entry", format!("no ledger entry {index}")))?;
+        let stored =
+            self.store().read()?.event(index)?.ok_or_else(|| {
+                VaultError::not_found("no_entry", format!("no ledger entry {index}"))
+            })?;
         let (nonce, canonical) = crate::ledger::event::split_stored(&stored)
             .ok_or_else(|| VaultError::Internal(format!("ledger event {index} truncated")))?;
         Ok(crate::ledger::leaf_commitment(nonce, canonical))

@@ -448,11 +448,9 @@ fn operator_logged_key_change_is_refused_by_devices_and_named_by_the_org_monitor
             .store()
             .writer()
             .run(move |tx: &mut assent::store::Tx<'_>| {
-                use assent::store::Reads;
+                use assent::store::prelude::OrgReads;
                 let org = assent::domain::ids::OrgId::parse("org_demo_acme").unwrap();
-                let rec: assent::store::records::OrgRecord = tx
-                    .get_json(assent::store::tables::ORGS, org.as_str())?
-                    .unwrap();
+                let rec = tx.org(&org)?.unwrap();
                 let previous = rec.ed25519_public;
                 let change = assent::crypto::sign::OrgKeyChange {
                     org_id: org.as_str(),

@@ -110,7 +110,7 @@ fn proofs_over_http_verify_and_bad_ranges_are_refused() {
                 new.size
             ))
             .unwrap();
-        let leaf = assent::store::Reads::node(&view, 0, index)
+        let leaf = assent::store::prelude::LedgerReads::node(&view, 0, index)
             .unwrap()
             .unwrap();
         merkle::verify_inclusion(index, new.size, &leaf, &proof(&p), &new.root).unwrap();

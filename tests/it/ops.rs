@@ -246,7 +246,9 @@ impl Load {
 
 /// Every acknowledged (customer, index, leaf) is in that customer's ledger on `tv`.
 fn all_present(tv: &TestVault, acks: &[Ack]) {
-    let ledger = assent::store::Reads::ledger_size(&tv.vault.store().read().unwrap()).unwrap();
+    let ledger =
+        assent::store::prelude::LedgerReads::ledger_size(&tv.vault.store().read().unwrap())
+            .unwrap();
     for (_, index, leaf, _) in acks {
         assert!(
             *index < ledger,

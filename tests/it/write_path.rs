@@ -5,8 +5,9 @@ use crate::common::*;
 use assent::domain::ids::{CustomerId, GrantId};
 use assent::domain::time::Timestamp;
 use assent::ledger::Event;
-use assent::store::tables::{CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS};
-use assent::store::{Reads, Store, StoreError, Tx};
+use assent::store::prelude::*;
+use assent::store::tables::INDEXED_UPTO;
+use assent::store::{Store, StoreError, Tx};
 use std::time::Duration;
 
 const PURPOSE: &str = "dpv:IdentityVerification";
@@ -101,7 +102,10 @@ fn indexed(store: &Store) -> Vec<(String, u64)> {
     let view = store.read().unwrap();
     let mut out = Vec::new();
     for c in ["cus_idxa", "cus_idxb", "cus_idxc"] {
-        for i in view.event_index(CUSTOMER_EVENTS, c).unwrap() {
+        for i in view
+            .customer_event_indexes(&CustomerId::parse(c).unwrap())
+            .unwrap()
+        {
             out.push((c.to_owned(), i));
         }
     }
@@ -150,10 +154,7 @@ fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
         }
     });
     let view = store.read().unwrap();
-    let (size, upto) = (
-        view.ledger_size().unwrap(),
-        view.meta(INDEXED_UPTO).unwrap(),
-    );
+    let (size, upto) = (view.ledger_size().unwrap(), view.indexed_upto().unwrap());
     drop(view);
     assert_eq!(size, 60);
     assert!(
@@ -172,7 +173,7 @@ fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
     // Opening the crashed copy indexes the tail: exactly every event under its customer.
     let reopened = Store::open(crashed.path()).unwrap();
     let view = reopened.read().unwrap();
-    assert_eq!(view.meta(INDEXED_UPTO).unwrap(), 60);
+    assert_eq!(view.indexed_upto().unwrap(), 60);
     drop(view);
     let got = indexed(&reopened);
     assert_eq!(got.len(), 60);
@@ -181,7 +182,7 @@ fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
     assert_eq!(idx, (0..60).collect::<Vec<_>>());
     let view = reopened.read().unwrap();
     for (c, i) in &got {
-        let stored = view.get_bytes_u64(LEDGER_EVENTS, *i).unwrap().unwrap();
+        let stored = view.event(*i).unwrap().unwrap();
         let event = assent::ledger::event::parse_stored(&stored).unwrap();
         assert_eq!(
             event.event.customer().map(|c| c.as_str()),

@@ -1,0 +1,154 @@
+//! Grants (`grants`), their indexes by customer (`customer_grants`) and by organization and
+//! customer (`org_customer_grants`, the read path's lookup), and the data keys wrapped to the
+//! organization for each grant and label (`wraps`).
+
+use super::access::{
+    Open, all_json, decode, get_json, get_raw, holds, index2, list_json2, stored_id,
+};
+use super::pinned::Pinned;
+use super::records::GrantWrap;
+use super::tables::{CUSTOMER_GRANTS, GRANTS, ORG_CUSTOMER_GRANTS, WRAPS};
+use super::{StoreError, Tx};
+use crate::domain::catalog::Label;
+use crate::domain::grant::Grant;
+use crate::domain::ids::{CustomerId, GrantId, OrgId};
+
+/// Key of the read path's index: grants of one org for one customer.
+fn pair_key(org: &OrgId, customer: &CustomerId) -> String {
+    format!("{org}/{customer}")
+}
+
+pub trait GrantReads {
+    fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
+    /// Ids of every grant the customer made, in id order.
+    fn grant_ids_of(&self, customer: &CustomerId) -> Result<Vec<GrantId>, StoreError>;
+    /// Every grant the customer made, in id order.
+    fn grants_of(&self, customer: &CustomerId) -> Result<Vec<Grant>, StoreError>;
+    /// Every grant of `customer` to `org`, whatever its state, in id order.
+    fn grants_for(&self, org: &OrgId, customer: &CustomerId) -> Result<Vec<Grant>, StoreError>;
+    /// Every grant (a full scan; for metrics and audits, not request paths).
+    fn all_grants(&self) -> Result<Vec<Grant>, StoreError>;
+    /// The wraps held for a grant, in label order (none once revoked).
+    fn wraps_of(&self, grant: &GrantId) -> Result<Vec<GrantWrap>, StoreError>;
+    fn wrap_pinned(
+        &self,
+        grant: &GrantId,
+        label: &Label,
+    ) -> Result<Option<Pinned<GrantWrap>>, StoreError>;
+    /// True when the wrap is still exactly what `pinned` read.
+    fn wrap_unchanged(
+        &self,
+        grant: &GrantId,
+        label: &Label,
+        pinned: &Pinned<GrantWrap>,
+    ) -> Result<bool, StoreError>;
+}
+
+pub trait GrantWrites {
+    /// Stores a new grant and lists it under its customer and its (org, customer) pair.
+    fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
+    /// Stores a changed grant (revocation, read count).
+    fn put_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
+    /// Stores the wrap of `grant` for `wrap.label`, replacing any earlier one.
+    fn put_wrap(&mut self, grant: &GrantId, wrap: &GrantWrap) -> Result<(), StoreError>;
+    fn remove_wrap(&mut self, grant: &GrantId, label: &Label) -> Result<bool, StoreError>;
+    /// Destroys every wrap of the grant; returns how many went.
+    fn remove_wraps(&mut self, grant: &GrantId) -> Result<u64, StoreError>;
+}
+
+fn grants_listed<R: Open + ?Sized>(r: &R, ids: Vec<String>) -> Result<Vec<Grant>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(g) = get_json(r, GRANTS, id.as_str())? {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+impl<R: Open> GrantReads for R {
+    fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
+        get_json(self, GRANTS, id.as_str())
+    }
+
+    fn grant_ids_of(&self, customer: &CustomerId) -> Result<Vec<GrantId>, StoreError> {
+        index2(self, CUSTOMER_GRANTS, customer.as_str())?
+            .iter()
+            .map(|id| stored_id("customer_grants", id, GrantId::parse))
+            .collect()
+    }
+
+    fn grants_of(&self, customer: &CustomerId) -> Result<Vec<Grant>, StoreError> {
+        grants_listed(self, index2(self, CUSTOMER_GRANTS, customer.as_str())?)
+    }
+
+    fn grants_for(&self, org: &OrgId, customer: &CustomerId) -> Result<Vec<Grant>, StoreError> {
+        let ids = index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))?;
+        grants_listed(self, ids)
+    }
+
+    fn all_grants(&self) -> Result<Vec<Grant>, StoreError> {
+        all_json(self, GRANTS)
+    }
+
+    fn wraps_of(&self, grant: &GrantId) -> Result<Vec<GrantWrap>, StoreError> {
+        list_json2(self, WRAPS, grant.as_str())
+    }
+
+    fn wrap_pinned(
+        &self,
+        grant: &GrantId,
+        label: &Label,
+    ) -> Result<Option<Pinned<GrantWrap>>, StoreError> {
+        match get_raw(self, WRAPS, (grant.as_str(), label.as_str()))? {
+            Some(stored) => Ok(Some(Pinned {
+                value: decode("wraps", &stored)?,
+                stored,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    fn wrap_unchanged(
+        &self,
+        grant: &GrantId,
+        label: &Label,
+        pinned: &Pinned<GrantWrap>,
+    ) -> Result<bool, StoreError> {
+        holds(
+            self,
+            WRAPS,
+            (grant.as_str(), label.as_str()),
+            &pinned.stored,
+        )
+    }
+}
+
+impl GrantWrites for Tx<'_> {
+    fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        let (id, customer) = (&grant.terms.grant_id, &grant.terms.customer_id);
+        self.put_json(GRANTS, id.as_str(), grant)?;
+        self.put_index2(CUSTOMER_GRANTS, customer.as_str(), id.as_str())?;
+        self.put_index2(
+            ORG_CUSTOMER_GRANTS,
+            &pair_key(&grant.terms.org_id, customer),
+            id.as_str(),
+        )
+    }
+
+    fn put_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        self.put_json(GRANTS, grant.terms.grant_id.as_str(), grant)
+    }
+
+    fn put_wrap(&mut self, grant: &GrantId, wrap: &GrantWrap) -> Result<(), StoreError> {
+        self.put_json(WRAPS, (grant.as_str(), wrap.label.as_str()), wrap)
+    }
+
+    fn remove_wrap(&mut self, grant: &GrantId, label: &Label) -> Result<bool, StoreError> {
+        self.remove_json(WRAPS, (grant.as_str(), label.as_str()))
+    }
+
+    fn remove_wraps(&mut self, grant: &GrantId) -> Result<u64, StoreError> {
+        self.remove_prefix(WRAPS, grant.as_str())
+    }
+}

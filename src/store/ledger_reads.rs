@@ -1,0 +1,89 @@
+//! Reads of the ledger: its size, stored events (nonce ‖ JCS(event)), the per-party indexes
+//! (`customer_events`, `org_events`, complete below the `indexed_upto` watermark), each
+//! organization's key log (`org_key_events`), tree nodes and signed checkpoints. Writes go
+//! through `Tx::append`, `Tx::index_parties` and `Tx::put_checkpoint` (ledger_tx.rs).
+
+use super::StoreError;
+use super::access::{Open, event_index};
+use super::tables::{
+    CHECKPOINTS, CUSTOMER_EVENTS, INDEXED_UPTO, LEDGER_EVENTS, LEDGER_NODES, LEDGER_SIZE, META,
+    ORG_EVENTS, ORG_KEY_EVENTS,
+};
+use crate::domain::ids::{CustomerId, OrgId};
+use crate::ledger::merkle::Hash;
+use redb::ReadableTable;
+
+pub trait LedgerReads {
+    /// The number of events in the ledger.
+    fn ledger_size(&self) -> Result<u64, StoreError>;
+    /// Events below this are in the per-party indexes; those above are found by a scan.
+    fn indexed_upto(&self) -> Result<u64, StoreError>;
+    /// The stored form of event `index`: nonce (32 bytes) ‖ JCS(event).
+    fn event(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stored events `[from, to)`, with their indexes.
+    fn events_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Indexes of the customer's events below the watermark, in order.
+    fn customer_event_indexes(&self, customer: &CustomerId) -> Result<Vec<u64>, StoreError>;
+    /// Indexes of the organization's events below the watermark, in order.
+    fn org_event_indexes(&self, org: &OrgId) -> Result<Vec<u64>, StoreError>;
+    /// Indexes of the organization's key events (its key log; never deferred), in order.
+    fn org_key_event_indexes(&self, org: &OrgId) -> Result<Vec<u64>, StoreError>;
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
+    /// The newest signed checkpoint: (tree size, note).
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
+}
+
+impl<R: Open> LedgerReads for R {
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        Ok(self.table(META)?.get(LEDGER_SIZE)?.map_or(0, |v| v.value()))
+    }
+
+    fn indexed_upto(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .table(META)?
+            .get(INDEXED_UPTO)?
+            .map_or(0, |v| v.value()))
+    }
+
+    fn event(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .table(LEDGER_EVENTS)?
+            .get(index)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    fn events_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.table(LEDGER_EVENTS)?.range(from..to)? {
+            let (k, v) = item?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn customer_event_indexes(&self, customer: &CustomerId) -> Result<Vec<u64>, StoreError> {
+        event_index(self, CUSTOMER_EVENTS, customer.as_str())
+    }
+
+    fn org_event_indexes(&self, org: &OrgId) -> Result<Vec<u64>, StoreError> {
+        event_index(self, ORG_EVENTS, org.as_str())
+    }
+
+    fn org_key_event_indexes(&self, org: &OrgId) -> Result<Vec<u64>, StoreError> {
+        event_index(self, ORG_KEY_EVENTS, org.as_str())
+    }
+
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+        Ok(self
+            .table(LEDGER_NODES)?
+            .get((level, index))?
+            .map(|v| v.value()))
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .table(CHECKPOINTS)?
+            .last()?
+            .map(|(k, v)| (k.value(), v.value().to_owned())))
+    }
+}

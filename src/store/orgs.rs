@@ -1,0 +1,27 @@
+//! Registered organizations (`orgs`). Their key log is in the ledger (see ledger_reads.rs).
+
+use super::access::{Open, get_json};
+use super::records::OrgRecord;
+use super::tables::ORGS;
+use super::{StoreError, Tx};
+use crate::domain::ids::OrgId;
+
+pub trait OrgReads {
+    fn org(&self, id: &OrgId) -> Result<Option<OrgRecord>, StoreError>;
+}
+
+pub trait OrgWrites {
+    fn put_org(&mut self, record: &OrgRecord) -> Result<(), StoreError>;
+}
+
+impl<R: Open> OrgReads for R {
+    fn org(&self, id: &OrgId) -> Result<Option<OrgRecord>, StoreError> {
+        get_json(self, ORGS, id.as_str())
+    }
+}
+
+impl OrgWrites for Tx<'_> {
+    fn put_org(&mut self, record: &OrgRecord) -> Result<(), StoreError> {
+        self.put_json(ORGS, record.org_id.as_str(), record)
+    }
+}

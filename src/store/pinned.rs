@@ -1,0 +1,8 @@
+/// A record as read, with the exact stored form it was decoded from, so that a later read in
+/// the writer can tell whether it is still byte-for-byte the same (invariant 12: a read planned
+/// on a snapshot is decided again in the batch).
+#[derive(Clone, Debug)]
+pub struct Pinned<T> {
+    pub value: T,
+    pub(crate) stored: Vec<u8>,
+}
