@@ -356,6 +356,32 @@ test('sessions: an ended session keeps the handle and what was typed, and gives 
   assert.match(await page.textContent('.auth .notice'), /typed is still here/);
   await shots(page, 'session-ended');
   await page.unroute('**/v1/me/session');
+  await context.close();
+});
+
+test('sessions: a few minutes before the 12-hour end the customer is told to save what is being typed', async () => {
+  const { context, page } = await newPage(browser, PHONE, {}, problems);
+  await page.clock.install();
+  // As if the passphrase had been typed 11 h 54 min ago: the log-in answer's end moved closer.
+  await page.route('**/v1/sessions', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.renewable_until = new Date(Date.now() + 6 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto(vault.url);
+  await page.waitForSelector('#tab-unlock');
+  await unlock(page, HANDLE, PASS);
+  await page.waitForSelector('#view-data', { timeout: 30000 });
+  await open(page, 'data');
+  await page.fill('#env-text', 'my new address, not saved yet');
+  await page.clock.fastForward('01:30');
+  await page.waitForSelector('#toast .toast-item:has-text("Save what you are typing")', { timeout: 5000 });
+  await shots(page, 'session-ending-soon');
+  // Past the end the vault is not asked again: Unlock, with the handle and the text kept.
+  await page.clock.fastForward('14:00');
+  await page.waitForSelector('#unlock-form', { timeout: 5000 });
+  assert.match(await page.textContent('.auth .notice'), /passphrase again/);
   await page.fill('#unlock-pass', PASS);
   await page.click('#unlock-form button[type=submit]');
   await page.waitForSelector('#view-data', { timeout: 30000 });

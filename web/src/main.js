@@ -73,6 +73,7 @@ const keeper = new SessionKeeper({
   api,
   onRenewed: () => live?.reconnect(),
   onEnded: (reason) => ctx.lock({ ended: reason }),
+  onWarn: (endsAt) => toast(`For your safety this session ends at ${endsAt.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })}, 12 hours after you unlocked. Save what you are typing: you will need your passphrase again.`, 'info', { seconds: 60, sticky: true }),
 });
 
 let live = null;

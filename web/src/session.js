@@ -9,6 +9,8 @@
 // the handle filled in (main.js keeps what was typed, in memory only).
 
 export const RENEW_LEAD_MS = 90 * 1000;
+/** How long before the session's hard end (`renewable_until`) the customer is told. */
+export const WARN_BEFORE_END_MS = 5 * 60 * 1000;
 const RETRY_MS = 10 * 1000;
 // Bounds on what the vault says about its tokens: they only schedule timers here.
 const MIN_TTL_S = 20;
@@ -22,11 +24,13 @@ const ACTIVITY = ['pointerdown', 'keydown', 'wheel', 'touchstart', 'input'];
 export class SessionKeeper {
   /**
    * `api` (its token is replaced on renewal), `onRenewed()` (reconnect what uses the token),
-   * `onEnded(reason)` with reason 'idle' | 'reauthenticate' | 'expired'.
+   * `onEnded(reason)` with reason 'idle' | 'reauthenticate' | 'expired', `onWarn(endsAt)` a few
+   * minutes before the session can no longer be renewed (time to save what is being typed).
    */
-  constructor({ api, onRenewed = () => {}, onEnded, target = globalThis.window }) {
-    Object.assign(this, { api, onRenewed, onEnded, target });
+  constructor({ api, onRenewed = () => {}, onEnded, onWarn = () => {}, target = globalThis.window }) {
+    Object.assign(this, { api, onRenewed, onEnded, onWarn, target });
     this.timer = null;
+    this.warnTimer = null;
     this.issuedAt = 0;
     this.expiresAt = 0;
     this.renewableUntil = 0;
@@ -51,6 +55,8 @@ export class SessionKeeper {
     this.target?.document?.addEventListener('visibilitychange', this.onVisible);
     this.lastActivity = Date.now();
     this.adopt(answer);
+    const warnIn = this.renewableUntil - WARN_BEFORE_END_MS - Date.now();
+    if (warnIn > 0 && warnIn < 2 ** 31 - 1) this.warnTimer = setTimeout(() => this.onWarn(new Date(this.renewableUntil)), warnIn);
   }
 
   adopt(answer) {
@@ -113,7 +119,9 @@ export class SessionKeeper {
 
   stop() {
     clearTimeout(this.timer);
+    clearTimeout(this.warnTimer);
     this.timer = null;
+    this.warnTimer = null;
     this.expiresAt = 0;
     for (const t of ACTIVITY) this.target?.removeEventListener(t, this.mark, { capture: true });
     this.target?.document?.removeEventListener('visibilitychange', this.onVisible);
