@@ -11,6 +11,7 @@ pub mod access;
 pub mod audit;
 mod audit_records;
 pub mod backup;
+pub mod batch;
 pub mod customers;
 pub mod envelopes;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod tables;
 pub mod writer;
 
 pub use access::ReadView;
+pub use batch::Batch;
 pub use error::StoreError;
 pub use ledger_tx::Tx;
 pub use pinned::Pinned;
@@ -32,13 +34,13 @@ pub use writer::Writer;
 
 /// The typed reads and writes of every aggregate, for `use crate::store::prelude::*`.
 pub mod prelude {
-    pub use super::Reads;
     pub use super::customers::{CustomerReads, CustomerWrites};
     pub use super::envelopes::{EnvelopeReads, EnvelopeWrites};
     pub use super::grants::{GrantReads, GrantWrites};
     pub use super::ledger_reads::LedgerReads;
     pub use super::orgs::{OrgReads, OrgWrites};
     pub use super::requests::{RequestReads, RequestWrites};
+    pub use super::{Batch, Reads};
 }
 
 /// Every typed read: what a use case may ask of a snapshot or of the batch it runs in.

@@ -83,7 +83,11 @@ impl Writer {
                 let out = match (result, commit) {
                     (Err(e), _) => Err(e),
                     (Ok(v), None) => Ok(v),
-                    (Ok(_), Some(cause)) => Err(E::from(StoreError::NotCommitted(cause))),
+                    // An aborted batch says so (its callers may retry); any other cause is wrapped.
+                    (Ok(_), Some(cause)) => Err(E::from(match *cause {
+                        StoreError::Aborted => StoreError::Aborted,
+                        _ => StoreError::NotCommitted(cause),
+                    })),
                 };
                 // The caller may have gone away (client disconnected); the act stands.
                 let _ = reply.send(out);
@@ -203,5 +207,71 @@ fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
     };
     for finish in finishes {
         finish(reason.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::prelude::*;
+    use super::super::{Store, StoreError, Tx};
+    use crate::domain::ids::CustomerId;
+    use crate::ledger::Event;
+    use std::time::Duration;
+
+    #[test]
+    fn a_use_case_failing_after_writing_aborts_its_whole_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (innocent, failing) = rt.block_on(async {
+            let w = store.writer().clone();
+            // Holds the writer so that the next two use cases share one batch.
+            let busy = tokio::spawn({
+                let w = w.clone();
+                async move {
+                    w.run(|_tx: &mut Tx<'_>| {
+                        std::thread::sleep(Duration::from_millis(300));
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let innocent = tokio::spawn({
+                let w = w.clone();
+                async move {
+                    w.run(|tx: &mut Tx<'_>| {
+                        let event = Event::CustomerRegistered {
+                            customer_id: CustomerId::parse("cus_innocent").unwrap(),
+                            at: crate::clock::now(),
+                        };
+                        tx.append(&event, [1; 32]).map(|_| ())
+                    })
+                    .await
+                }
+            });
+            let failing = tokio::spawn({
+                let w = w.clone();
+                async move {
+                    w.run(|tx: &mut Tx<'_>| {
+                        tx.put_checkpoint(1, "not a note")?;
+                        Err::<(), _>(StoreError::Internal("fails after writing"))
+                    })
+                    .await
+                }
+            });
+            busy.await.unwrap().unwrap();
+            (innocent.await.unwrap(), failing.await.unwrap())
+        });
+        assert!(matches!(innocent, Err(StoreError::Aborted)), "{innocent:?}");
+        assert!(
+            matches!(failing, Err(StoreError::Internal(_))),
+            "{failing:?}"
+        );
+        let view = store.read().unwrap();
+        assert_eq!(view.ledger_size().unwrap(), 0);
+        assert_eq!(view.latest_checkpoint().unwrap(), None);
+        drop(view);
+        rt.block_on(store.writer().shutdown());
     }
 }

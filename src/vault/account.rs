@@ -149,7 +149,7 @@ impl Vault {
     }
 }
 
-fn current(tx: &Tx<'_>, id: &CustomerId) -> Result<CustomerRecord, VaultError> {
+fn current(tx: &impl Reads, id: &CustomerId) -> Result<CustomerRecord, VaultError> {
     tx.customer(id)?.ok_or_else(|| {
         VaultError::unauthorized("unknown_customer", "this account no longer exists")
     })

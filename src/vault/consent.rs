@@ -357,7 +357,7 @@ impl Party<'_> {
 }
 
 fn load_request(
-    tx: &Tx<'_>,
+    tx: &impl Reads,
     id: &RequestId,
     customer: &CustomerId,
 ) -> Result<AccessRequest, VaultError> {
@@ -368,7 +368,7 @@ fn load_request(
 
 /// Exactly one wrap per granted label that has an envelope, naming its current version.
 fn check_approval_wraps(
-    tx: &Tx<'_>,
+    tx: &impl Reads,
     customer: &CustomerId,
     a: &Approval,
 ) -> Result<(), VaultError> {

@@ -6,10 +6,10 @@ use crate::domain::catalog::Label;
 use crate::domain::grant::Grant;
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
 use crate::ledger::Event;
+use crate::store::Tx;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
 use crate::store::records::{EnvelopeRecord, GrantWrap};
-use crate::store::{Reads, Tx};
 use std::collections::BTreeSet;
 
 /// HPKE X25519 `enc` length (RFC 9180 §7.1: Nenc = 32).

@@ -52,7 +52,7 @@ struct Plan {
 impl Ask {
     /// Decides the read on `r`'s state: the first grant allowing it, the envelope, the org's
     /// wrap of the envelope's current version, and the `read` event to log.
-    fn plan<R: crate::store::Reads>(&self, r: &R) -> Result<Plan, VaultError> {
+    fn plan(&self, r: &impl Reads) -> Result<Plan, VaultError> {
         let mut grants = r.grants_for(&self.org, &self.customer)?;
         // After an organization changed its keys, a grant naming its current encryption key is
         // preferred: its wraps open with the key the organization holds now. A grant naming
@@ -102,7 +102,7 @@ impl Ask {
     }
 
     /// `plan` with its grant as it stands in `tx`, if the plan still holds there.
-    fn recheck(&self, tx: &Tx<'_>, mut plan: Plan) -> Result<Option<Plan>, VaultError> {
+    fn recheck(&self, tx: &impl Reads, mut plan: Plan) -> Result<Option<Plan>, VaultError> {
         let gid = &plan.grant.terms.grant_id;
         let Some(current) = tx.grant(gid)? else {
             return Ok(None);
