@@ -230,6 +230,11 @@ test('a choice per purpose, named files, reads by organization, a readable recei
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /grant_revoked|403/);
     await shots(page, 'access-ended');
+    // The receipt of an ended access says when it ended.
+    await page.click('li.grant.ended a.receipt-link');
+    await page.waitForSelector('article.receipt');
+    assert.match(await page.textContent('article.receipt .until'), /\(you ended it\)$/);
+    assert.equal(await page.textContent('article.receipt .reads'), '3 so far, no limit');
   });
 
   await t.test('toasts are cleared when moving to another screen', async () => {
