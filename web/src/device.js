@@ -125,6 +125,14 @@ export class Session {
     return this.api.get('/v1/me/envelopes');
   }
 
+  /**
+   * Whether the label holds an envelope, from the list (GET /v1/me/envelopes): asking for a label
+   * that holds none would be a 404 in the console on every first save.
+   */
+  async has(label) {
+    return (await this.envelopes()).some((e) => e.label === label);
+  }
+
   async envelope(label) {
     try {
       return await this.api.get(`/v1/me/envelopes/${enc(label)}`);
@@ -267,7 +275,7 @@ export class Session {
         throw new Refused(`The vault lists access for “${name}” (${g.grant_id}) that this device cannot verify: ${e.reason}. Saving refused: nothing was sent, and your ${label} was not shared with it.`);
       }
     }
-    const existing = await this.envelope(label);
+    const existing = (await this.has(label)) ? await this.envelope(label) : null;
     const envelopeId = existing ? existing.envelope_id : newEnvelopeId();
     const version = existing ? existing.version + 1 : 1;
     const key = newDataKey();
@@ -320,13 +328,14 @@ export class Session {
   }
 
   /**
-   * Approves a request, optionally narrowing labels, shortening the duration or capping reads:
+   * Approves a request, optionally narrowing labels or purposes (`purposes`: a subset of those
+   * asked that keeps every one the request marks as needed), shortening the duration or capping reads:
    * signs a grant naming the organization's CURRENT keys from its verified key log and wraps
    * each granted envelope's data key to that signed org_encryption_key (Device::approve).
    * `fingerprint`: the anchor from the organization's link or typed in; `acceptKeyChange` and
    * `acceptUnverified`: the customer's explicit choices (orgtrust.js says when each is needed).
    */
-  async approve(request, { labels, durationSecs, maxReads, fingerprint = '', acceptKeyChange = false, acceptUnverified = false } = {}) {
+  async approve(request, { labels, purposes, durationSecs, maxReads, fingerprint = '', acceptKeyChange = false, acceptUnverified = false } = {}) {
     const keys = this.requireKeys();
     if (request.status !== 'pending') throw new Refused(`this request is already ${request.status}`);
     let assessed;
@@ -341,6 +350,12 @@ export class Session {
     const chosen = [...(labels || request.labels)].sort();
     if (chosen.length === 0) throw new Refused('choose at least one kind of data to share');
     if (chosen.some((l) => !request.labels.includes(l))) throw new Refused('you can only share what was asked for');
+    const picked = [...(purposes || request.purposes)];
+    if (picked.some((p) => !request.purposes.includes(p))) throw new Refused('you can only allow the purposes that were asked for');
+    const why = request.purposes.filter((p) => picked.includes(p)); // in the order asked
+    if (why.length === 0) throw new Refused('choose at least one purpose');
+    const needed = (request.required_purposes || []).filter((p) => !why.includes(p));
+    if (needed.length) throw new Refused('the purposes the service needs must stay ticked, or decline the request');
     const duration = Math.min(durationSecs ?? request.duration_secs, request.duration_secs);
     const now = Math.floor(Date.now() / 1000);
     const grant = grantTerms({
@@ -350,14 +365,14 @@ export class Session {
       org_identity_key: b64url(log.identityKey),
       org_encryption_key: b64url(log.encryptionKey),
       labels: chosen,
-      purposes: request.purposes,
+      purposes: why,
       not_after: rfc3339(now + duration),
       max_reads: maxReads || undefined,
     });
     const orgEncryptionKey = fromB64urlN(grant.org_encryption_key, 32, 'org_encryption_key'); // the signed key
     const wraps = [];
     for (const label of grant.labels) {
-      const e = await this.envelope(label);
+      const e = (await this.has(label)) ? await this.envelope(label) : null;
       if (!e) continue;
       const key = await this.ownerKey(e);
       try {
