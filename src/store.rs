@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod audit;
+mod audit_links;
 mod audit_records;
 pub mod backup;
 pub mod batch;

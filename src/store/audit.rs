@@ -1,7 +1,8 @@
 //! Offline audit of a stopped vault's database: redb's own integrity check (page checksums) on a
 //! private copy, then the whole tree recomputed from the stored events and compared with every
 //! stored leaf, node and checkpoint, then every record compared with the events that made it
-//! (`audit_records.rs`). The first mismatch is reported.
+//! (`audit_records.rs`), then the records with each other: indexes exact, requests, grants,
+//! handles and wraps consistent (`audit_links.rs`). The first mismatch is reported.
 
 use super::DB_FILE;
 use super::tables::{CHECKPOINTS, LEDGER_EVENTS, LEDGER_NODES, META};
@@ -23,7 +24,7 @@ pub struct AuditReport {
 }
 
 /// The first thing found wrong.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuditFailure {
     #[error("cannot read the database: {0}")]
     Unreadable(String),
@@ -206,7 +207,7 @@ fn audit_db(
                 *last = seq;
             }
         }
-        history.add(&event.event);
+        history.add(index, &event.event);
         let recanon = event.canonical().map_err(|e| AuditFailure::Event {
             index,
             detail: e.to_string(),
@@ -240,7 +241,11 @@ fn audit_db(
             detail: "signed for a tree larger than the stored one (truncated history)".into(),
         });
     }
+    if let Some(problem) = history.problem() {
+        return Err(problem.clone());
+    }
     super::audit_records::check(&rtx, &history)?;
+    super::audit_links::check(&rtx, &history)?;
     Ok(AuditReport {
         size: frontier.size(),
         root: frontier.root(),

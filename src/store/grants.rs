@@ -14,7 +14,7 @@ use crate::domain::grant::Grant;
 use crate::domain::ids::{CustomerId, GrantId, OrgId};
 
 /// Key of the read path's index: grants of one org for one customer.
-fn pair_key(org: &OrgId, customer: &CustomerId) -> String {
+pub(super) fn pair_key(org: &OrgId, customer: &CustomerId) -> String {
     format!("{org}/{customer}")
 }
 

@@ -1087,3 +1087,95 @@ fn the_audit_sees_damaged_data_and_records_changed_behind_the_ledger() {
         "{e}"
     );
 }
+
+#[test]
+fn the_audit_checks_indexes_wraps_handles_and_accepts_a_closed_account() {
+    use assent::store::tables::{CUSTOMER_EVENTS, CUSTOMER_GRANTS, ENVELOPES, HANDLES, WRAPS};
+    use redb::ReadableTable;
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().to_owned();
+    {
+        let tv = start_with(|c| c.data_dir = path.clone());
+        let (d, org, _) = granted(&tv, &handle("links"), None);
+        org.read(d.customer_id.as_str(), "email", IDV).unwrap();
+        // A closed account: its record goes, its handle stays reserved.
+        let (profile, mut gone) = customer(&tv, &handle("closing"));
+        gone.put(&"email".parse_label(), "text/plain", b"x", false)
+            .unwrap();
+        gone.close_account(&profile, PASSPHRASE.as_bytes()).unwrap();
+    }
+    let v = vault_verifier();
+    audit(data.path(), "assent.demo", &v).unwrap();
+    let record_of = |e: AuditFailure| match e {
+        AuditFailure::Record { table, .. } => table,
+        other => panic!("{other}"),
+    };
+
+    let d = tampered(data.path(), |t| {
+        let mut idx = t.open_table(CUSTOMER_GRANTS).unwrap();
+        let k = {
+            let (k, _) = idx.iter().unwrap().next().unwrap().unwrap();
+            let (a, b) = k.value();
+            (a.to_owned(), b.to_owned())
+        };
+        idx.remove((k.0.as_str(), k.1.as_str())).unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert_eq!(record_of(e), "customer_grants");
+
+    let d = tampered(data.path(), |t| {
+        let mut idx = t.open_table(CUSTOMER_EVENTS).unwrap();
+        let k = {
+            let (k, _) = idx.iter().unwrap().next().unwrap().unwrap();
+            let (a, b) = k.value();
+            (a.to_owned(), b)
+        };
+        idx.remove((k.0.as_str(), k.1)).unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert_eq!(record_of(e), "customer_events");
+
+    let d = tampered(data.path(), |t| {
+        let mut handles = t.open_table(HANDLES).unwrap();
+        handles.insert("ghost", "cus_ghost").unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert_eq!(record_of(e), "handles");
+
+    let d = tampered(data.path(), |t| {
+        let mut wraps = t.open_table(WRAPS).unwrap();
+        let (k, mut w) = {
+            let (k, val) = wraps.iter().unwrap().next().unwrap().unwrap();
+            let w: Value = serde_json::from_slice(val.value()).unwrap();
+            let (g, l) = k.value();
+            ((g.to_owned(), l.to_owned()), w)
+        };
+        w["version"] = 9.into();
+        wraps
+            .insert(
+                (k.0.as_str(), k.1.as_str()),
+                serde_json::to_vec(&w).unwrap().as_slice(),
+            )
+            .unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert_eq!(record_of(e), "wraps");
+
+    let d = tampered(data.path(), |t| {
+        let mut envs = t.open_table(ENVELOPES).unwrap();
+        let (k, mut e) = {
+            let (k, val) = envs.iter().unwrap().next().unwrap().unwrap();
+            let e: Value = serde_json::from_slice(val.value()).unwrap();
+            let (c, l) = k.value();
+            ((c.to_owned(), l.to_owned()), e)
+        };
+        e["rotation_pending"] = true.into();
+        envs.insert(
+            (k.0.as_str(), k.1.as_str()),
+            serde_json::to_vec(&e).unwrap().as_slice(),
+        )
+        .unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(e.to_string().contains("rotation_pending"), "{e}");
+}
