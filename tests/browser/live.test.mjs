@@ -17,7 +17,7 @@ import { keyId, parseVerifierKey } from '../../web/src/ledger/note.js';
 import { followRotations, ROTATION_HEADER, verifyRotation } from '../../web/src/ledger/rotation.js';
 import { EventStreamParser, LiveStream } from '../../web/src/live.js';
 import {
-  DEMO_ORG_KEY, DESKTOP, PHONE, SHOTS, cli, copyDemoKeys, go, keyFileFingerprint, launchBrowser, needBuilt, newPage, shooter, startVault, stopVault, unlock,
+  DEMO_ORG_KEY, DESKTOP, PHONE, SHOTS, cli, copyDemoKeys, go, keyFileFingerprint, launchBrowser, needBuilt, newPage, shooter, signUp, startVault, stopVault, unlock,
 } from './harness.mjs';
 
 const PASS = 'correct horse battery staple 42';
@@ -386,6 +386,45 @@ test('sessions: a few minutes before the 12-hour end the customer is told to sav
   await page.click('#unlock-form button[type=submit]');
   await page.waitForSelector('#view-data', { timeout: 30000 });
   assert.equal(await page.inputValue('#env-text'), 'my new address, not saved yet', 'typed text restored');
+  await context.close();
+});
+
+test('account: change the passphrase, then close the account', async () => {
+  const handle = `acct-${Date.now() % 100000}`;
+  const NEW = 'purple elephant quietly juggles 7 lamps';
+  const { context, page } = await newPage(browser, PHONE, {}, problems);
+  await signUp(page, vault.url, handle, PASS);
+  await open(page, 'account');
+  // A wrong current passphrase is refused on this device; the session goes on.
+  await page.fill('#pass-current', 'not my passphrase at all');
+  await page.fill('#pass-new', NEW);
+  await page.fill('#pass-again', NEW);
+  await page.click('#passphrase-form button[type=submit]');
+  await page.waitForSelector('#pass-error:has-text("not your current passphrase")', { timeout: 30000 });
+  assert.equal(await page.locator('#view-account').count(), 1, 'still signed in');
+  await page.fill('#pass-current', PASS);
+  await page.click('#passphrase-form button[type=submit]');
+  await page.waitForSelector('#pass-done:not([hidden])', { timeout: 60000 });
+  await shots(page, 'account-passphrase-changed');
+  await page.click('#lock');
+  await unlock(page, handle, PASS);
+  await page.waitForSelector('#unlock-error:has-text("Wrong handle or passphrase")', { timeout: 30000 });
+  await unlock(page, handle, NEW);
+  await page.waitForSelector('#view-data', { timeout: 30000 });
+  // Close: passphrase, the box, the dialog; then Create, and nothing of the account kept here.
+  await open(page, 'account');
+  await page.fill('#close-pass', NEW);
+  await page.check('#close-understand');
+  await shots(page, 'account-close');
+  await page.click('#close-form button[type=submit]');
+  await page.click('dialog.confirm button.danger');
+  await page.waitForSelector('#signup-form:not([hidden])', { timeout: 30000 });
+  assert.match(await page.textContent('.auth .notice'), /Your account is closed/);
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('assent.account.') || k === 'assent.last_handle')), false);
+  await shots(page, 'account-closed');
+  await page.click('#tab-unlock');
+  await unlock(page, handle, NEW);
+  await page.waitForSelector('#unlock-error:not(:empty)', { timeout: 30000 });
   await context.close();
 });
 

@@ -12,7 +12,7 @@ export class Api {
   constructor(base = '') {
     this.base = base;
     this.token = null;
-    /** Called with the ApiError when a request with a token is refused with 401. */
+    /** Called with the ApiError when a request's token is refused (401, not bad_credentials). */
     this.onUnauthorized = null;
   }
 
@@ -43,7 +43,9 @@ export class Api {
         /* not JSON */
       }
       const err = new ApiError(res.status, code, message);
-      if (res.status === 401 && this.token && this.onUnauthorized) this.onUnauthorized(err);
+      // Only a refused TOKEN ends the session; a wrong passphrase typed to change it or to close
+      // the account (401 bad_credentials) is an answer to that form.
+      if (res.status === 401 && code !== 'bad_credentials' && this.token && this.onUnauthorized) this.onUnauthorized(err);
       throw err;
     }
     return text ? res.text() : res.json();

@@ -108,6 +108,68 @@ export class Session {
     }
   }
 
+  /**
+   * Opens the bundle with `passphrase` here (the passphrase is checked on this device before
+   * anything is sent) and checks it holds this account's keys. Returns { auth, secrets }; the
+   * caller wipes both. Wrong passphrase → WrongPassphrase.
+   */
+  async reopen(passphrase) {
+    if (!this.bundle) throw new Refused('Unlock again to do this.');
+    // The bundle's kdf came with the bundle this device opened at unlock; a changed one only
+    // makes the proof fail.
+    const { auth, kek } = await deriveKeys(passphrase, this.bundle.kdf);
+    let secrets;
+    try {
+      secrets = openBundle(kek, this.bundle);
+    } catch {
+      wipe(auth);
+      throw new WrongPassphrase('That is not your current passphrase.');
+    } finally {
+      wipe(kek);
+    }
+    if (!equal(await x25519Public(secrets.x25519), this.x25519Public) || !equal(await ed25519Public(secrets.ed25519), this.ed25519Public)) {
+      wipe(auth, secrets.x25519, secrets.ed25519);
+      throw new Refused('the key bundle does not hold this account’s keys; refusing to use it');
+    }
+    return { auth, secrets };
+  }
+
+  /**
+   * Seals the same keys under a new passphrase (new salt) and sends the old and new login
+   * proofs (POST /v1/me/passphrase). Other devices need the new passphrase from then on.
+   */
+  async changePassphrase(current, next, cost = DEFAULT) {
+    const { auth, secrets } = await this.reopen(current);
+    try {
+      const kdf = newKdf(cost);
+      const fresh = await deriveKeys(next, kdf);
+      try {
+        const bundle = sealBundle(fresh.kek, kdf, secrets.x25519, secrets.ed25519);
+        await this.api.post('/v1/me/passphrase', { auth: b64url(auth), new_auth: b64url(fresh.auth), bundle });
+        this.bundle = bundle; // the one sealed here, not an echo
+      } finally {
+        wipe(fresh.auth, fresh.kek);
+      }
+    } finally {
+      wipe(auth, secrets.x25519, secrets.ed25519);
+    }
+  }
+
+  /**
+   * Closes the account (POST /v1/me/close): the vault revokes every grant, declines every
+   * pending request and erases every envelope, each a ledger entry, then removes the account.
+   * Returns { grants_revoked, requests_declined, envelopes_erased } (counts: for the message only).
+   */
+  async close(passphrase) {
+    const { auth, secrets } = await this.reopen(passphrase);
+    wipe(secrets.x25519, secrets.ed25519);
+    try {
+      return await this.api.post('/v1/me/close', { auth: b64url(auth) });
+    } finally {
+      wipe(auth);
+    }
+  }
+
   /** Forgets keys and token. */
   lock() {
     this.keys = null;

@@ -62,6 +62,8 @@ const ctx = {
   },
   rotate: () => rotate(),
   lock,
+  /** The account was closed (account.js): forget it on this device and offer "Create". */
+  closed: (answer) => ctx.lock({ closed: answer || {} }),
 };
 
 // ---- session: renewal, end, what was typed ----------------------------------------------
@@ -84,15 +86,26 @@ const ENDED = {
   expired: 'Your session ended. Unlock to go on where you were: what you had typed is still here.',
 };
 
-/** `arg`: nothing (the customer locked), a notice string, or { ended: reason } (session ended). */
+/**
+ * `arg`: nothing (the customer locked), a notice string, { ended: reason } (the session ended:
+ * what was typed is kept in memory), or { closed: counts } (the account is gone).
+ */
 function lock(arg) {
   const ended = arg && typeof arg === 'object' ? arg.ended : null;
-  const handle = ctx.session?.handle || localStorage.getItem(LAST_HANDLE) || '';
+  const closed = arg && typeof arg === 'object' ? arg.closed : null;
+  let handle = ctx.session?.handle || localStorage.getItem(LAST_HANDLE) || '';
   if (ended && ctx.session) {
     stash = { customerId: ctx.session.customerId, hash: location.hash, edits: captureEdits($('main')) };
   } else if (!ended) {
     stash = null;
     sessionStorage.removeItem(SIGNED_IN);
+  }
+  if (closed) {
+    // Nothing of a closed account stays on this device: its handle, its pins.
+    const prefix = ctx.session ? `assent.account.${ctx.session.customerId}.` : null;
+    for (const k of Object.keys(localStorage)) if (prefix && k.startsWith(prefix)) localStorage.removeItem(k);
+    if (localStorage.getItem(LAST_HANDLE) === handle) localStorage.removeItem(LAST_HANDLE);
+    handle = '';
   }
   live?.stop();
   live = null;
@@ -108,6 +121,11 @@ function lock(arg) {
   replace($('who'));
   renderAlert();
   if (location.hash) history.replaceState(null, '', location.pathname);
+  if (closed) {
+    const n = (k) => (Number.isSafeInteger(closed[k]) ? closed[k] : 0); // counts from the vault: words only
+    startAuth({ mode: 'signup', notice: `Your account is closed. ${n('grants_revoked')} ${n('grants_revoked') === 1 ? 'access was' : 'accesses were'} ended, ${n('requests_declined')} waiting ${n('requests_declined') === 1 ? 'request was' : 'requests were'} declined and ${n('envelopes_erased')} stored ${n('envelopes_erased') === 1 ? 'item was' : 'items were'} destroyed. Nothing of it is kept on this device.` });
+    return;
+  }
   const notice = ended ? ENDED[ended] || ENDED.expired : typeof arg === 'string' ? arg : undefined;
   startAuth({ notice, mode: 'unlock', handle });
 }
