@@ -94,9 +94,13 @@ export function restoreEdits(root, saved) {
   return n;
 }
 
-/** Whether re-rendering `root` now would lose something that cannot be put back. */
+/**
+ * Whether re-rendering `root` now would lose something that is never kept: an open dialog, an
+ * action under way, a chosen file, a passphrase being typed.
+ */
 export function busyHere(root) {
   if (document.querySelector('dialog[open]')) return true;
   if (root.querySelector('[aria-busy="true"]')) return true;
+  if ([...root.querySelectorAll('input[type=password]')].some((f) => f.value)) return true;
   return [...root.querySelectorAll('input[type=file]')].some((f) => f.files && f.files.length);
 }

@@ -143,8 +143,8 @@ let retryTimer = null;
 /**
  * Looks again after an announcement: re-verifies the ledger, updates the badge, re-renders the
  * screen keeping what was typed. Announcements that arrive meanwhile are coalesced into one more
- * look. A screen in the middle of something (a dialog, a busy button, a chosen file) is left
- * alone and looked at again a second later.
+ * look. A screen in the middle of something (a dialog, a busy button, a chosen file, a passphrase
+ * being typed) is re-rendered once it is free (checked each second, without fetching again).
  */
 function lookAgain() {
   if (refreshing) {
@@ -159,12 +159,7 @@ function lookAgain() {
         if (!session || ctx.session !== session) return; // locked meanwhile: nothing to look at
         await ctx.checkLedger();
         await updateBadge();
-        if (busyHere($('main'))) {
-          clearTimeout(retryTimer);
-          retryTimer = setTimeout(lookAgain, 1000);
-        } else {
-          await show(ctx.view, { focus: false, keep: true });
-        }
+        await renderWhenFree(session);
       } while (again);
     } catch {
       /* the screens show their own errors; the next event looks again */
@@ -173,6 +168,18 @@ function lookAgain() {
     }
   })();
   return refreshing;
+}
+
+// Screens that show nothing an announcement changes (and hold passphrase fields).
+const STILL = new Set(['account']);
+
+/** Re-renders the current screen now, or once it is no longer in the middle of something. */
+function renderWhenFree(session) {
+  clearTimeout(retryTimer);
+  if (ctx.session !== session || STILL.has(ctx.view)) return undefined;
+  if (!busyHere($('main'))) return show(ctx.view, { focus: false, keep: true });
+  retryTimer = setTimeout(() => renderWhenFree(session), 1000);
+  return undefined;
 }
 
 let rotateTimer = null;
