@@ -40,6 +40,8 @@ pub enum AuditFailure {
     Checkpoint { size: u64, detail: String },
     #[error("ledger_size says {stored} but {found} events are stored")]
     Size { stored: u64, found: u64 },
+    #[error("the file's tables are not the vault's: {0}")]
+    Tables(String),
     #[error("the database file is damaged (redb integrity check): {0}")]
     Damaged(String),
     #[error("{table} record {key} does not agree with the ledger: {detail}")]
@@ -110,12 +112,35 @@ fn copy_checked(file: &Path, copy: &Path) -> Result<Database, AuditFailure> {
     }
 }
 
+/// The file holds exactly the tables `tables.rs` declares.
+fn check_tables(rtx: &redb::ReadTransaction) -> Result<(), AuditFailure> {
+    use redb::TableHandle;
+    let found: std::collections::BTreeSet<String> = rtx
+        .list_tables()
+        .map_err(unreadable)?
+        .map(|t| t.name().to_owned())
+        .collect();
+    if let Some(missing) = super::tables::ALL.iter().find(|n| !found.contains(**n)) {
+        return Err(AuditFailure::Tables(format!("`{missing}` is missing")));
+    }
+    if let Some(extra) = found
+        .iter()
+        .find(|n| !super::tables::ALL.contains(&n.as_str()))
+    {
+        return Err(AuditFailure::Tables(format!(
+            "`{extra}` is not a table this build declares"
+        )));
+    }
+    Ok(())
+}
+
 fn audit_db(
     db: &Database,
     origin: &str,
     verifiers: &[Verifier],
 ) -> Result<AuditReport, AuditFailure> {
     let rtx = db.begin_read().map_err(unreadable)?;
+    check_tables(&rtx)?;
     let meta = rtx.open_table(META).map_err(unreadable)?;
     let stored_size = meta
         .get("ledger_size")

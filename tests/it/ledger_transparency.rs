@@ -1178,4 +1178,17 @@ fn the_audit_checks_indexes_wraps_handles_and_accepts_a_closed_account() {
     });
     let e = audit(d.path(), "assent.demo", &v).unwrap_err();
     assert!(e.to_string().contains("rotation_pending"), "{e}");
+
+    // The file holds exactly the declared tables.
+    let d = tampered(data.path(), |t| {
+        t.open_table(redb::TableDefinition::<&str, u64>::new("stray"))
+            .unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(matches!(e, AuditFailure::Tables(_)), "{e}");
+    let d = tampered(data.path(), |t| {
+        t.delete_table(HANDLES).unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(matches!(e, AuditFailure::Tables(_)), "{e}");
 }
