@@ -353,7 +353,7 @@ test('sessions: an ended session keeps the handle and what was typed, and gives 
   await page.waitForSelector('#unlock-form', { timeout: 5000 });
   assert.equal(await page.inputValue('#unlock-handle'), HANDLE);
   assert.match(await page.textContent('.auth .notice'), /passphrase again/);
-  assert.match(await page.textContent('.auth .notice'), /typed is still here/);
+  assert.match(await page.textContent('.auth .notice'), /typed is kept/);
   await shots(page, 'session-ended');
   await page.unroute('**/v1/me/session');
   await context.close();

@@ -81,10 +81,11 @@ const keeper = new SessionKeeper({
 let live = null;
 
 const ENDED = {
-  idle: 'You were away for a while, so the page locked itself and forgot your keys. Unlock to go on where you were: what you had typed is still here.',
-  reauthenticate: 'You unlocked over 12 hours ago, so for your safety the vault asks for your passphrase again. What you had typed is still here.',
-  expired: 'Your session ended. Unlock to go on where you were: what you had typed is still here.',
+  idle: 'You were away for a while, so the page locked itself and forgot your keys. Unlock to go on where you were.',
+  reauthenticate: 'You unlocked over 12 hours ago, so for your safety the vault asks for your passphrase again.',
+  expired: 'Your session ended. Unlock to go on where you were.',
 };
+const KEPT = ' What you had typed is kept and comes back once you have unlocked.';
 
 /**
  * `arg`: nothing (the customer locked), a notice string, { ended: reason } (the session ended:
@@ -126,7 +127,8 @@ function lock(arg) {
     startAuth({ mode: 'signup', notice: `Your account is closed. ${n('grants_revoked')} ${n('grants_revoked') === 1 ? 'access was' : 'accesses were'} ended, ${n('requests_declined')} waiting ${n('requests_declined') === 1 ? 'request was' : 'requests were'} declined and ${n('envelopes_erased')} stored ${n('envelopes_erased') === 1 ? 'item was' : 'items were'} destroyed. Nothing of it is kept on this device.` });
     return;
   }
-  const notice = ended ? ENDED[ended] || ENDED.expired : typeof arg === 'string' ? arg : undefined;
+  const typed = ended && stash?.edits.fields.size ? KEPT : '';
+  const notice = ended ? (ENDED[ended] || ENDED.expired) + typed : typeof arg === 'string' ? arg : undefined;
   startAuth({ notice, mode: 'unlock', handle });
 }
 
