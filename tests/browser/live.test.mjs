@@ -178,6 +178,8 @@ test('rotation statements: followed only from the pinned key, each signed by the
   // Signed by another key than the one it names as previous (the operator's new key vouching for itself).
   await assert.rejects(verifyRotation(await statement(a, c, c), a.verifier));
   assert.equal((await followRotations([await statement(a, c, c)], a.verifier)).length, 0);
+  // Signed by the pinned key but naming another key as the one it retires.
+  await assert.rejects(verifyRotation(await signNote(`${ROTATION_HEADER}\n${c.text}\n${b.text}\n2026-12-01T00:00:00Z\n`, a), a.verifier), /another previous key/);
   // The next key changed after signing.
   await assert.rejects(verifyRotation(ab.replace(b.text, c.text), a.verifier), /signature/);
   // Another vault's name, the same key again, a wrong header, a bad time.
