@@ -10,7 +10,7 @@
 // Run: `node --test tests/browser/` after `cargo build --bin assent` and `npm run build --prefix web`.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { b64url, fromB64url, randomBytes } from '../../web/src/crypto/bytes.js';
@@ -18,6 +18,20 @@ import { ed25519Public, x25519Public } from '../../web/src/crypto/keys.js';
 import { fingerprint, signOrgKey } from '../../web/src/crypto/sign.js';
 import { leafCommitment } from '../../web/src/ledger/verify.js';
 import { startProxy } from './proxy.mjs';
+
+/** Controller details for an organization the test registers (receipts need them). */
+function controllerFile(dir) {
+  const file = join(dir, 'controller.json');
+  writeFileSync(file, JSON.stringify({
+    legal_name: 'Operator Test Ltd',
+    address: { street_address: '1 Test Street', locality: 'Dublin', postal_code: 'D02 XY00', country: 'IE' },
+    email: 'privacy@operator.example',
+    phone: '+35315550199',
+    privacy_policy_url: 'https://operator.example/privacy',
+    jurisdiction: 'IE',
+  }));
+  return file;
+}
 import { leakedTo } from './leaks.mjs';
 import {
   DEMO_ORG, DEMO_ORG_KEY, DESKTOP, SHOTS, cli, go, keyFileFingerprint, launchBrowser, needBuilt, newPage, putText, readKeyFile, shooter, signUp, startVault,
@@ -50,7 +64,7 @@ before(async () => {
   op.file = join(tmp, 'operator.key');
   let r = cli(vault, ['org', 'keygen', '--id', OPERATOR_ORG, '--name', ORG_NAME, '--out', op.file]);
   assert.equal(r.status, 0, r.stderr);
-  r = cli(vault, ['admin', 'org', 'add', '--from-key-file', op.file]);
+  r = cli(vault, ['admin', 'org', 'add', '--from-key-file', op.file, '--controller', controllerFile(tmp)]);
   assert.equal(r.status, 0, r.stderr);
   const k = readKeyFile(op.file);
   op.secret = fromB64url(k.x25519_secret);
@@ -305,7 +319,7 @@ test('(a) keys changed since the customer approved (a genuine rotation): said pl
   const k1 = join(tmp, 'rotating.key');
   const k2 = join(tmp, 'rotating-2.key');
   assert.equal(cli(vault, ['org', 'keygen', '--id', 'org_rotating', '--name', 'Rotating Bank', '--out', k1]).status, 0);
-  const added = cli(vault, ['admin', 'org', 'add', '--from-key-file', k1]);
+  const added = cli(vault, ['admin', 'org', 'add', '--from-key-file', k1, '--controller', controllerFile(tmp)]);
   assert.equal(added.status, 0, added.stderr);
   const { page, context, handle } = await customer('rot');
   await saveEmail(page, 'rot@example.com');
@@ -532,7 +546,7 @@ test('(f) a rolled-back checkpoint (an older, genuine answer replayed)', async (
   // The tree grows without any event of this customer (another organization registers)...
   const other = join(tmp, `other-${Date.now()}.key`);
   assert.equal(cli(vault, ['org', 'keygen', '--id', `org_other${Date.now() % 100000}`, '--name', 'Other', '--out', other]).status, 0);
-  const added = cli(vault, ['admin', 'org', 'add', '--from-key-file', other]);
+  const added = cli(vault, ['admin', 'org', 'add', '--from-key-file', other, '--controller', controllerFile(tmp)]);
   assert.equal(added.status, 0, added.stderr);
   // ...the page sees the newer checkpoint...
   const seen = proxy.received.filter((r) => r.path === '/v1/me/ledger').length;
