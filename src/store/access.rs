@@ -1,7 +1,8 @@
 //! redb access shared by read snapshots ([`ReadView`]) and the batch's write transaction
 //! ([`super::Tx`]): [`Open`] opens a table for reading, and the helpers below read JSON
-//! records, two-part indexes and event indexes from it. Only the aggregate modules
-//! (customers.rs, grants.rs, …) call these; nothing outside `store` names a table.
+//! records, two-part indexes and event indexes from it. They are visible only inside `store`:
+//! the aggregate modules (customers.rs, grants.rs, …) call them, nothing outside decodes a
+//! record.
 
 use super::StoreError;
 use super::tables::static_name;
@@ -15,7 +16,7 @@ pub type Index2 = TableDefinition<'static, (&'static str, &'static str), ()>;
 pub type EventIndex = TableDefinition<'static, (&'static str, u64), ()>;
 
 /// A redb transaction whose tables can be read: a snapshot or the writer's transaction.
-pub trait Open {
+pub(super) trait Open {
     type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
@@ -23,7 +24,7 @@ pub trait Open {
     ) -> Result<Self::Table<K, V>, StoreError>;
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(
+pub(super) fn decode<T: DeserializeOwned>(
     table: &'static str,
     bytes: &[u8],
 ) -> Result<T, StoreError> {
@@ -34,7 +35,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
 }
 
 /// Parses an id stored as text (an index key or value).
-pub(crate) fn stored_id<T>(
+pub(super) fn stored_id<T>(
     table: &'static str,
     s: &str,
     parse: impl Fn(&str) -> Result<T, crate::domain::DomainError>,
@@ -45,7 +46,7 @@ pub(crate) fn stored_id<T>(
     })
 }
 
-pub(crate) fn get_json<R: Open + ?Sized, K: Key + 'static, T: DeserializeOwned>(
+pub(super) fn get_json<R: Open + ?Sized, K: Key + 'static, T: DeserializeOwned>(
     r: &R,
     def: JsonTable<K>,
     key: K::SelfType<'_>,
@@ -57,7 +58,7 @@ pub(crate) fn get_json<R: Open + ?Sized, K: Key + 'static, T: DeserializeOwned>(
 }
 
 /// The stored bytes of a JSON record, undecoded.
-pub(crate) fn get_raw<R: Open + ?Sized, K: Key + 'static>(
+pub(super) fn get_raw<R: Open + ?Sized, K: Key + 'static>(
     r: &R,
     def: JsonTable<K>,
     key: K::SelfType<'_>,
@@ -66,7 +67,7 @@ pub(crate) fn get_raw<R: Open + ?Sized, K: Key + 'static>(
 }
 
 /// True when the record under `key` is stored and is exactly `expected`.
-pub(crate) fn holds<R: Open + ?Sized, K: Key + 'static>(
+pub(super) fn holds<R: Open + ?Sized, K: Key + 'static>(
     r: &R,
     def: JsonTable<K>,
     key: K::SelfType<'_>,
@@ -78,7 +79,7 @@ pub(crate) fn holds<R: Open + ?Sized, K: Key + 'static>(
 }
 
 /// Values of every `(first, _)` key of a two-part JSON table, in key order.
-pub(crate) fn list_json2<R: Open + ?Sized, T: DeserializeOwned>(
+pub(super) fn list_json2<R: Open + ?Sized, T: DeserializeOwned>(
     r: &R,
     def: JsonTable<(&'static str, &'static str)>,
     first: &str,
@@ -95,7 +96,7 @@ pub(crate) fn list_json2<R: Open + ?Sized, T: DeserializeOwned>(
 }
 
 /// Second components of every `(first, _)` key, in order.
-pub(crate) fn index2<R: Open + ?Sized>(
+pub(super) fn index2<R: Open + ?Sized>(
     r: &R,
     def: Index2,
     first: &str,
@@ -113,7 +114,7 @@ pub(crate) fn index2<R: Open + ?Sized>(
 }
 
 /// Leaf indexes of every `(first, _)` key, in order.
-pub(crate) fn event_index<R: Open + ?Sized>(
+pub(super) fn event_index<R: Open + ?Sized>(
     r: &R,
     def: EventIndex,
     first: &str,
@@ -126,7 +127,7 @@ pub(crate) fn event_index<R: Open + ?Sized>(
 }
 
 /// Every value of a JSON table (a full scan).
-pub(crate) fn all_json<R: Open + ?Sized, K: Key + 'static, T: DeserializeOwned>(
+pub(super) fn all_json<R: Open + ?Sized, K: Key + 'static, T: DeserializeOwned>(
     r: &R,
     def: JsonTable<K>,
 ) -> Result<Vec<T>, StoreError> {

@@ -6,13 +6,13 @@
 //! reserved without a record); every organization record was registered; every wrap belongs
 //! to a grant still standing and opens its envelope's current version.
 
+use super::access::Index2;
 use super::audit::AuditFailure;
 use super::audit_records::{History, bad, decode, unreadable};
 use super::records::{CustomerRecord, GrantWrap, OrgRecord};
 use super::tables::{
     CUSTOMER_EVENTS, CUSTOMER_GRANTS, CUSTOMER_REQUESTS, CUSTOMERS, ENVELOPES, GRANTS, HANDLES,
-    INDEXED_UPTO, Index2Def, META, ORG_CUSTOMER_GRANTS, ORG_EVENTS, ORG_REQUESTS, ORGS, REQUESTS,
-    WRAPS,
+    INDEXED_UPTO, META, ORG_CUSTOMER_GRANTS, ORG_EVENTS, ORG_REQUESTS, ORGS, REQUESTS, WRAPS,
 };
 use crate::domain::grant::Grant;
 use crate::domain::request::{AccessRequest, RequestStatus};
@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 type Pairs = BTreeSet<(String, String)>;
 
 /// Every key of a two-part index.
-fn index_pairs(rtx: &ReadTransaction, def: Index2Def) -> Result<Pairs, AuditFailure> {
+fn index_pairs(rtx: &ReadTransaction, def: Index2) -> Result<Pairs, AuditFailure> {
     let mut out = BTreeSet::new();
     for item in rtx
         .open_table(def)

@@ -96,7 +96,7 @@ impl<'a> Tx<'a> {
             .map_err(|_| StoreError::Internal("ledger tables unavailable"))
     }
 
-    pub(crate) fn put_json<K: Key + 'static, T: Serialize>(
+    pub(super) fn put_json<K: Key + 'static, T: Serialize>(
         &mut self,
         def: JsonTable<K>,
         key: K::SelfType<'_>,
@@ -112,7 +112,7 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    pub(crate) fn remove_json<K: Key + 'static>(
+    pub(super) fn remove_json<K: Key + 'static>(
         &mut self,
         def: JsonTable<K>,
         key: K::SelfType<'_>,
@@ -121,7 +121,7 @@ impl<'a> Tx<'a> {
         Ok(self.open(def)?.remove(key)?.is_some())
     }
 
-    pub(crate) fn put_str(
+    pub(super) fn put_str(
         &mut self,
         def: TableDefinition<'static, &'static str, &'static str>,
         key: &str,
@@ -132,14 +132,14 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    pub(crate) fn put_index2(&mut self, def: Index2, a: &str, b: &str) -> Result<(), StoreError> {
+    pub(super) fn put_index2(&mut self, def: Index2, a: &str, b: &str) -> Result<(), StoreError> {
         self.writes += 1;
         self.open(def)?.insert((a, b), ())?;
         Ok(())
     }
 
     /// Removes every `(first, _)` key of a two-part table; returns how many went.
-    pub(crate) fn remove_prefix(
+    pub(super) fn remove_prefix(
         &mut self,
         def: JsonTable<(&'static str, &'static str)>,
         first: &str,

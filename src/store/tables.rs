@@ -80,9 +80,6 @@ tables! {
     CHECKPOINTS: u64 => &'static str = "checkpoints";
 }
 
-/// The type of a two-part index (`customer_requests`, `customer_grants`, …).
-pub(crate) type Index2Def = TableDefinition<'static, (&'static str, &'static str), ()>;
-
 /// META key: the number of leaves in the ledger.
 pub const LEDGER_SIZE: &str = "ledger_size";
 /// META key: events `[0, indexed_upto)` are in `customer_events` and `org_events`; the rest
