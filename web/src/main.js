@@ -208,7 +208,7 @@ function follow() {
       lookAgain();
     },
     // The stream's token ran out: renew (if still allowed) and reconnect, or end the session.
-    onExpired: async () => (ctx.session ? keeper.renew() : false),
+    onExpired: async () => (ctx.session ? keeper.expired() : false),
   });
   live.start();
 }

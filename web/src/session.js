@@ -83,6 +83,17 @@ export class SessionKeeper {
     this.schedule(Math.max(0, this.expiresAt - Date.now()), () => this.end(used ? 'reauthenticate' : 'idle'));
   }
 
+  /**
+   * The token ran out under something using it (the live stream's `session_expired`): renew
+   * only as `due` would; otherwise end the session now. Resolves true when renewed.
+   */
+  async expired() {
+    const used = this.lastActivity > this.issuedAt;
+    if (used && Date.now() < this.renewableUntil) return this.renew();
+    this.end(used ? 'reauthenticate' : 'idle');
+    return false;
+  }
+
   /** POST /v1/me/session now; replaces api.token. Resolves true when renewed. */
   renew() {
     if (this.renewing) return this.renewing;
