@@ -256,7 +256,8 @@ test('live: a request made while signed in shows its badge without navigating, o
   await context.close();
 });
 
-test('live: a revocation on one device updates Access on another within 2 s', async () => {
+test('live: a revocation on one device updates Access on another within 2 s', async (t) => {
+  if (!JSON.parse(me('requests')).some((r) => r.status === 'pending')) orgAsks();
   const pending = JSON.parse(me('requests')).filter((r) => r.status === 'pending');
   const fp = await keyFileFingerprint(DEMO_ORG_KEY);
   for (const r of pending) me('approve', r.request_id, '--org-fingerprint', fp);
@@ -274,6 +275,7 @@ test('live: a revocation on one device updates Access on another within 2 s', as
   await a.page.waitForSelector(`li.grant.ended[data-grant="${grant}"]`, { state: 'attached', timeout: 2000 });
   const took = Date.now() - t0;
   assert.ok(took <= 2000, `updated in ${took} ms`);
+  t.diagnostic(`the other device showed the revocation ${took} ms after the vault answered`);
   assert.equal(await a.page.locator(`li.grant[data-grant="${grant}"] button.revoke`).count(), 0, 'no Revoke button left for the ended access');
   // End the others too (from the CLI, a third device), so the organization's next read is refused.
   for (const g of JSON.parse(me('grants')).filter((x) => x.state === 'active')) me('revoke', g.grant_id);
