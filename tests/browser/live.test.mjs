@@ -292,6 +292,7 @@ test('live: a revocation on one device updates Access on another within 2 s', as
 
 test('live: a data card’s history follows the organization’s reads', async () => {
   const fp = await keyFileFingerprint(DEMO_ORG_KEY);
+  if (!JSON.parse(me('grants')).some((g) => g.state === 'active')) orgAsks();
   for (const r of JSON.parse(me('requests')).filter((x) => x.status === 'pending')) me('approve', r.request_id, '--org-fingerprint', fp);
   const { context, page } = await device({ viewport: PHONE });
   await open(page, 'data');
