@@ -2,7 +2,7 @@
 //! whatever has queued (up to [`MAX_BATCH`]) in one `Durability::Immediate` transaction, commits,
 //! and only then answers each caller. A failed commit fails every caller of that batch.
 
-use super::{StoreError, Tx};
+use super::{Batch, StoreError, Tx};
 use crate::ledger::merkle::Frontier;
 use redb::{Database, Durability};
 use std::sync::{Arc, Mutex};
@@ -68,7 +68,19 @@ impl Writer {
         }
     }
 
-    /// Runs `op` in the next batch; returns its result once that batch is durable.
+    /// Runs the use case `op` in the next batch, against the backend-neutral [`Batch`] (what
+    /// the vault's use cases see); returns its result once that batch is durable.
+    pub async fn act<T, E, F>(&self, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn Batch) -> Result<T, E> + Send + 'static,
+    {
+        self.run(move |tx: &mut Tx<'_>| op(tx)).await
+    }
+
+    /// Runs `op` in the next batch on redb's own [`Tx`]; returns its result once that batch
+    /// is durable.
     pub async fn run<T, E, F>(&self, op: F) -> Result<T, E>
     where
         T: Send + 'static,

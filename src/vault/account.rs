@@ -9,7 +9,6 @@ use crate::crypto::password;
 use crate::domain::ids::CustomerId;
 use crate::domain::request::RequestStatus;
 use crate::ledger::Event;
-use crate::store::Tx;
 use crate::store::prelude::*;
 use crate::store::records::CustomerRecord;
 use zeroize::Zeroizing;
@@ -60,7 +59,7 @@ impl Vault {
             .await??;
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let mut record = current(tx, &id)?;
                 if record.auth_phc != before.auth_phc {
                     return Err(changed_meanwhile());
@@ -87,7 +86,7 @@ impl Vault {
         let now = self.now();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let record = current(tx, &id)?;
                 if record.auth_phc != before.auth_phc {
                     return Err(changed_meanwhile());
@@ -149,7 +148,7 @@ impl Vault {
     }
 }
 
-fn current(tx: &impl Reads, id: &CustomerId) -> Result<CustomerRecord, VaultError> {
+fn current(tx: &(impl Reads + ?Sized), id: &CustomerId) -> Result<CustomerRecord, VaultError> {
     tx.customer(id)?.ok_or_else(|| {
         VaultError::unauthorized("unknown_customer", "this account no longer exists")
     })

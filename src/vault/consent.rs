@@ -9,10 +9,10 @@ use crate::domain::grant::{Grant, GrantTerms};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId, RequestId};
 use crate::domain::request::{AccessRequest, RequestStatus, RequestTerms};
 use crate::ledger::Event;
+use crate::store::ReadView;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
 use crate::store::records::{CustomerRecord, GrantWrap, OrgRecord};
-use crate::store::{ReadView, Tx};
 
 /// The approval a customer's device sends: signed terms and the data keys wrapped to the org.
 pub struct Approval {
@@ -62,7 +62,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let customer_id = match customer {
                     CustomerRef::Id(id) => tx.customer(&id)?.map(|c| c.customer_id),
                     CustomerRef::Handle(h) => tx.customer_id_by_handle(&h)?,
@@ -163,7 +163,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let mut r = load_request(tx, &id, &customer)?;
                 r.ensure_pending()?;
                 r.status = RequestStatus::Declined;
@@ -198,7 +198,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let mut request = load_request(tx, &id, &customer)?;
                 request.ensure_pending()?;
                 a.terms.check_against(&request, now)?;
@@ -285,7 +285,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let mut grant: Grant = tx
                     .grant(&gid)?
                     .filter(|g| g.terms.customer_id == customer)
@@ -357,7 +357,7 @@ impl Party<'_> {
 }
 
 fn load_request(
-    tx: &impl Reads,
+    tx: &(impl Reads + ?Sized),
     id: &RequestId,
     customer: &CustomerId,
 ) -> Result<AccessRequest, VaultError> {
@@ -368,7 +368,7 @@ fn load_request(
 
 /// Exactly one wrap per granted label that has an envelope, naming its current version.
 fn check_approval_wraps(
-    tx: &impl Reads,
+    tx: &(impl Reads + ?Sized),
     customer: &CustomerId,
     a: &Approval,
 ) -> Result<(), VaultError> {

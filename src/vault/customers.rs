@@ -5,7 +5,6 @@ use crate::crypto::bundle::{KdfParams, SealedBundle};
 use crate::crypto::password;
 use crate::domain::ids::{CustomerId, Handle};
 use crate::ledger::Event;
-use crate::store::Tx;
 use crate::store::prelude::*;
 use crate::store::records::CustomerRecord;
 use hmac::{KeyInit, Mac};
@@ -124,7 +123,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 if tx.customer_id_by_handle(&record.handle)?.is_some() {
                     return Err(VaultError::conflict(
                         "handle_taken",

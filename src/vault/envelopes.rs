@@ -6,7 +6,6 @@ use crate::domain::catalog::Label;
 use crate::domain::grant::Grant;
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
 use crate::ledger::Event;
-use crate::store::Tx;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
 use crate::store::records::{EnvelopeRecord, GrantWrap};
@@ -42,7 +41,7 @@ pub fn check_wrap(w: &Wrap) -> Result<(), VaultError> {
 }
 
 /// Every grant of `customer` that covers `label`, whatever its state.
-fn grants_covering<R: Reads>(
+fn grants_covering<R: Reads + ?Sized>(
     r: &R,
     customer: &CustomerId,
     label: &Label,
@@ -110,7 +109,7 @@ impl Vault {
         };
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let existing = tx.envelope_head(&customer, &label)?;
                 let expected = existing.as_ref().map_or(1, |e| e.version + 1);
                 if w.version != expected {
@@ -217,7 +216,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let Some(existing) = tx.envelope_head(&customer, &label)? else {
                     return Err(VaultError::not_found(
                         "envelope_not_found",

@@ -138,7 +138,7 @@ impl Vault {
     pub async fn probe_write(&self) -> Result<(), VaultError> {
         self.store()
             .writer()
-            .run(|_tx: &mut crate::store::Tx<'_>| Ok::<_, VaultError>(()))
+            .act(|_tx: &mut dyn crate::store::Batch| Ok::<_, VaultError>(()))
             .await
     }
 }

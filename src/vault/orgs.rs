@@ -9,7 +9,6 @@ use crate::crypto::sign;
 use crate::domain::controller::ControllerDetails;
 use crate::domain::ids::OrgId;
 use crate::ledger::Event;
-use crate::store::Tx;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
 use crate::store::records::OrgRecord;
@@ -83,7 +82,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 if tx.org(&record.org_id)?.is_some() {
                     return Err(VaultError::conflict(
                         "org_exists",
@@ -121,7 +120,7 @@ impl Vault {
         let nonce = random_nonce();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let mut record = tx.org(&org)?.ok_or_else(|| {
                     VaultError::not_found("org_not_found", format!("no organization {org}"))
                 })?;
@@ -177,7 +176,7 @@ impl Vault {
         let details = details.checked()?;
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let mut record = tx.org(&org)?.ok_or_else(|| {
                     VaultError::not_found("org_not_found", format!("no organization {org}"))
                 })?;
@@ -216,7 +215,7 @@ impl Vault {
         let now = crate::clock::now().unix();
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| Ok::<_, VaultError>(tx.use_jti(&key, exp, now)?))
+            .act(move |tx: &mut dyn Batch| Ok::<_, VaultError>(tx.use_jti(&key, exp, now)?))
             .await
     }
 }

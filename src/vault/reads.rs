@@ -15,10 +15,10 @@ use crate::domain::grant::{Grant, choose_grant};
 use crate::domain::ids::{CustomerId, OrgId};
 use crate::domain::time::Timestamp;
 use crate::ledger::Event;
+use crate::store::Pinned;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
 use crate::store::records::{EnvelopeRecord, GrantWrap};
-use crate::store::{Pinned, Tx};
 
 /// What an organization receives for one read.
 pub struct ReadResult {
@@ -52,7 +52,7 @@ struct Plan {
 impl Ask {
     /// Decides the read on `r`'s state: the first grant allowing it, the envelope, the org's
     /// wrap of the envelope's current version, and the `read` event to log.
-    fn plan(&self, r: &impl Reads) -> Result<Plan, VaultError> {
+    fn plan(&self, r: &(impl Reads + ?Sized)) -> Result<Plan, VaultError> {
         let mut grants = r.grants_for(&self.org, &self.customer)?;
         // After an organization changed its keys, a grant naming its current encryption key is
         // preferred: its wraps open with the key the organization holds now. A grant naming
@@ -102,7 +102,11 @@ impl Ask {
     }
 
     /// `plan` with its grant as it stands in `tx`, if the plan still holds there.
-    fn recheck(&self, tx: &impl Reads, mut plan: Plan) -> Result<Option<Plan>, VaultError> {
+    fn recheck(
+        &self,
+        tx: &(impl Reads + ?Sized),
+        mut plan: Plan,
+    ) -> Result<Option<Plan>, VaultError> {
         let gid = &plan.grant.terms.grant_id;
         let Some(current) = tx.grant(gid)? else {
             return Ok(None);
@@ -145,7 +149,7 @@ impl Vault {
         let planned = ask.plan(&self.store().read()?)?;
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| {
+            .act(move |tx: &mut dyn Batch| {
                 let mut plan = match ask.recheck(tx, planned)? {
                     Some(plan) => plan,
                     None => ask.plan(tx)?,

@@ -6,7 +6,7 @@ use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::merkle::{self, Hash};
 use crate::ledger::note;
 use crate::ledger::receipt::{AccessReceipt, sign_receipt};
-use crate::store::Tx;
+use crate::store::Batch;
 use crate::store::ledger_reads::LedgerReads;
 
 /// The vault's ledger identity: the checkpoint origin, the key name in signed notes, and the key.
@@ -66,7 +66,7 @@ impl Vault {
         .map_err(ledger_err)?;
         self.store()
             .writer()
-            .run(move |tx: &mut Tx<'_>| match tx.latest_checkpoint()? {
+            .act(move |tx: &mut dyn Batch| match tx.latest_checkpoint()? {
                 Some((s, n)) if s >= size => Ok((s, n)),
                 _ => {
                     tx.put_checkpoint(size, &signed)?;
