@@ -12,6 +12,26 @@ use redb::ReadableTable;
 /// `cus_`), so never stored; the lookup walks the same table as a real one.
 pub const DECOY_CUSTOMER_KEY: &str = "decoy";
 
+/// A customer record in its stored form, undecoded: what a login decodes in place of a real
+/// record when the handle is unknown (see [`CustomerReads::customer_for_login`]).
+#[derive(Clone, Debug)]
+pub struct StoredCustomer(Vec<u8>);
+
+impl StoredCustomer {
+    pub fn encode(record: &CustomerRecord) -> Result<Self, StoreError> {
+        serde_json::to_vec(record)
+            .map(Self)
+            .map_err(|e| StoreError::Corrupt {
+                table: "customers",
+                detail: e.to_string(),
+            })
+    }
+
+    pub fn decode(&self) -> Result<CustomerRecord, StoreError> {
+        decode("customers", &self.0)
+    }
+}
+
 pub trait CustomerReads {
     fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError>;
     /// Whether the account exists (one lookup, not decoded).
@@ -22,12 +42,12 @@ pub trait CustomerReads {
     fn customer_by_handle(&self, handle: &Handle) -> Result<Option<CustomerRecord>, StoreError>;
     /// A login's lookup, the same work whether or not the handle is known: one handle lookup,
     /// one record lookup (of [`DECOY_CUSTOMER_KEY`] for an unknown handle) and one decode (of
-    /// `decoy`, a stored form of the same shape, when nothing is stored). The flag says
+    /// `decoy`, a stored record of the same shape, when nothing is stored). The flag says
     /// whether the record is a real account's.
     fn customer_for_login(
         &self,
         handle: &Handle,
-        decoy: &[u8],
+        decoy: &StoredCustomer,
     ) -> Result<(CustomerRecord, bool), StoreError>;
 }
 
@@ -69,12 +89,12 @@ impl<R: Open> CustomerReads for R {
     fn customer_for_login(
         &self,
         handle: &Handle,
-        decoy: &[u8],
+        decoy: &StoredCustomer,
     ) -> Result<(CustomerRecord, bool), StoreError> {
         let id = handle_target(self, handle)?;
         let stored = get_raw(self, CUSTOMERS, id.as_deref().unwrap_or(DECOY_CUSTOMER_KEY))?;
         let known = id.is_some() && stored.is_some();
-        let record = decode("customers", stored.as_deref().unwrap_or(decoy))?;
+        let record = decode("customers", stored.as_deref().unwrap_or(&decoy.0))?;
         Ok((record, known))
     }
 }

@@ -5,6 +5,7 @@ use crate::crypto::bundle::{KdfParams, SealedBundle};
 use crate::crypto::password;
 use crate::domain::ids::{CustomerId, Handle};
 use crate::ledger::Event;
+use crate::store::customers::StoredCustomer;
 use crate::store::prelude::*;
 use crate::store::records::CustomerRecord;
 use hmac::{KeyInit, Mac};
@@ -48,8 +49,8 @@ pub fn decoy_phc() -> String {
 
 /// The stored form of a customer record carrying [`decoy_phc`], decoded in place of a real
 /// one when the handle is unknown (made once).
-fn decoy_record() -> Result<&'static [u8], VaultError> {
-    static DECOY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+fn decoy_record() -> Result<&'static StoredCustomer, VaultError> {
+    static DECOY: std::sync::OnceLock<StoredCustomer> = std::sync::OnceLock::new();
     if let Some(b) = DECOY.get() {
         return Ok(b);
     }
@@ -67,8 +68,8 @@ fn decoy_record() -> Result<&'static [u8], VaultError> {
         ed25519_public: [0u8; 32],
         created_at: crate::clock::now(),
     };
-    let bytes = serde_json::to_vec(&record).map_err(|e| VaultError::Internal(e.to_string()))?;
-    Ok(DECOY.get_or_init(|| bytes))
+    let stored = StoredCustomer::encode(&record)?;
+    Ok(DECOY.get_or_init(|| stored))
 }
 
 pub struct Signup {
@@ -202,7 +203,7 @@ mod tests {
         assert_eq!(decoy.hash.map(|h| h.len()), stored.hash.map(|h| h.len()));
         assert!(!password::verify_auth(&[1u8; 32], &decoy_phc()));
         assert!(!password::verify_auth(&[0u8; 32], &decoy_phc()));
-        let record: CustomerRecord = serde_json::from_slice(decoy_record().unwrap()).unwrap();
+        let record = decoy_record().unwrap().decode().unwrap();
         assert_eq!(record.auth_phc, decoy_phc());
     }
 }
