@@ -15,6 +15,13 @@ pub(crate) trait Visit {
     ) -> Result<(), StoreError>;
 }
 
+/// The name of a table marked `ledger` (any other mark does not compile).
+macro_rules! ledger_marked {
+    (ledger, $s:literal) => {
+        $s
+    };
+}
+
 macro_rules! tables {
     ($( $(#[$doc:meta])* $name:ident: $k:ty => $v:ty = $s:literal $(, $ledger:ident)?; )*) => {
         $( $(#[$doc])* pub const $name: TableDefinition<'static, $k, $v> = TableDefinition::new($s); )*
@@ -23,7 +30,7 @@ macro_rules! tables {
         pub const ALL: &[&str] = &[$($s),*];
 
         /// The tables `Tx::append` holds open for a whole batch (marked `ledger` below).
-        pub(crate) const LEDGER: &[&str] = &[$($( { stringify!($ledger); $s }, )?)*];
+        pub(crate) const LEDGER: &[&str] = &[$($( ledger_marked!($ledger, $s), )?)*];
 
         /// Calls `v` with every table definition, in declaration order.
         pub(crate) fn visit_all(v: &mut impl Visit) -> Result<(), StoreError> {
