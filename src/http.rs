@@ -24,8 +24,10 @@ use crate::tokens::TokenIssuer;
 use crate::vault::Vault;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
 use std::sync::Arc;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
@@ -51,68 +53,65 @@ pub fn body_limit(max_envelope_bytes: usize) -> usize {
     max_envelope_bytes / 3 * 4 + 64 * 1024
 }
 
-/// The route table: every endpoint, and through its extractor, who may call it.
+/// The route table: every endpoint, and through its extractor, who may call it. Each
+/// `routes!` call also adds the handlers' `#[utoipa::path]` operations to the OpenAPI document,
+/// so the router and the document come from this one list. Handlers of one path share a call.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(server::healthz))
+        .routes(routes!(server::readyz))
+        .routes(routes!(openapi::document))
+        // customers: sign-up and login (no token yet)
+        .routes(routes!(customers::sign_up))
+        .routes(routes!(customers::kdf_params))
+        .routes(routes!(customers::log_in))
+        // the signed-in customer
+        .routes(routes!(customers::me))
+        .routes(routes!(customers::renew))
+        .routes(routes!(account::change_passphrase))
+        .routes(routes!(account::close))
+        .routes(routes!(events::stream))
+        .routes(routes!(envelopes::list))
+        .routes(routes!(
+            envelopes::get_one,
+            envelopes::put,
+            envelopes::erase
+        ))
+        .routes(routes!(requests::list_mine))
+        .routes(routes!(requests::approve))
+        .routes(routes!(requests::decline))
+        .routes(routes!(grants::list_mine))
+        .routes(routes!(grants::get_mine))
+        .routes(routes!(grants::revoke))
+        .routes(routes!(grants::receipt))
+        .routes(routes!(ledger::mine))
+        // the public ledger: checkpoints, key, proofs, the receipts' JSON-LD context
+        .routes(routes!(transparency::checkpoint))
+        .routes(routes!(transparency::key))
+        .routes(routes!(transparency::rotations))
+        .routes(routes!(transparency::inclusion))
+        .routes(routes!(transparency::consistency))
+        .routes(routes!(grants::ld_context))
+        // organizations
+        .routes(routes!(org::public_info))
+        .routes(routes!(ledger::org_keys))
+        .routes(routes!(org::change_keys))
+        .routes(routes!(org::token))
+        .routes(routes!(requests::create, requests::list_org))
+        .routes(routes!(requests::get_org))
+        .routes(routes!(org::read))
+        .routes(routes!(ledger::org))
+        // operator
+        .routes(routes!(admin::register_org))
+        .routes(routes!(admin::set_controller))
+        .routes(routes!(admin::backup))
+}
+
+/// The API router with its state, metrics and body limit.
 pub fn router(state: AppState) -> Router {
     let limit = body_limit(state.vault.limits().max_envelope_bytes);
-    Router::new()
-        .route("/healthz", get(server::healthz))
-        .route("/readyz", get(server::readyz))
-        .route("/openapi.json", get(openapi::document))
-        // customers: sign-up and login (no token yet)
-        .route("/v1/customers", post(customers::sign_up))
-        .route("/v1/customers/kdf", get(customers::kdf_params))
-        .route("/v1/sessions", post(customers::log_in))
-        // the signed-in customer
-        .route("/v1/me", get(customers::me))
-        .route("/v1/me/session", post(customers::renew))
-        .route("/v1/me/passphrase", post(account::change_passphrase))
-        .route("/v1/me/close", post(account::close))
-        .route("/v1/me/events", get(events::stream))
-        .route("/v1/me/envelopes", get(envelopes::list))
-        .route(
-            "/v1/me/envelopes/{label}",
-            get(envelopes::get_one)
-                .put(envelopes::put)
-                .delete(envelopes::erase),
-        )
-        .route("/v1/me/requests", get(requests::list_mine))
-        .route("/v1/me/requests/{id}/approve", post(requests::approve))
-        .route("/v1/me/requests/{id}/decline", post(requests::decline))
-        .route("/v1/me/grants", get(grants::list_mine))
-        .route("/v1/me/grants/{id}", get(grants::get_mine))
-        .route("/v1/me/grants/{id}/revoke", post(grants::revoke))
-        .route("/v1/me/ledger", get(ledger::mine))
-        // the public ledger: checkpoints, key, proofs
-        .route("/v1/ledger/checkpoint", get(transparency::checkpoint))
-        .route("/v1/ledger/key", get(transparency::key))
-        .route("/v1/ledger/key/rotations", get(transparency::rotations))
-        .route("/v1/ledger/proof/inclusion", get(transparency::inclusion))
-        .route(
-            "/v1/ledger/proof/consistency",
-            get(transparency::consistency),
-        )
-        .route("/v1/me/grants/{id}/receipt", get(grants::receipt))
-        .route("/v1/ld/consent-v1.jsonld", get(grants::ld_context))
-        // organizations
-        .route("/v1/orgs/{id}", get(org::public_info))
-        .route("/v1/orgs/{id}/keys", get(ledger::org_keys))
-        .route("/v1/org/keys", post(org::change_keys))
-        .route("/v1/oauth/token", post(org::token))
-        .route(
-            "/v1/org/requests",
-            post(requests::create).get(requests::list_org),
-        )
-        .route("/v1/org/requests/{id}", get(requests::get_org))
-        .route(
-            "/v1/org/customers/{customer}/envelopes/{label}",
-            get(org::read),
-        )
-        .route("/v1/org/ledger", get(ledger::org))
-        // operator
-        .route("/v1/admin/orgs", post(admin::register_org))
-        .route("/v1/admin/orgs/{id}/controller", put(admin::set_controller))
-        .route("/v1/admin/backup", get(admin::backup))
-        .route_layer(axum::middleware::from_fn(observe::track))
+    let (api, _) = api_routes().split_for_parts();
+    api.route_layer(axum::middleware::from_fn(observe::track))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

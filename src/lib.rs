@@ -19,3 +19,4 @@ pub mod settings;
 pub mod store;
 pub mod tokens;
 pub mod vault;
+pub mod wire;

@@ -367,8 +367,8 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
         CustomerCommand::Get { label, out } => {
             let label = Label::parse(&label)?;
             let (e, plain) = open(&a.profile)?.d.get(&label)?;
-            eprintln!("{} version {}", e.label, e.version);
-            super::write_contents(&e.content_type, &plain, out.as_deref())
+            eprintln!("{} version {}", e.summary.label, e.summary.version);
+            super::write_contents(&e.summary.content_type, &plain, out.as_deref())
         }
         CustomerCommand::Requests => {
             let mut u = open(&a.profile)?;
@@ -546,32 +546,32 @@ fn verify_ledger(path: &Path) -> Result<(), CliError> {
 fn requests(d: &mut Device) -> Result<Vec<serde_json::Value>, CliError> {
     let mut out = Vec::new();
     for r in d.requests()? {
-        let org = match d.org_keys(&r.org_id) {
+        let org = match d.org_keys(&r.request.org_id) {
             Ok(log) => json!({
                 "org_id": log.org_id,
                 "name": log.name,
                 "fingerprint": device::org_fingerprint(&log.current),
                 "key_log": format!("verified: {} key set(s), the current one logged at entry {}", log.keys.len(), log.current.index),
-                "verified_on_this_device": d.org_verified(&r.org_id),
+                "verified_on_this_device": d.org_verified(&r.request.org_id),
             }),
-            Err(e) => json!({ "org_id": r.org_id, "key_log": format!("FAILED: {e}") }),
+            Err(e) => json!({ "org_id": r.request.org_id, "key_log": format!("FAILED: {e}") }),
         };
         let mut org = org;
         if let Some(c) = &r.org.controller {
-            org["controller"] = c.clone();
+            org["controller"] = json!(c);
             org["controller_note"] =
                 json!("as registered by the vault's operator; not verified by this device");
         }
         out.push(json!({
-            "request_id": r.request_id,
-            "status": r.status,
+            "request_id": r.request.request_id,
+            "status": r.request.status,
             "org": org,
-            "labels": r.labels,
-            "purposes": r.purposes,
-            "required_purposes": r.required_purposes,
-            "duration_secs": r.duration_secs,
-            "justification": r.justification,
-            "created_at": r.created_at,
+            "labels": r.request.labels,
+            "purposes": r.request.purposes,
+            "required_purposes": r.request.required_purposes,
+            "duration_secs": r.request.duration_secs,
+            "justification": r.request.justification,
+            "created_at": r.request.created_at,
         }));
     }
     Ok(out)
@@ -586,7 +586,9 @@ fn grants(d: &mut Device) -> Result<Vec<serde_json::Value>, CliError> {
     for g in listed {
         let check = match d.checked_grant(&g, &ledger) {
             Ok(_) => "signed by you and logged".to_owned(),
-            Err(e) if g.state == "revoked" => format!("revoked ({e})"),
+            Err(e) if g.state == crate::domain::grant::GrantState::Revoked => {
+                format!("revoked ({e})")
+            }
             Err(e) => e.to_string(),
         };
         let org = match d.org_verified(&g.terms.org_id) {

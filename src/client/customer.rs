@@ -3,155 +3,28 @@
 use super::profile::{OrgAnchor, PROFILE_KIND, Profile};
 use super::verify::{self, OrgKeyLog, Party, Trust, VerifyFailure};
 use super::{Api, ClientError};
-use crate::crypto::b64::{self, serde_array, serde_bytes};
-use crate::crypto::bundle::{
-    CustomerSecrets, KdfParams, SealedBundle, derive_keys, open_bundle, seal_bundle,
-};
+use crate::crypto::b64::{self};
+use crate::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, open_bundle, seal_bundle};
 use crate::crypto::envelope::{DataKey, envelope_aad, open_payload, seal_payload};
 use crate::crypto::sign::{fingerprint, fingerprint_matches, sign_grant, verify_grant};
-use crate::crypto::wrap::{OWNER, Wrap, unwrap_key, wrap_info, wrap_key};
+use crate::crypto::wrap::{OWNER, unwrap_key, wrap_info, wrap_key};
 use crate::domain::catalog::{Label, Purpose};
-use crate::domain::grant::GrantTerms;
+use crate::domain::grant::{GrantState, GrantTerms};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId, RequestId};
+use crate::domain::request::RequestStatus;
 use crate::domain::time::Timestamp;
 use crate::ledger::Event;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-#[derive(Deserialize)]
-struct SessionAnswer {
-    token: String,
-    customer_id: String,
-    bundle: SealedBundle,
-}
-
-#[derive(Deserialize)]
-struct KdfAnswer {
-    kdf: KdfParams,
-}
-
-/// What the vault holds of one envelope.
-#[derive(Deserialize, Debug)]
-pub struct EnvelopeFull {
-    pub envelope_id: EnvelopeId,
-    pub label: Label,
-    pub version: u64,
-    pub content_type: String,
-    pub rotation_pending: bool,
-    #[serde(with = "serde_array")]
-    pub nonce: [u8; 24],
-    #[serde(with = "serde_bytes")]
-    pub ciphertext: Vec<u8>,
-    pub owner_wrap: Wrap,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct EnvelopeSummary {
-    pub envelope_id: EnvelopeId,
-    pub label: Label,
-    pub version: u64,
-    pub content_type: String,
-    pub size: usize,
-    pub rotation_pending: bool,
-    pub updated_at: Timestamp,
-}
-
-/// An organization as the vault describes it. Display only: nothing here is trusted. The
-/// device takes an organization's name and keys from its verified key log
-/// ([`verify::org_key_log`]) and computes the fingerprint itself.
-#[derive(Deserialize, Debug, Clone)]
-pub struct OrgInfo {
-    pub org_id: OrgId,
-    pub name: String,
-    /// The keys the vault names; compared with the key log (a mismatch is refused).
-    #[serde(default, with = "b64::serde_option_array")]
-    pub ed25519_public: Option<[u8; 32]>,
-    #[serde(default, with = "b64::serde_option_array")]
-    pub x25519_public: Option<[u8; 32]>,
-    /// The controller details the operator registered (legal name, address, contacts, privacy
-    /// policy): shown as the operator's claims, never checked and never used for trust.
-    #[serde(default)]
-    pub controller: Option<Value>,
-}
-
-/// A request as the vault lists it. `org_id` names the organization; `org` is the vault's
-/// description of it (display only, see [`OrgInfo`]).
-#[derive(Deserialize, Debug)]
-pub struct RequestView {
-    pub request_id: RequestId,
-    pub customer_id: CustomerId,
-    pub org_id: OrgId,
-    pub org: OrgInfo,
-    pub labels: Vec<Label>,
-    pub purposes: Vec<Purpose>,
-    /// The purposes the organization says its service needs (the vault's word, and the
-    /// `request_created` entry's): a grant without them is refused by the vault.
-    #[serde(default)]
-    pub required_purposes: Vec<Purpose>,
-    pub duration_secs: u64,
-    pub justification: String,
-    pub status: String,
-    pub created_at: Timestamp,
-}
-
-/// A grant as the vault lists it: the signed terms (flattened) and the vault's bookkeeping.
-/// The device believes the terms only after [`Device::checked_grant`] verified the signature
-/// with its own key; `state`, `reads` and `org_name` are the vault's word.
-#[derive(Debug)]
-pub struct GrantView {
-    pub terms: GrantTerms,
-    pub signature: Vec<u8>,
-    pub state: String,
-    pub reads: u32,
-    pub org_name: Option<String>,
-}
-
-/// The fields of a listed grant that the customer signed (wire v2).
-const SIGNED_GRANT_FIELDS: [&str; 9] = [
-    "grant_id",
-    "customer_id",
-    "org_id",
-    "org_identity_key",
-    "org_encryption_key",
-    "labels",
-    "purposes",
-    "not_after",
-    "max_reads",
-];
-
-impl<'de> Deserialize<'de> for GrantView {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
-        let mut all = serde_json::Map::<String, Value>::deserialize(d)?;
-        let mut signed = serde_json::Map::new();
-        for k in SIGNED_GRANT_FIELDS {
-            if let Some(v) = all.remove(k) {
-                signed.insert(k.to_owned(), v);
-            }
-        }
-        #[derive(Deserialize)]
-        struct Rest {
-            #[serde(with = "serde_bytes")]
-            signature: Vec<u8>,
-            state: String,
-            reads: u32,
-            #[serde(default)]
-            org_name: Option<String>,
-        }
-        let terms: GrantTerms =
-            serde_json::from_value(Value::Object(signed)).map_err(D::Error::custom)?;
-        let rest: Rest = serde_json::from_value(Value::Object(all)).map_err(D::Error::custom)?;
-        Ok(Self {
-            terms,
-            signature: rest.signature,
-            state: rest.state,
-            reads: rest.reads,
-            org_name: rest.org_name,
-        })
-    }
-}
+// Wire types are shared with the server (`crate::wire`); what each field is believed for is
+// said where the device reads it.
+use crate::wire::customers::{KdfAnswer, LogInBody, Session};
+pub use crate::wire::envelopes::{EnvelopeFull, EnvelopeSummary};
+pub use crate::wire::grants::GrantView;
+pub use crate::wire::org::OrgInfo;
+pub use crate::wire::requests::RequestView;
 
 /// Cost of the passphrase KDF for a new account.
 pub struct KdfCost {
@@ -221,11 +94,16 @@ pub fn unlock(profile: &Profile, passphrase: &[u8]) -> Result<Device, ClientErro
     let kdf: KdfAnswer =
         api.get_query("/v1/customers/kdf", &[("handle", profile.handle.as_str())])?;
     let keys = derive_keys(passphrase, &kdf.kdf)?;
-    let session: SessionAnswer = api.post(
-        "/v1/sessions",
-        &json!({ "handle": profile.handle, "auth": b64::encode(&keys.auth[..]) }),
-    )?;
-    let secrets = open_bundle(&keys.kek, &session.bundle)?;
+    // The sealed bundle is believed only once it opens under the passphrase and holds this
+    // profile's keys; the customer id must be the profile's.
+    let mut login = LogInBody {
+        handle: profile.handle.clone(),
+        auth: *keys.auth,
+    };
+    let answer = api.post("/v1/sessions", &login);
+    login.auth.zeroize();
+    let session: Session = answer?;
+    let secrets = open_bundle(&keys.kek, &session.profile.bundle)?;
     if secrets.x25519_public() != profile.x25519_public
         || secrets.ed25519_public() != profile.ed25519_public
     {
@@ -233,14 +111,13 @@ pub fn unlock(profile: &Profile, passphrase: &[u8]) -> Result<Device, ClientErro
             "the key bundle from the vault does not hold this profile's keys; refusing it".into(),
         ));
     }
-    if session.customer_id != profile.customer_id {
+    if session.profile.customer_id.as_str() != profile.customer_id {
         return Err(ClientError::Protocol(
             "the vault answered for another customer".into(),
         ));
     }
     api.set_token(session.token);
-    let customer_id = CustomerId::parse(&session.customer_id)
-        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let customer_id = session.profile.customer_id;
     // A profile made before pinning existed pins the vault key now (trust on first use).
     let vault_key = match &profile.vault_key {
         Some(k) => k.clone(),
@@ -344,8 +221,8 @@ impl Device {
 
     fn owner_key(&self, e: &EnvelopeFull) -> Result<DataKey, ClientError> {
         let info = wrap_info(
-            e.envelope_id.as_str(),
-            e.version,
+            e.summary.envelope_id.as_str(),
+            e.summary.version,
             self.customer_id.as_str(),
             OWNER,
         );
@@ -361,10 +238,10 @@ impl Device {
         let key = self.owner_key(&e)?;
         let aad = envelope_aad(
             self.customer_id.as_str(),
-            e.envelope_id.as_str(),
-            e.version,
+            e.summary.envelope_id.as_str(),
+            e.summary.version,
             label.as_str(),
-            &e.content_type,
+            &e.summary.content_type,
         );
         let plain = open_payload(&key, &aad, &e.nonce, &e.ciphertext).map_err(|_| {
             ClientError::Refused(format!(
@@ -494,7 +371,7 @@ impl Device {
         let listed: Vec<GrantView> = self
             .grants()?
             .into_iter()
-            .filter(|g| g.state == "active" && g.terms.labels.contains(label))
+            .filter(|g| g.state == GrantState::Active && g.terms.labels.contains(label))
             // A grant whose read quota is used up can never read again: no new wraps.
             .filter(|g| g.terms.max_reads.is_none_or(|max| g.reads < max))
             .collect();
@@ -531,7 +408,7 @@ impl Device {
         let existing = self.envelope(label)?;
         let recipients = self.recipients(label)?;
         let (envelope_id, version) = match &existing {
-            Some(e) => (e.envelope_id.clone(), e.version + 1),
+            Some(e) => (e.summary.envelope_id.clone(), e.summary.version + 1),
             None => (
                 EnvelopeId::from_random(crate::crypto::keys::random_array()),
                 1,
@@ -591,7 +468,7 @@ impl Device {
                 continue;
             }
             let (full, plain) = self.get(&e.label)?;
-            self.put(&e.label, &full.content_type, &plain, true)?;
+            self.put(&e.label, &full.summary.content_type, &plain, true)?;
             done.push(e.label);
         }
         Ok(done)
@@ -732,26 +609,25 @@ impl Device {
         let request = self
             .requests()?
             .into_iter()
-            .find(|r| &r.request_id == request_id)
+            .find(|r| &r.request.request_id == request_id)
             .ok_or_else(|| ClientError::Usage(format!("no request {request_id}")))?;
-        if request.status != "pending" {
+        if request.request.status != RequestStatus::Pending {
             return Err(ClientError::Usage(format!(
-                "request {request_id} is already {}",
-                request.status
+                "request {request_id} was already answered ({:?})",
+                request.request.status
             )));
         }
-        if request.customer_id != self.customer_id {
+        if request.request.customer_id != self.customer_id {
             return Err(ClientError::Refused(format!(
                 "request {request_id} is addressed to another customer; refusing it"
             )));
         }
         // The organization's keys come from its verified key log, never from the request; a
         // request that describes the organization otherwise is the vault contradicting itself.
-        let log = self.org_keys(&request.org_id)?;
-        let described = (request.org.ed25519_public, request.org.x25519_public);
+        let log = self.org_keys(&request.request.org_id)?;
         if request.org.org_id != log.org_id
-            || described.0.is_some_and(|k| k != log.current.identity_key)
-            || described.1.is_some_and(|k| k != log.current.encryption_key)
+            || request.org.ed25519_public != log.current.identity_key
+            || request.org.x25519_public != log.current.encryption_key
         {
             return Err(ClientError::Refused(format!(
                 "the vault shows request {request_id} with keys for {} that are not the ones in \
@@ -765,8 +641,8 @@ impl Device {
         let max_reads = choice.max_reads;
         let duration = choice
             .duration_secs
-            .unwrap_or(request.duration_secs)
-            .min(request.duration_secs);
+            .unwrap_or(request.request.duration_secs)
+            .min(request.request.duration_secs);
         let now = crate::clock::now();
         let terms = GrantTerms {
             grant_id: GrantId::from_random(crate::crypto::keys::random_array()),
@@ -786,14 +662,14 @@ impl Device {
             };
             let key = self.owner_key(&e)?;
             let info = wrap_info(
-                e.envelope_id.as_str(),
-                e.version,
+                e.summary.envelope_id.as_str(),
+                e.summary.version,
                 terms.org_id.as_str(),
                 terms.grant_id.as_str(),
             );
             let w = wrap_key(&terms.org_encryption_key, &info, &key)?;
             wraps.push(json!({
-                "label": label, "envelope_id": e.envelope_id, "version": e.version,
+                "label": label, "envelope_id": e.summary.envelope_id, "version": e.summary.version,
                 "enc": b64::encode(&w.enc), "ct": b64::encode(&w.ct),
             }));
         }
@@ -839,8 +715,14 @@ impl Choice {
     /// The labels and purposes to sign, sorted, checked against the request before anything
     /// is signed (the vault checks again).
     fn terms(&self, r: &RequestView) -> Result<(Vec<Label>, Vec<Purpose>), ClientError> {
-        let mut labels = self.labels.clone().unwrap_or_else(|| r.labels.clone());
-        let mut purposes = self.purposes.clone().unwrap_or_else(|| r.purposes.clone());
+        let mut labels = self
+            .labels
+            .clone()
+            .unwrap_or_else(|| r.request.labels.clone());
+        let mut purposes = self
+            .purposes
+            .clone()
+            .unwrap_or_else(|| r.request.purposes.clone());
         labels.sort();
         labels.dedup();
         purposes.sort();
@@ -850,22 +732,27 @@ impl Choice {
                 "choose at least one label and one purpose, or decline the request".into(),
             ));
         }
-        if let Some(l) = labels.iter().find(|l| !r.labels.contains(l)) {
+        if let Some(l) = labels.iter().find(|l| !r.request.labels.contains(l)) {
             return Err(ClientError::Usage(format!(
                 "`{l}` was not asked for; choose among {}",
-                join(&r.labels)
+                join(&r.request.labels)
             )));
         }
-        if let Some(p) = purposes.iter().find(|p| !r.purposes.contains(p)) {
+        if let Some(p) = purposes.iter().find(|p| !r.request.purposes.contains(p)) {
             return Err(ClientError::Usage(format!(
                 "`{p}` was not asked for; choose among {}",
-                join(&r.purposes)
+                join(&r.request.purposes)
             )));
         }
-        if let Some(p) = r.required_purposes.iter().find(|p| !purposes.contains(p)) {
+        if let Some(p) = r
+            .request
+            .required_purposes
+            .iter()
+            .find(|p| !purposes.contains(p))
+        {
             return Err(ClientError::Usage(format!(
                 "{} needs `{p}` for its service: include it, or decline the request",
-                r.org_id
+                r.request.org_id
             )));
         }
         Ok((labels, purposes))

@@ -33,14 +33,19 @@ const KEK_INFO: &[u8] = b"assent/v1/kek";
 const BUNDLE_AAD: &[u8] = b"assent/v1/bundle";
 
 /// Argon2id parameters, stored with the bundle.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KdfParams {
+    #[schema(pattern = "^argon2id$")]
     pub alg: String,
+    #[schema(schema_with = crate::wire::schema::m_kib_schema)]
     pub m_kib: u32,
+    #[schema(schema_with = crate::wire::schema::t_schema)]
     pub t: u32,
+    #[schema(schema_with = crate::wire::schema::p_schema)]
     pub p: u32,
     #[serde(with = "super::b64::serde_array")]
+    #[schema(value_type = crate::wire::schema::Base64Url16)]
     pub salt: [u8; 16],
 }
 
@@ -154,15 +159,20 @@ impl std::fmt::Debug for CustomerSecrets {
     }
 }
 
-/// The serialized bundle: `{"v":1,"kdf":{…},"nonce":…,"ct":…}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+/// The serialized bundle: `{"v":1,"kdf":{…},"nonce":…,"ct":…}`: the customer's private keys,
+/// sealed on the device.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SealedBundle {
+    /// Bundle format version.
+    #[schema(schema_with = crate::wire::schema::bundle_version_schema)]
     pub v: u8,
     pub kdf: KdfParams,
     #[serde(with = "super::b64::serde_array")]
+    #[schema(value_type = crate::wire::schema::Base64Url24)]
     pub nonce: [u8; 24],
     #[serde(with = "super::b64::serde_bytes")]
+    #[schema(value_type = crate::wire::schema::Base64Url)]
     pub ct: Vec<u8>,
 }
 

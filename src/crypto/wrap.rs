@@ -36,12 +36,16 @@ pub fn wrap_info(
         .into_bytes()
 }
 
-/// A wrapped data key: HPKE encapsulated key and ciphertext, base64url in JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A wrapped data key: HPKE (RFC 9180) encapsulated key and ciphertext, base64url in JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Wrap {
+    /// HPKE encapsulated key.
     #[serde(with = "super::b64::serde_bytes")]
+    #[schema(value_type = crate::wire::schema::Base64Url32)]
     pub enc: Vec<u8>,
+    /// The wrapped 32-byte data key and its tag.
     #[serde(with = "super::b64::serde_bytes")]
+    #[schema(value_type = crate::wire::schema::Base64Url48)]
     pub ct: Vec<u8>,
 }
 

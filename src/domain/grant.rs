@@ -16,7 +16,7 @@ pub const MAX_READS_LIMIT: u32 = 1_000_000;
 ///
 /// Invariant: the grant names the organization's keys the customer approved; a device wraps
 /// data keys only to the `org_encryption_key` of a grant whose signature it verified itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantTerms {
     pub grant_id: GrantId,
@@ -24,15 +24,23 @@ pub struct GrantTerms {
     pub org_id: OrgId,
     /// The organization's Ed25519 identity key (raw, base64url).
     #[serde(with = "crate::crypto::b64::serde_array")]
+    #[schema(value_type = crate::wire::schema::Base64Url32)]
     pub org_identity_key: [u8; 32],
     /// The organization's X25519 encryption key (raw, base64url): every wrap for this grant
     /// is made to it.
     #[serde(with = "crate::crypto::b64::serde_array")]
+    #[schema(value_type = crate::wire::schema::Base64Url32)]
     pub org_encryption_key: [u8; 32],
+    /// Distinct labels, a subset of the request's.
+    #[schema(min_items = 1)]
     pub labels: Vec<Label>,
+    /// Distinct purposes, a subset of the request's holding its required ones.
+    #[schema(min_items = 1)]
     pub purposes: Vec<Purpose>,
     pub not_after: Timestamp,
+    /// Read quota; absent when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     pub max_reads: Option<u32>,
 }
 
@@ -118,7 +126,7 @@ pub struct Grant {
     pub ledger_index: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantState {
     Active,

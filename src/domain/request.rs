@@ -13,7 +13,7 @@ pub const MAX_JUSTIFICATION_CHARS: usize = 1000;
 pub const MAX_LABELS: usize = 32;
 pub const MAX_PURPOSES: usize = 8;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
     Pending,
@@ -21,7 +21,8 @@ pub enum RequestStatus {
     Declined,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An organization's access request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessRequest {
     pub request_id: RequestId,
     pub org_id: OrgId,

@@ -4,50 +4,14 @@
 
 use super::AppState;
 use super::auth::CustomerSession;
-use super::customers::Profile;
 use super::error::ApiError;
 use super::extract::Json;
-use super::openapi::{Base64Url32, ErrorBody, SealedBundleDoc};
-use crate::crypto::b64::serde_array;
-use crate::crypto::bundle::SealedBundle;
 use crate::vault::VaultError;
+use crate::wire::customers::{CloseBody, ClosedAnswer, PassphraseBody, Profile};
+use crate::wire::schema::ErrorBody;
 use axum::extract::{ConnectInfo, State};
-use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use utoipa::ToSchema;
 use zeroize::{Zeroize, Zeroizing};
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PassphraseBody {
-    /// The login proof of the current passphrase.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub auth: [u8; 32],
-    /// The login proof of the new passphrase.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub new_auth: [u8; 32],
-    /// The same keys, sealed on the device under the new passphrase (new salt).
-    #[schema(value_type = SealedBundleDoc)]
-    pub bundle: SealedBundle,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CloseBody {
-    /// The login proof of the current passphrase.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub auth: [u8; 32],
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ClosedAnswer {
-    pub grants_revoked: usize,
-    pub requests_declined: usize,
-    pub envelopes_erased: usize,
-}
 
 /// Charges the attempt like a login: refused while this account's failures from this network
 /// are over the limit; a wrong proof counts as a failure.

@@ -4,48 +4,13 @@ use super::AppState;
 use super::auth::AdminAuth;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use super::ledger::LedgerRef;
-use super::openapi::{Base64Url32, Base64UrlDoc, BinaryDoc, ErrorBody, OrgIdDoc};
-use super::org::OrgInfo;
-use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::domain::controller::ControllerDetails;
 use crate::domain::ids::OrgId;
 use crate::vault::orgs::NewOrg;
+use crate::wire::org::{OrgInfo, RegisterBody, Registered};
+use crate::wire::schema::{Binary, ErrorBody};
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    #[schema(value_type = OrgIdDoc)]
-    pub org_id: OrgId,
-    pub name: String,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub ed25519_public: [u8; 32],
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub x25519_public: [u8; 32],
-    /// Ed25519 (identity key) over `assent/v1/org-key\n` ‖ x25519_public.
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub key_signature: Vec<u8>,
-    /// The controller details consent receipts state: `legal_name`, `address`
-    /// (`street_address`, `locality`, optional `region` and `postal_code`, `country` ISO 3166-1
-    /// alpha-2), `email`, `phone` (E.164), `privacy_policy_url` (https) and `jurisdiction`
-    /// (ISO 3166-1 alpha-2 or `EU`).
-    #[schema(value_type = Object)]
-    pub controller: ControllerDetails,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Registered {
-    #[serde(flatten)]
-    pub org: OrgInfo,
-    pub ledger: LedgerRef,
-}
 
 /// Register an organization (operator only).
 #[utoipa::path(
@@ -100,7 +65,7 @@ pub async fn register_org(
     operation_id = "set_org_controller",
     tag = "admin",
     security(("admin_token" = [])),
-    params(("id" = OrgIdDoc, Path, description = "The organization")),
+    params(("id" = OrgId, Path, description = "The organization")),
     request_body(content = Object, description = "The controller details, as in `register_org`"),
     responses(
         (status = 200, description = "The organization with its new details", body = OrgInfo),
@@ -132,7 +97,7 @@ pub async fn set_controller(
     tag = "admin",
     security(("admin_token" = [])),
     responses(
-        (status = 200, description = "The redb database file", body = BinaryDoc, content_type = "application/octet-stream",
+        (status = 200, description = "The redb database file", body = Binary, content_type = "application/octet-stream",
             headers(("x-assent-ledger-size" = u64, description = "The ledger size in the copy"))),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired`", body = ErrorBody),
     ),

@@ -4,59 +4,19 @@ use super::AppState;
 use super::auth::{CustomerAuth, CustomerSession};
 use super::error::ApiError;
 use super::extract::{Json, Query};
-use super::openapi::{
-    Base64Url32, CustomerIdDoc, ErrorBody, HandleDoc, KdfParamsDoc, SealedBundleDoc, TimestampDoc,
-};
-use crate::crypto::b64::serde_array;
-use crate::crypto::bundle::{KdfParams, SealedBundle};
-use crate::domain::ids::{CustomerId, Handle};
+use crate::domain::ids::Handle;
 use crate::domain::time::Timestamp;
 use crate::store::records::CustomerRecord;
 use crate::tokens::{CUSTOMER_SESSION_MAX_SECS, CUSTOMER_TTL_SECS};
 use crate::vault::customers::Signup;
+use crate::wire::customers::{KdfAnswer, LogInBody, Profile, Renewed, Session, SignUpBody};
+use crate::wire::schema::ErrorBody;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::net::SocketAddr;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use zeroize::{Zeroize, Zeroizing};
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignUpBody {
-    #[schema(value_type = HandleDoc)]
-    pub handle: String,
-    /// HKDF(master, "assent/v1/auth"): the login proof. Never the passphrase.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub auth: [u8; 32],
-    #[schema(value_type = SealedBundleDoc)]
-    pub bundle: SealedBundle,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub x25519_public: [u8; 32],
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub ed25519_public: [u8; 32],
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Profile {
-    #[schema(value_type = CustomerIdDoc)]
-    pub customer_id: CustomerId,
-    #[schema(value_type = HandleDoc)]
-    pub handle: Handle,
-    #[schema(value_type = SealedBundleDoc)]
-    pub bundle: SealedBundle,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub x25519_public: [u8; 32],
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub ed25519_public: [u8; 32],
-    #[schema(value_type = TimestampDoc)]
-    pub created_at: Timestamp,
-}
 
 impl From<CustomerRecord> for Profile {
     fn from(c: CustomerRecord) -> Self {
@@ -115,14 +75,8 @@ pub async fn sign_up(
 #[into_params(parameter_in = Query)]
 pub struct KdfQuery {
     /// The login handle (unknown handles get decoy parameters).
-    #[param(value_type = HandleDoc)]
+    #[param(value_type = Handle)]
     pub handle: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct KdfAnswer {
-    #[schema(value_type = KdfParamsDoc)]
-    pub kdf: KdfParams,
 }
 
 /// What a device needs to derive keys from the passphrase. Answers for any well-formed handle.
@@ -149,32 +103,6 @@ pub async fn kdf_params(
     Ok(Json(KdfAnswer {
         kdf: s.vault.kdf_params(&handle)?,
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LogInBody {
-    #[schema(value_type = HandleDoc)]
-    pub handle: String,
-    /// HKDF(master, "assent/v1/auth").
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub auth: [u8; 32],
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Session {
-    /// The customer token (EdDSA JWT) for `Authorization: Bearer`.
-    pub token: String,
-    #[schema(value_type = String, example = "Bearer")]
-    pub token_type: &'static str,
-    /// Seconds until the token expires.
-    pub expires_in: i64,
-    /// Until when `POST /v1/me/session` renews the token (then the passphrase is needed again).
-    #[schema(value_type = TimestampDoc)]
-    pub renewable_until: Timestamp,
-    #[serde(flatten)]
-    pub profile: Profile,
 }
 
 /// Log in with the login proof: a customer token and the sealed bundle.
@@ -229,23 +157,11 @@ pub async fn log_in(
         .issue_customer(record.customer_id.as_str(), now.unix(), now.unix())?;
     Ok(Json(Session {
         token,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: CUSTOMER_TTL_SECS,
         renewable_until: now.plus(CUSTOMER_SESSION_MAX_SECS),
         profile: record.into(),
     }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Renewed {
-    /// A new customer token; the one sent stays valid until it expires.
-    pub token: String,
-    #[schema(value_type = String, example = "Bearer")]
-    pub token_type: &'static str,
-    /// Seconds until the new token expires (shorter near the end of the session).
-    pub expires_in: i64,
-    #[schema(value_type = TimestampDoc)]
-    pub renewable_until: Timestamp,
 }
 
 /// Renew the customer token while the page is in use: needs the current token, and works until
@@ -282,7 +198,7 @@ pub async fn renew(
         .issue_customer(session.id.as_str(), auth_time, now)?;
     Ok(Json(Renewed {
         token,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: (ends - now).min(CUSTOMER_TTL_SECS),
         renewable_until: Timestamp::from_unix_clamped(ends),
     }))

@@ -4,42 +4,16 @@ use super::AppState;
 use super::auth::CustomerAuth;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use super::ledger::LedgerRef;
-use super::openapi::{
-    Base64Url24, Base64Url32, Base64Url48, Base64UrlDoc, CustomerIdDoc, EnvelopeIdDoc, ErrorBody,
-    GrantIdDoc, LabelDoc, OrgIdDoc, TimestampDoc, WrapDoc,
-};
-use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::crypto::wrap::Wrap;
 use crate::domain::catalog::Label;
-use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId};
-use crate::domain::time::Timestamp;
+use crate::domain::ids::CustomerId;
 use crate::store::records::EnvelopeRecord;
 use crate::vault::Vault;
 use crate::vault::envelopes::EnvelopeWrite;
+use crate::wire::envelopes::{EnvelopeFull, EnvelopeSummary, Erased, PutBody, Recipient, Written};
+use crate::wire::schema::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Serialize, ToSchema)]
-pub struct EnvelopeSummary {
-    #[schema(value_type = EnvelopeIdDoc)]
-    pub envelope_id: EnvelopeId,
-    #[schema(value_type = LabelDoc)]
-    pub label: Label,
-    pub version: u64,
-    /// The plaintext's media type, as the device declared it.
-    pub content_type: String,
-    /// Ciphertext length in bytes.
-    pub size: usize,
-    /// A grant on this label was revoked: the device must re-encrypt under a new data key.
-    pub rotation_pending: bool,
-    #[schema(value_type = TimestampDoc)]
-    pub created_at: Timestamp,
-    #[schema(value_type = TimestampDoc)]
-    pub updated_at: Timestamp,
-}
 
 impl From<&EnvelopeRecord> for EnvelopeSummary {
     fn from(e: &EnvelopeRecord) -> Self {
@@ -54,44 +28,6 @@ impl From<&EnvelopeRecord> for EnvelopeSummary {
             updated_at: e.updated_at,
         }
     }
-}
-
-/// An org that holds an active grant on this label. Display only: the device wraps each new data
-/// key to the `org_encryption_key` of the grant it verified itself
-/// (`client::customer::Device::checked_grant`), never to the keys listed here.
-#[derive(Serialize, ToSchema)]
-pub struct Recipient {
-    #[schema(value_type = GrantIdDoc)]
-    pub grant_id: GrantId,
-    #[schema(value_type = OrgIdDoc)]
-    pub org_id: OrgId,
-    pub org_name: String,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub x25519_public: [u8; 32],
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub ed25519_public: [u8; 32],
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub key_signature: Vec<u8>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EnvelopeFull {
-    #[schema(value_type = CustomerIdDoc)]
-    pub customer_id: CustomerId,
-    #[serde(flatten)]
-    pub summary: EnvelopeSummary,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url24)]
-    pub nonce: [u8; 24],
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub ciphertext: Vec<u8>,
-    #[schema(value_type = WrapDoc)]
-    pub owner_wrap: Wrap,
-    pub recipients: Vec<Recipient>,
 }
 
 fn label(raw: &str) -> Result<Label, ApiError> {
@@ -156,7 +92,7 @@ pub fn recipients(
     operation_id = "get_envelope",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("label" = LabelDoc, Path, description = "The envelope's label")),
+    params(("label" = Label, Path, description = "The envelope's label")),
     responses(
         (status = 200, description = "The envelope", body = EnvelopeFull),
         (status = 400, description = "`unknown_label`, `bad_path`", body = ErrorBody),
@@ -182,54 +118,6 @@ pub async fn get_one(
     }))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GrantWrapBody {
-    #[schema(value_type = GrantIdDoc)]
-    pub grant_id: GrantId,
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64Url32)]
-    pub enc: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64Url48)]
-    pub ct: Vec<u8>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PutBody {
-    #[schema(value_type = EnvelopeIdDoc)]
-    pub envelope_id: EnvelopeId,
-    /// The stored version + 1 (1 for a new label).
-    pub version: u64,
-    /// `type/subtype` of the plaintext.
-    pub content_type: String,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url24)]
-    pub nonce: [u8; 24],
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub ciphertext: Vec<u8>,
-    #[schema(value_type = WrapDoc)]
-    pub owner_wrap: Wrap,
-    /// The new data key wrapped for exactly the active grants on the label.
-    #[serde(default)]
-    pub grant_wraps: Vec<GrantWrapBody>,
-    /// True when re-encrypting under a new data key after a revocation.
-    #[serde(default)]
-    pub rotate: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Written {
-    #[schema(value_type = EnvelopeIdDoc)]
-    pub envelope_id: EnvelopeId,
-    #[schema(value_type = LabelDoc)]
-    pub label: Label,
-    pub version: u64,
-    pub ledger: LedgerRef,
-}
-
 /// Write the next version of an envelope (ciphertext only).
 #[utoipa::path(
     put,
@@ -237,7 +125,7 @@ pub struct Written {
     operation_id = "put_envelope",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("label" = LabelDoc, Path, description = "The envelope's label")),
+    params(("label" = Label, Path, description = "The envelope's label")),
     request_body = PutBody,
     responses(
         (status = 200, description = "A new version was written", body = Written),
@@ -297,14 +185,6 @@ pub async fn put(
     ))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Erased {
-    #[schema(value_type = LabelDoc)]
-    pub label: Label,
-    pub erased: bool,
-    pub ledger: LedgerRef,
-}
-
 /// Crypto-erase an envelope: its ciphertext and every wrapped key.
 #[utoipa::path(
     delete,
@@ -312,7 +192,7 @@ pub struct Erased {
     operation_id = "erase_envelope",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("label" = LabelDoc, Path, description = "The envelope's label")),
+    params(("label" = Label, Path, description = "The envelope's label")),
     responses(
         (status = 200, description = "Erased", body = Erased),
         (status = 400, description = "`unknown_label`, `bad_path`", body = ErrorBody),

@@ -17,11 +17,11 @@
 use super::AppState;
 use super::auth::CustomerSession;
 use super::error::ApiError;
-use super::openapi::ErrorBody;
 use crate::domain::ids::CustomerId;
 use crate::ledger::Event as LedgerEvent;
 use crate::vault::Vault;
 use crate::vault::history::OpenedEntry;
+use crate::wire::schema::ErrorBody;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};

@@ -4,48 +4,14 @@ use super::AppState;
 use super::auth::CustomerAuth;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use super::ledger::LedgerRef;
-use super::openapi::{
-    Base64UrlDoc, ErrorBody, GrantIdDoc, GrantStateDoc, GrantTermsDoc, LabelDoc, RequestIdDoc,
-    TimestampDoc,
-};
-use crate::crypto::b64::serde_bytes;
-use crate::domain::grant::{Grant, GrantState, GrantTerms};
-use crate::domain::ids::{GrantId, RequestId};
+use crate::domain::grant::Grant;
+use crate::domain::ids::GrantId;
 use crate::domain::time::Timestamp;
 use crate::vault::Vault;
 use crate::vault::consent::Party;
+use crate::wire::grants::{GrantDetail, GrantView, Receipts, Revoked, SignedDocument};
+use crate::wire::schema::ErrorBody;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
-
-/// A grant: the signed terms (flattened), the customer's signature and the vault's bookkeeping.
-#[derive(Serialize, ToSchema)]
-pub struct GrantView {
-    #[serde(flatten)]
-    #[schema(value_type = GrantTermsDoc)]
-    pub terms: GrantTerms,
-    /// The customer's Ed25519 signature over the terms.
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub signature: Vec<u8>,
-    #[schema(value_type = RequestIdDoc)]
-    pub request_id: RequestId,
-    #[schema(value_type = GrantStateDoc)]
-    pub state: GrantState,
-    /// Reads made under this grant.
-    pub reads: u32,
-    #[schema(value_type = TimestampDoc)]
-    pub created_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = TimestampDoc)]
-    pub revoked_at: Option<Timestamp>,
-    /// Ledger index of the `grant_created` entry.
-    pub ledger_index: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = String)]
-    pub org_name: Option<String>,
-}
 
 impl GrantView {
     pub fn new(g: Grant, now: Timestamp) -> Self {
@@ -97,15 +63,6 @@ fn grant_id(raw: &str) -> Result<GrantId, ApiError> {
     Ok(GrantId::parse(raw)?)
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct GrantDetail {
-    #[serde(flatten)]
-    pub grant: GrantView,
-    /// Labels for which the organization still holds a wrapped key (empty once revoked).
-    #[schema(value_type = Vec<LabelDoc>)]
-    pub wrapped_labels: Vec<String>,
-}
-
 /// One of the customer's grants, with the labels still wrapped to the organization.
 #[utoipa::path(
     get,
@@ -113,7 +70,7 @@ pub struct GrantDetail {
     operation_id = "get_my_grant",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("id" = GrantIdDoc, Path, description = "The grant")),
+    params(("id" = GrantId, Path, description = "The grant")),
     responses(
         (status = 200, description = "The grant", body = GrantDetail),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
@@ -140,15 +97,6 @@ pub async fn get_mine(
     }))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Revoked {
-    pub grant: GrantView,
-    pub ledger: LedgerRef,
-    /// Said plainly, every time: revocation stops future reads only.
-    #[schema(value_type = String)]
-    pub note: &'static str,
-}
-
 /// Revoke a grant: the next read is refused and the organization's wrapped keys are destroyed.
 #[utoipa::path(
     post,
@@ -156,7 +104,7 @@ pub struct Revoked {
     operation_id = "revoke_grant",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("id" = GrantIdDoc, Path, description = "The grant")),
+    params(("id" = GrantId, Path, description = "The grant")),
     responses(
         (status = 200, description = "Revoked", body = Revoked),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
@@ -176,29 +124,9 @@ pub async fn revoke(
     Ok(Json(Revoked {
         grant: GrantView::new(grant, s.vault.now()).named(&s.vault)?,
         ledger: appended.into(),
-        note: "The organization can no longer read this data. Data it already read cannot be recalled.",
+        note: "The organization can no longer read this data. Data it already read cannot be recalled."
+            .into(),
     }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SignedDocument {
-    #[schema(value_type = Object)]
-    pub receipt: serde_json::Value,
-    /// Ed25519 by the vault over `assent/v1/consent-receipt\n` ‖ JCS(receipt), base64url.
-    #[schema(value_type = super::openapi::Base64Url64)]
-    pub signature: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Receipts {
-    /// Kantara Initiative Consent Receipt v1.1 (`KI-CR-v1.1.0`), valid against the working
-    /// group's JSON schema.
-    pub kantara: SignedDocument,
-    /// ISO/IEC TS 27560 consent record, DPV profile (`dpv-27560:record`), JSON-LD with the
-    /// vault's context at `/v1/ld/consent-v1.jsonld`.
-    pub iso27560: SignedDocument,
-    /// The vault's verifier key (C2SP signed-note form) that made the signatures.
-    pub vault_key: String,
 }
 
 /// The grant's ledger entry at `index` with its inclusion proof in the tree of `size` leaves.
@@ -232,7 +160,7 @@ fn ledger_link(
     operation_id = "grant_receipts",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("id" = GrantIdDoc, Path, description = "The grant")),
+    params(("id" = GrantId, Path, description = "The grant")),
     responses(
         (status = 200, description = "Kantara CR v1.1 and ISO/IEC TS 27560 receipts, vault-signed", body = Receipts),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),

@@ -5,26 +5,13 @@ use super::auth::{CustomerAuth, OrgAuth};
 use super::error::ApiError;
 use super::extract::Json;
 use super::extract::Path;
-use super::openapi::{Base64Url32, ErrorBody, OrgIdDoc};
 use super::transparency::hashes;
-use crate::crypto::b64::serde_array;
 use crate::domain::ids::OrgId;
-use crate::ledger::Sequenced;
 use crate::store::ledger_tx::Appended;
 use crate::vault::history::OpenedEntry;
+use crate::wire::ledger::{Entry, KeyLog, LedgerPage, LedgerRef};
+use crate::wire::schema::ErrorBody;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
-
-/// Where an act landed in the ledger.
-#[derive(Serialize, Clone, Copy, ToSchema)]
-pub struct LedgerRef {
-    pub index: u64,
-    /// SHA-256("assent/v1/leaf" ‖ nonce ‖ JCS(event)).
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub leaf: [u8; 32],
-}
 
 impl From<Appended> for LedgerRef {
     fn from(a: Appended) -> Self {
@@ -33,40 +20,6 @@ impl From<Appended> for LedgerRef {
             leaf: a.leaf,
         }
     }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Entry {
-    pub index: u64,
-    /// Opens the commitment: leaf = SHA-256("assent/v1/leaf" ‖ nonce ‖ JCS(event)).
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub nonce: [u8; 32],
-    /// The event, tagged by `type` (`customer_registered`, `envelope_written`, `envelope_erased`,
-    /// `key_rotated`, `org_registered`, `org_keys_changed`, `request_created`,
-    /// `request_declined`, `grant_created`, `grant_revoked`, `read`), with `customer_seq` and/or
-    /// `org_seq`: each party's events numbered 1, 2, 3, … Clients check the numbers are
-    /// contiguous from 1 and never go back (an omitted event leaves a gap), and recompute the
-    /// leaf from this event and the nonce.
-    #[schema(value_type = Object)]
-    pub event: Sequenced,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub leaf: [u8; 32],
-    /// RFC 9162 inclusion proof of this leaf in the tree of `size` leaves (the checkpoint).
-    /// Every entry listed is below the checkpoint size: a client treats one at or beyond it as
-    /// a failure.
-    #[schema(value_type = Option<Vec<Base64Url32>>)]
-    pub proof: Option<Vec<String>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LedgerPage {
-    /// The signed checkpoint (C2SP tlog-checkpoint note) the proofs are against.
-    pub checkpoint: String,
-    /// Its tree size.
-    pub size: u64,
-    pub entries: Vec<Entry>,
 }
 
 /// A party's events, each with its inclusion proof against a fresh signed checkpoint.
@@ -139,15 +92,6 @@ pub async fn org(
     Ok(Json(page(&s, entries).await?))
 }
 
-/// An organization's key log: what a device checks before it trusts the organization's keys.
-#[derive(Serialize, ToSchema)]
-pub struct KeyLog {
-    #[schema(value_type = OrgIdDoc)]
-    pub org_id: OrgId,
-    #[serde(flatten)]
-    pub page: LedgerPage,
-}
-
 /// An organization's key log: its registration and every key change, with nonces (public) and
 /// inclusion proofs against a fresh signed checkpoint. A device trusts an organization's keys
 /// only from the newest entry of a log it verified (chain of `key_seq` 1, 2, …, each change
@@ -157,7 +101,7 @@ pub struct KeyLog {
     path = "/v1/orgs/{id}/keys",
     operation_id = "org_key_log",
     tag = "organizations",
-    params(("id" = OrgIdDoc, Path, description = "The organization")),
+    params(("id" = OrgId, Path, description = "The organization")),
     responses(
         (status = 200, description = "The organization's key events", body = KeyLog),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),

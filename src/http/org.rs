@@ -4,54 +4,15 @@ use super::AppState;
 use super::auth::OrgAuth;
 use super::error::ApiError;
 use super::extract::{Form, Json, Path, Query};
-use super::ledger::LedgerRef;
-use super::openapi::{
-    Base64Url24, Base64Url32, Base64Url64, Base64UrlDoc, CustomerIdDoc, EnvelopeIdDoc, ErrorBody,
-    GrantIdDoc, LabelDoc, OrgIdDoc, PurposeDoc, TimestampDoc, WrapDoc,
-};
-use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::crypto::sign::fingerprint;
-use crate::crypto::wrap::Wrap;
 use crate::domain::catalog::{Label, Purpose};
-use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId};
+use crate::domain::ids::{CustomerId, OrgId};
 use crate::store::records::OrgRecord;
 use crate::tokens::{self, Audience, ORG_TTL_SECS};
+use crate::wire::schema::ErrorBody;
 use axum::extract::{ConnectInfo, State};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-/// An organization's public identity, as the vault describes it. Display only: a device takes
-/// an organization's keys from its verified key log (`GET /v1/orgs/{id}/keys`, checked by
-/// `client::verify::org_key_log`), computes the fingerprint itself, and refuses a description
-/// that contradicts the log (`client::customer::Device::approve`).
-#[derive(Serialize, ToSchema)]
-pub struct OrgInfo {
-    #[schema(value_type = OrgIdDoc)]
-    pub org_id: OrgId,
-    pub name: String,
-    /// The identity key (Ed25519).
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub ed25519_public: [u8; 32],
-    /// The encryption key (X25519) data keys are wrapped to.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub x25519_public: [u8; 32],
-    /// Identity over `assent/v1/org-key\n` ‖ x25519_public.
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub key_signature: Vec<u8>,
-    /// Of the identity key, for people to compare.
-    pub fingerprint: String,
-    /// The organization's controller details (legal name, address, contacts, privacy policy,
-    /// jurisdiction) as the operator registered them. The operator's claims: the vault checks
-    /// their form only, they are not in the ledger, and no client can verify them; show them
-    /// as "registered by the vault operator". Absent for an organization registered before
-    /// they existed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub controller: Option<crate::domain::controller::ControllerDetails>,
-}
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 impl From<OrgRecord> for OrgInfo {
     fn from(o: OrgRecord) -> Self {
@@ -73,7 +34,7 @@ impl From<OrgRecord> for OrgInfo {
     path = "/v1/orgs/{id}",
     operation_id = "org_public_info",
     tag = "organizations",
-    params(("id" = OrgIdDoc, Path, description = "The organization")),
+    params(("id" = OrgId, Path, description = "The organization")),
     responses(
         (status = 200, description = "The organization's public identity", body = OrgInfo),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
@@ -88,34 +49,10 @@ pub async fn public_info(
     Ok(Json(s.vault.org(&id)?.into()))
 }
 
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// RFC 6749 §4.4 client credentials with an RFC 7523 `private_key_jwt` client assertion.
-#[derive(Deserialize, ToSchema)]
-pub struct TokenForm {
-    /// `client_credentials` (`unsupported_grant_type` otherwise).
-    #[serde(default)]
-    #[schema(required = true, schema_with = super::openapi::grant_type_schema)]
-    pub grant_type: String,
-    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
-    #[serde(default)]
-    #[schema(required = true, schema_with = super::openapi::client_assertion_type_schema)]
-    pub client_assertion_type: String,
-    /// EdDSA JWT: iss = sub = org id, aud = `<public url>/v1/oauth/token`, exp ≤ 5 min, unique jti.
-    #[serde(default)]
-    #[schema(required = true, min_length = 1, max_length = 8192)]
-    pub client_assertion: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenAnswer {
-    /// The organization token (EdDSA JWT) for `Authorization: Bearer`.
-    pub access_token: String,
-    #[schema(value_type = String, example = "Bearer")]
-    pub token_type: &'static str,
-    /// Seconds until the token expires.
-    pub expires_in: i64,
-}
+use crate::wire::org::{
+    JWT_BEARER, KeyChangeBody, KeysChanged, OrgInfo, ReadReceipt, ReadResponse, TokenAnswer,
+    TokenForm,
+};
 
 fn invalid_client() -> ApiError {
     ApiError::Unauthorized("invalid_client", "client authentication failed".into())
@@ -218,7 +155,7 @@ pub async fn token(
         access_token: s
             .tokens
             .issue(Audience::Org, org_id.as_str(), ORG_TTL_SECS, now)?,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: ORG_TTL_SECS,
     }))
 }
@@ -227,52 +164,8 @@ pub async fn token(
 #[into_params(parameter_in = Query)]
 pub struct ReadQuery {
     /// The purpose of this read; it must fall inside the grant (`purpose_required` without it).
-    #[param(value_type = PurposeDoc, required = true)]
+    #[param(value_type = Purpose, required = true)]
     pub purpose: Option<String>,
-}
-
-/// The wire format of an organization read (see README, "Wire format").
-#[derive(Serialize, ToSchema)]
-pub struct ReadResponse {
-    #[schema(value_type = CustomerIdDoc)]
-    pub customer_id: CustomerId,
-    #[schema(value_type = EnvelopeIdDoc)]
-    pub envelope_id: EnvelopeId,
-    #[schema(value_type = LabelDoc)]
-    pub label: Label,
-    pub version: u64,
-    pub content_type: String,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url24)]
-    pub nonce: [u8; 24],
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub ciphertext: Vec<u8>,
-    #[schema(value_type = WrapDoc)]
-    pub wrap: Wrap,
-    #[schema(value_type = GrantIdDoc)]
-    pub grant_id: GrantId,
-    #[schema(value_type = PurposeDoc)]
-    pub purpose: Purpose,
-    pub ledger: LedgerRef,
-    /// The vault's signature over (index, leaf, time): proof the access was logged.
-    pub receipt: ReadReceipt,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ReadReceipt {
-    pub index: u64,
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub leaf: [u8; 32],
-    #[schema(value_type = TimestampDoc)]
-    pub time: String,
-    /// Ed25519 over `assent/v1/receipt\n` index `\n` leaf (base64url) `\n` time.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url64)]
-    pub signature: [u8; 64],
-    /// The signing key, in C2SP signed-note verifier form.
-    pub vault_key: String,
 }
 
 /// The read: the envelope's ciphertext and the organization's wrap, only after the read is
@@ -284,8 +177,8 @@ pub struct ReadReceipt {
     tag = "organizations",
     security(("org_token" = [])),
     params(
-        ("customer" = CustomerIdDoc, Path, description = "The customer"),
-        ("label" = LabelDoc, Path, description = "The envelope's label"),
+        ("customer" = CustomerId, Path, description = "The customer"),
+        ("label" = Label, Path, description = "The envelope's label"),
         ReadQuery,
     ),
     responses(
@@ -341,38 +234,6 @@ pub async fn read(
         ledger: r.ledger.into(),
         receipt,
     }))
-}
-
-/// An organization's new keys, with its current identity key's signature over the change.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyChangeBody {
-    /// The new Ed25519 identity key.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub identity_key: [u8; 32],
-    /// The new X25519 encryption key.
-    #[serde(with = "serde_array")]
-    #[schema(value_type = Base64Url32)]
-    pub encryption_key: [u8; 32],
-    /// The NEW identity key over `assent/v1/org-key\n` ‖ encryption_key.
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub key_signature: Vec<u8>,
-    /// The CURRENT identity key over `assent/v2/org-key-change\n` ‖
-    /// JCS({org_id, key_seq, identity_key, encryption_key}), key_seq being the next one.
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub change_signature: Vec<u8>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct KeysChanged {
-    #[schema(value_type = OrgIdDoc)]
-    pub org_id: OrgId,
-    /// The position of these keys in the organization's key log (1 = registration).
-    pub key_seq: u64,
-    pub ledger: LedgerRef,
 }
 
 /// Change the organization's keys (its own act, signed by its current identity key); logged

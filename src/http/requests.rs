@@ -4,63 +4,22 @@ use super::AppState;
 use super::auth::{CustomerAuth, OrgAuth};
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use super::grants::GrantView;
-use super::ledger::LedgerRef;
-use super::openapi::{
-    AccessRequestDoc, Base64Url32, Base64Url48, Base64UrlDoc, CustomerIdDoc, EnvelopeIdDoc,
-    ErrorBody, GrantIdDoc, GrantStateDoc, GrantTermsDoc, HandleDoc, LabelDoc, PurposeDoc,
-    RequestIdDoc, TimestampDoc,
-};
-use super::org::OrgInfo;
-use crate::crypto::b64::serde_bytes;
 use crate::crypto::wrap::Wrap;
-use crate::domain::catalog::{Label, Purpose};
-use crate::domain::grant::{Grant, GrantState, GrantTerms};
-use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, RequestId};
+use crate::domain::grant::Grant;
+use crate::domain::ids::RequestId;
 use crate::domain::request::{AccessRequest, RequestTerms};
 use crate::domain::time::Timestamp;
 use crate::vault::VaultError;
 use crate::vault::consent::{Approval, ApprovalWrap, CustomerRef, TOO_MANY_PENDING};
+use crate::wire::grants::GrantView;
+use crate::wire::requests::{
+    ApproveBody, Approved, CreateBody, Created, Declined, Granted, OrgRequestView, PurposeView,
+    RequestView,
+};
+use crate::wire::schema::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    /// Exactly one of `customer_id` and `customer_handle`.
-    #[serde(default)]
-    #[schema(value_type = Option<CustomerIdDoc>)]
-    pub customer_id: Option<CustomerId>,
-    #[serde(default)]
-    #[schema(value_type = Option<HandleDoc>)]
-    pub customer_handle: Option<Handle>,
-    /// 1–32 distinct labels.
-    #[schema(value_type = Vec<LabelDoc>, min_items = 1)]
-    pub labels: Vec<Label>,
-    /// 1–8 distinct purposes.
-    #[schema(value_type = Vec<PurposeDoc>, min_items = 1)]
-    pub purposes: Vec<Purpose>,
-    /// The purposes the service needs (a subset of `purposes`; default none): the customer's
-    /// grant must include them. The others the customer may leave out.
-    #[serde(default)]
-    #[schema(value_type = Vec<PurposeDoc>)]
-    pub required_purposes: Vec<Purpose>,
-    /// How long the access would last (60 s to ten years).
-    pub duration_secs: u64,
-    /// Why, in words the customer reads (1–1000 characters).
-    pub justification: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Created {
-    #[serde(flatten)]
-    #[schema(value_type = AccessRequestDoc)]
-    pub request: AccessRequest,
-    pub ledger: LedgerRef,
-}
 
 /// Ask a customer for access to some labels, for some purposes, for some time.
 #[utoipa::path(
@@ -175,35 +134,6 @@ pub async fn list_org(
     ))
 }
 
-/// What the customer granted in answer to a request: exactly the signed terms, which may be
-/// narrower than the request (fewer labels or purposes, less time, a read cap).
-#[derive(Serialize, ToSchema)]
-pub struct Granted {
-    #[schema(value_type = GrantIdDoc)]
-    pub grant_id: GrantId,
-    #[schema(value_type = Vec<LabelDoc>)]
-    pub labels: Vec<Label>,
-    #[schema(value_type = Vec<PurposeDoc>)]
-    pub purposes: Vec<Purpose>,
-    #[schema(value_type = TimestampDoc)]
-    pub not_after: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_reads: Option<u32>,
-    #[schema(value_type = GrantStateDoc)]
-    pub state: GrantState,
-}
-
-/// A request as its organization sees it, with what was granted once the customer approved.
-#[derive(Serialize, ToSchema)]
-pub struct OrgRequestView {
-    #[serde(flatten)]
-    #[schema(value_type = AccessRequestDoc)]
-    pub request: AccessRequest,
-    /// Present once approved.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub granted: Option<Granted>,
-}
-
 impl OrgRequestView {
     fn new(request: AccessRequest, grant: Option<Grant>, now: Timestamp) -> Self {
         let granted = grant.map(|g| Granted {
@@ -229,7 +159,7 @@ fn request_id(raw: &str) -> Result<RequestId, ApiError> {
     operation_id = "get_org_request",
     tag = "organizations",
     security(("org_token" = [])),
-    params(("id" = RequestIdDoc, Path, description = "The request")),
+    params(("id" = RequestId, Path, description = "The request")),
     responses(
         (status = 200, description = "The request, with what was granted once approved", body = OrgRequestView),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
@@ -244,25 +174,6 @@ pub async fn get_org(
 ) -> Result<Json<OrgRequestView>, ApiError> {
     let (request, grant) = s.vault.org_request(&request_id(&raw)?, &org)?;
     Ok(Json(OrgRequestView::new(request, grant, s.vault.now())))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PurposeView {
-    #[schema(value_type = PurposeDoc)]
-    pub id: Purpose,
-    /// The purpose in plain words.
-    #[schema(value_type = String)]
-    pub words: &'static str,
-}
-
-/// A request as the customer sees it: who asks (with the keys to check), what, why, how long.
-#[derive(Serialize, ToSchema)]
-pub struct RequestView {
-    #[serde(flatten)]
-    #[schema(value_type = AccessRequestDoc)]
-    pub request: AccessRequest,
-    pub org: OrgInfo,
-    pub purpose_words: Vec<PurposeView>,
 }
 
 /// Access requests to the customer, with the asking organization's keys and fingerprint.
@@ -291,7 +202,7 @@ pub async fn list_mine(
                 .iter()
                 .map(|p| PurposeView {
                     id: p.clone(),
-                    words: p.words(),
+                    words: p.words().into(),
                 })
                 .collect(),
             request,
@@ -301,43 +212,6 @@ pub async fn list_mine(
     Ok(Json(views))
 }
 
-/// A data key wrapped to the organization, for one granted label at its current version.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WrapBody {
-    #[schema(value_type = LabelDoc)]
-    pub label: Label,
-    #[schema(value_type = EnvelopeIdDoc)]
-    pub envelope_id: EnvelopeId,
-    pub version: u64,
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64Url32)]
-    pub enc: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64Url48)]
-    pub ct: Vec<u8>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApproveBody {
-    /// The terms the customer signs (no more than the request asked for).
-    #[schema(value_type = GrantTermsDoc)]
-    pub grant: GrantTerms,
-    /// Ed25519 over `assent/v1/grant\n` ‖ JCS(grant).
-    #[serde(with = "serde_bytes")]
-    #[schema(value_type = Base64UrlDoc)]
-    pub signature: Vec<u8>,
-    #[serde(default)]
-    pub wraps: Vec<WrapBody>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Approved {
-    pub grant: GrantView,
-    pub ledger: LedgerRef,
-}
-
 /// Approve a request with a signed grant and the wraps for the organization.
 #[utoipa::path(
     post,
@@ -345,7 +219,7 @@ pub struct Approved {
     operation_id = "approve_request",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("id" = RequestIdDoc, Path, description = "The request")),
+    params(("id" = RequestId, Path, description = "The request")),
     request_body = ApproveBody,
     responses(
         (status = 201, description = "The grant", body = Approved),
@@ -392,15 +266,6 @@ pub async fn approve(
     ))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Declined {
-    #[schema(value_type = RequestIdDoc)]
-    pub request_id: RequestId,
-    #[schema(value_type = String, example = "declined")]
-    pub status: &'static str,
-    pub ledger: LedgerRef,
-}
-
 /// Decline a request.
 #[utoipa::path(
     post,
@@ -408,7 +273,7 @@ pub struct Declined {
     operation_id = "decline_request",
     tag = "customer",
     security(("customer_token" = [])),
-    params(("id" = RequestIdDoc, Path, description = "The request")),
+    params(("id" = RequestId, Path, description = "The request")),
     responses(
         (status = 200, description = "Declined", body = Declined),
         (status = 400, description = "`bad_id`, `bad_path`", body = ErrorBody),
@@ -427,7 +292,7 @@ pub async fn decline(
     let appended = s.vault.decline(me, id.clone()).await?;
     Ok(Json(Declined {
         request_id: id,
-        status: "declined",
+        status: "declined".into(),
         ledger: appended.into(),
     }))
 }

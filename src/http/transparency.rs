@@ -4,14 +4,15 @@
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Query};
-use super::openapi::{Base64Url32, ErrorBody};
 use crate::crypto::b64;
 use crate::ledger::merkle::Hash;
+use crate::wire::ledger::{ConsistencyProof, InclusionProof, KeyHistory};
+use crate::wire::schema::ErrorBody;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -52,17 +53,6 @@ pub async fn key(State(s): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// The current verifier key and the rotation statements that lead to it.
-#[derive(Serialize, ToSchema)]
-pub struct KeyHistory {
-    /// The C2SP verifier key that signs checkpoints now.
-    pub current: String,
-    /// Signed notes, oldest first, each signed by the key it retires (text:
-    /// `assent/v2/vault-key-rotation`, previous key, next key, time). A client verifies each with
-    /// the key it pinned; the server's word alone moves no pin.
-    pub rotations: Vec<String>,
-}
-
 /// How the vault's signing key changed: the statements a client needs to move its pin.
 #[utoipa::path(
     get,
@@ -92,14 +82,6 @@ pub struct InclusionQuery {
     pub index: u64,
     /// The tree size (1 ≤ size ≤ the current tree size).
     pub size: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct InclusionProof {
-    pub index: u64,
-    pub size: u64,
-    #[schema(value_type = Vec<Base64Url32>)]
-    pub proof: Vec<String>,
 }
 
 /// RFC 9162 §2.1.3 inclusion proof.
@@ -133,14 +115,6 @@ pub struct ConsistencyQuery {
     pub from: u64,
     /// The newer tree size (≤ the current tree size).
     pub to: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ConsistencyProof {
-    pub from: u64,
-    pub to: u64,
-    #[schema(value_type = Vec<Base64Url32>)]
-    pub proof: Vec<String>,
 }
 
 /// RFC 9162 §2.1.4 consistency proof.

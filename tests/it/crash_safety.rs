@@ -625,7 +625,7 @@ fn op_rotate(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
             return Ok("nothing to rotate");
         };
         let (full, plain) = dev.get(&e.label)?;
-        let v = dev.put(&e.label, &full.content_type, &plain, true)?;
+        let v = dev.put(&e.label, &full.summary.content_type, &plain, true)?;
         let at = ledger_ref(w, "key rotation", &v)?;
         w.record(
             it,
@@ -680,13 +680,14 @@ fn op_approve(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
         let pending: Vec<_> = dev
             .requests()?
             .into_iter()
-            .filter(|r| r.status == "pending")
+            .filter(|r| r.request.status == RequestStatus::Pending)
             .collect();
         if pending.is_empty() {
             return Ok("nothing pending");
         }
         let r = &pending[(pick % pending.len() as u64) as usize];
-        let labels = (narrow && r.labels.len() > 1).then(|| vec![r.labels[0].clone()]);
+        let labels =
+            (narrow && r.request.labels.len() > 1).then(|| vec![r.request.labels[0].clone()]);
         // The crash test's organizations hand out no fingerprints: approved unverified.
         let unverified = customer::OrgCheck {
             accept_unverified: true,
@@ -697,7 +698,7 @@ fn op_approve(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
             max_reads: quota.then_some(3),
             ..Choice::default()
         };
-        let v = dev.approve(&r.request_id, &choice, &unverified)?;
+        let v = dev.approve(&r.request.request_id, &choice, &unverified)?;
         let at = ledger_ref(w, "approval", &v)?;
         let g = &v["grant"];
         w.record(
@@ -705,7 +706,7 @@ fn op_approve(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
             Some(&c.id),
             at,
             "grant_created",
-            json!({ "customer_id": c.id, "org_id": r.org_id, "grant_id": g["grant_id"], "request_id": r.request_id, "labels": g["labels"], "purposes": g["purposes"], "not_after": g["not_after"] }),
+            json!({ "customer_id": c.id, "org_id": r.request.org_id, "grant_id": g["grant_id"], "request_id": r.request.request_id, "labels": g["labels"], "purposes": g["purposes"], "not_after": g["not_after"] }),
         );
         let strings = |v: &Value| -> Vec<String> {
             v.as_array()
@@ -733,20 +734,20 @@ fn op_decline(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
         let pending: Vec<_> = dev
             .requests()?
             .into_iter()
-            .filter(|r| r.status == "pending")
+            .filter(|r| r.request.status == RequestStatus::Pending)
             .collect();
         if pending.is_empty() {
             return Ok("nothing pending");
         }
         let r = &pending[(pick % pending.len() as u64) as usize];
-        let v = dev.decline(&r.request_id)?;
+        let v = dev.decline(&r.request.request_id)?;
         let at = ledger_ref(w, "decline", &v)?;
         w.record(
             it,
             Some(&c.id),
             at,
             "request_declined",
-            json!({ "customer_id": c.id, "org_id": r.org.org_id, "request_id": r.request_id }),
+            json!({ "customer_id": c.id, "org_id": r.org.org_id, "request_id": r.request.request_id }),
         );
         Ok("ok")
     })
@@ -811,7 +812,7 @@ fn op_revoke(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
         let active: Vec<_> = dev
             .grants()?
             .into_iter()
-            .filter(|g| g.state == "active")
+            .filter(|g| g.state == assent::domain::grant::GrantState::Active)
             .collect();
         if active.is_empty() {
             return Ok("nothing to revoke");

@@ -53,7 +53,10 @@ fn customer_stores_lists_and_reads_back_envelopes() {
         .put(&l("email"), "text/plain", b"alice@new.example", false)
         .unwrap();
     let (e, plain) = d.get(&l("email")).unwrap();
-    assert_eq!((e.version, &plain[..]), (2, &b"alice@new.example"[..]));
+    assert_eq!(
+        (e.summary.version, &plain[..]),
+        (2, &b"alice@new.example"[..])
+    );
     // The wrong passphrase opens nothing.
     let err = assent::client::customer::unlock(&profile, b"wrong passphrase")
         .err()
