@@ -151,6 +151,35 @@ test('the stream client resumes with Last-Event-ID and renews on session_expired
   assert.equal(calls[2].last, '5');
 });
 
+test('the stream client replaces a connection that went silent', async () => {
+  const calls = [];
+  await new Promise((resolve) => {
+    const s = new LiveStream({
+      token: () => 't',
+      stallMs: 200,
+      fetchImpl: async (url, init) => {
+        calls.push(init.headers['last-event-id']);
+        if (calls.length === 2) {
+          s.stop();
+          resolve();
+        }
+        // One event, then silence (no keep-alive): a dead connection.
+        const body = new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('event: read\nid: 7\ndata: {}\n\n'));
+          },
+        });
+        return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+      },
+      onEvent: () => {},
+      onExpired: async () => false,
+    });
+    s.start();
+    setTimeout(resolve, 5000);
+  });
+  assert.deepEqual(calls, [undefined, '7'], 'reconnected after the silence, resuming after the last id');
+});
+
 /** A vault key for notes: { seed, verifier (parsed), text }. */
 async function vaultKey(name = 'v.example') {
   const seed = randomBytes(32);

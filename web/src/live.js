@@ -69,6 +69,9 @@ export class EventStreamParser {
 }
 
 const BACKOFF_MS = [1000, 2000, 5000, 10000, 30000];
+// The vault sends a comment every 15 s: a connection silent for longer is dead (a phone that
+// slept, a proxy that dropped it without closing) and is replaced.
+export const STALL_MS = 45 * 1000;
 // A customer_seq as the server accepts it back in Last-Event-ID (anything else is not sent).
 const SEQ = /^[0-9]{1,18}$/;
 
@@ -82,8 +85,8 @@ const SEQ = /^[0-9]{1,18}$/;
  *   onState(state)     'live' | 'retrying' | 'stopped' (for a quiet indicator, optional)
  */
 export class LiveStream {
-  constructor({ url = '/v1/me/events', token, onEvent, onExpired, onState = () => {}, fetchImpl = (...a) => fetch(...a) }) {
-    Object.assign(this, { url, token, onEvent, onExpired, onState, fetchImpl });
+  constructor({ url = '/v1/me/events', token, onEvent, onExpired, onState = () => {}, fetchImpl = (...a) => fetch(...a), stallMs = STALL_MS }) {
+    Object.assign(this, { url, token, onEvent, onExpired, onState, fetchImpl, stallMs });
     this.running = false;
     this.lastId = '';
     this.failures = 0;
@@ -174,11 +177,20 @@ export class LiveStream {
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let expired = false;
+    let stalled = false;
+    const dead = () => {
+      stalled = true;
+      controller.abort();
+      reader.cancel().catch(() => {}); // ends a read the abort alone may not
+    };
+    let stall = setTimeout(dead, this.stallMs);
     this.onState('live');
     try {
       for (;;) {
         const { value, done } = await reader.read();
+        clearTimeout(stall);
         if (done) break;
+        stall = setTimeout(dead, this.stallMs);
         for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
           this.failures = 0;
           if (SEQ.test(ev.lastEventId)) this.lastId = ev.lastEventId;
@@ -197,9 +209,10 @@ export class LiveStream {
     } catch {
       if (controller.signal.aborted) return 0;
     } finally {
+      clearTimeout(stall);
       reader.releaseLock?.();
     }
-    if (!this.running) return 0;
+    if (!this.running || stalled) return 0;
     if (expired) {
       const renewed = await this.onExpired();
       if (!renewed) this.stop();

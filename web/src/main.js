@@ -420,6 +420,12 @@ window.addEventListener('hashchange', () => {
 
 trackEdits($('main'));
 
+// Back to a page that was hidden (another app, a sleeping phone): look again once; the stream
+// resumes by itself with Last-Event-ID.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && ctx.session) lookAgain();
+});
+
 // A device that unlocked before opens on Unlock with its handle; a first visit on "Create".
 // A reload forgets the keys (they are derived from the passphrase and never stored): say so.
 {
