@@ -680,7 +680,7 @@ fn op_approve(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
         let pending: Vec<_> = dev
             .requests()?
             .into_iter()
-            .filter(|r| r.request.status == RequestStatus::Pending)
+            .filter(|r| r.request.status == assent::domain::request::RequestStatus::Pending)
             .collect();
         if pending.is_empty() {
             return Ok("nothing pending");
@@ -734,7 +734,7 @@ fn op_decline(w: &World, rng: &mut Rng, it: usize) -> Option<Outcome> {
         let pending: Vec<_> = dev
             .requests()?
             .into_iter()
-            .filter(|r| r.request.status == RequestStatus::Pending)
+            .filter(|r| r.request.status == assent::domain::request::RequestStatus::Pending)
             .collect();
         if pending.is_empty() {
             return Ok("nothing pending");
