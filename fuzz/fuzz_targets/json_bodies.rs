@@ -20,11 +20,12 @@
 
 use assent::crypto::sign::jcs;
 use assent::domain::grant::GrantTerms;
-use assent::http::admin::RegisterBody;
-use assent::http::customers::{KdfQuery, LogInBody, SignUpBody};
-use assent::http::envelopes::{GrantWrapBody, PutBody};
-use assent::http::org::{KeyChangeBody, ReadQuery, TokenForm};
-use assent::http::requests::{ApproveBody, CreateBody, WrapBody};
+use assent::http::customers::KdfQuery;
+use assent::http::org::ReadQuery;
+use assent::wire::customers::{LogInBody, SignUpBody};
+use assent::wire::envelopes::{GrantWrapBody, PutBody};
+use assent::wire::org::{KeyChangeBody, RegisterBody, TokenForm};
+use assent::wire::requests::{ApproveBody, CreateBody, WrapBody};
 use assent::http::transparency::{ConsistencyQuery, InclusionQuery};
 use assent::ledger::event::{parse_canonical, parse_stored, split_stored};
 use assent::ledger::{Event, Prepared, Sequenced, leaf_commitment};
