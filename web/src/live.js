@@ -159,7 +159,10 @@ export class LiveStream {
       res.body?.cancel().catch(() => {});
       const renewed = await this.onExpired();
       if (!renewed) this.stop();
-      return 0;
+      // Refused again right after a renewal: wait (a vault refusing fresh tokens is not hammered).
+      const first = this.failures === 0;
+      const wait = this.backoff();
+      return first ? 0 : wait;
     }
     if (res.status === 429) {
       // too_many_streams (other tabs or devices): wait as told, within reason.
@@ -192,7 +195,7 @@ export class LiveStream {
         if (done) break;
         stall = setTimeout(dead, this.stallMs);
         for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
-          this.failures = 0;
+          if (ev.type !== 'session_expired') this.failures = 0;
           if (SEQ.test(ev.lastEventId)) this.lastId = ev.lastEventId;
           if (ev.type === 'session_expired') {
             expired = true;
