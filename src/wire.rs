@@ -10,3 +10,4 @@ pub mod ledger;
 pub mod org;
 pub mod requests;
 pub mod schema;
+pub mod ops;

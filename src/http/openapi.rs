@@ -1,34 +1,14 @@
-//! The OpenAPI 3.1 document, generated from the code: every handler of the route table carries a
-//! `#[utoipa::path]` annotation and every request/response struct derives `ToSchema`. It is built
-//! once and served at `GET /openapi.json`.
-//!
-//! The wire forms of the pure layers' types (ids, labels, purposes, timestamps, base64url bytes,
-//! key bundles, wraps, grant terms, requests) are described here, in the HTTP layer, so
-//! `domain`, `crypto` and `ledger` stay free of documentation concerns. Where a pattern or an
-//! enumeration can be taken from the code (id prefixes, the label and purpose catalogs), it is.
+//! The OpenAPI 3.1 document: the route list (`http::api_routes`) adds every handler's
+//! `#[utoipa::path]` operation, and every body is a `crate::wire` type deriving `ToSchema`
+//! (the crate's own wire forms get theirs in `wire::schema`). This module adds the document's
+//! header and security schemes, builds it once and serves it at `GET /openapi.json`; it imports
+//! no handler.
 
-pub use crate::wire::schema::{
-    Base64Url, Base64Url16, Base64Url24, Base64Url32, Base64Url48, Base64Url64, Binary, ErrorBody,
-};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// `GET /healthz`.
-#[derive(ToSchema)]
-pub struct Health {
-    #[schema(example = "ok")]
-    pub status: String,
-}
-
-/// `GET /readyz` when ready.
-#[derive(ToSchema)]
-pub struct Ready {
-    #[schema(example = "ready")]
-    pub status: String,
-}
+use utoipa::{Modify, OpenApi};
 
 /// Bearer schemes: one per token audience.
 struct Security;
@@ -65,7 +45,7 @@ impl Modify for Security {
 `{\"error\": \"<stable_code>\", \"message\": \"…\"}` with one HTTP status per code.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(crate::wire::schema::ErrorBody)),
     modifiers(&Security),
     tags(
         (name = "operations", description = "Liveness, readiness, this document"),

@@ -46,7 +46,7 @@ pub enum ServeError {
     path = "/healthz",
     operation_id = "healthz",
     tag = "operations",
-    responses((status = 200, description = "The process is up", body = super::openapi::Health)),
+    responses((status = 200, description = "The process is up", body = crate::wire::ops::Health)),
 )]
 pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
@@ -60,8 +60,8 @@ pub async fn healthz() -> impl IntoResponse {
     operation_id = "readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "The store commits a durable write", body = super::openapi::Ready),
-        (status = 503, description = "`not_ready`: the store is not accepting writes", body = super::openapi::ErrorBody),
+        (status = 200, description = "The store commits a durable write", body = crate::wire::ops::Ready),
+        (status = 503, description = "`not_ready`: the store is not accepting writes", body = crate::wire::schema::ErrorBody),
     ),
 )]
 pub async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
