@@ -20,7 +20,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 // Wire types are shared with the server (`crate::wire`); what each field is believed for is
 // said where the device reads it.
-use crate::wire::customers::{KdfAnswer, LogInBody, Session};
+use crate::wire::customers::{KdfAnswer, LogInBody, Session, SignUpBody};
+use crate::wire::envelopes::{GrantWrapBody, PutBody};
+use crate::wire::requests::{ApproveBody, WrapBody};
 pub use crate::wire::envelopes::{EnvelopeFull, EnvelopeSummary};
 pub use crate::wire::grants::GrantView;
 pub use crate::wire::org::OrgInfo;
@@ -45,19 +47,16 @@ pub fn sign_up(
     let keys = derive_keys(passphrase, &kdf)?;
     let secrets = CustomerSecrets::generate();
     let bundle = seal_bundle(&keys.kek, kdf, &secrets)?;
-    let answer: Value = api.post(
-        "/v1/customers",
-        &json!({
-            "handle": handle,
-            "auth": b64::encode(&keys.auth[..]),
-            "bundle": bundle,
-            "x25519_public": b64::encode(&secrets.x25519_public()),
-            "ed25519_public": b64::encode(&secrets.ed25519_public()),
-        }),
-    )?;
-    let customer_id = answer["customer_id"]
-        .as_str()
-        .ok_or_else(|| ClientError::Protocol("no customer_id".into()))?;
+    let mut body = SignUpBody {
+        handle: handle.to_owned(),
+        auth: *keys.auth,
+        bundle: bundle.clone(),
+        x25519_public: secrets.x25519_public(),
+        ed25519_public: secrets.ed25519_public(),
+    };
+    let answer = api.post::<crate::wire::customers::Profile, _>("/v1/customers", &body);
+    body.auth.zeroize();
+    let customer_id = answer?.customer_id;
     // Trust on first use: pin the vault's checkpoint key now; every later verification uses it.
     let vault_key = api.get_text("/v1/ledger/key")?.trim().to_owned();
     super::verify::pinned(&vault_key)?;
@@ -69,7 +68,7 @@ pub fn sign_up(
         kind: PROFILE_KIND.into(),
         server: api.base().to_owned(),
         handle: handle.to_owned(),
-        customer_id: customer_id.to_owned(),
+        customer_id: customer_id.to_string(),
         bundle,
         x25519_public: secrets.x25519_public(),
         ed25519_public: secrets.ed25519_public(),
@@ -442,20 +441,24 @@ impl Device {
                 g.grant_id.as_str(),
             );
             let w = wrap_key(&g.org_encryption_key, &info, &key)?;
-            grant_wraps.push(json!({ "grant_id": g.grant_id, "enc": b64::encode(&w.enc), "ct": b64::encode(&w.ct) }));
+            grant_wraps.push(GrantWrapBody {
+                grant_id: g.grant_id.clone(),
+                enc: w.enc,
+                ct: w.ct,
+            });
         }
         self.api.put(
             &path_label(label),
-            &json!({
-                "envelope_id": envelope_id,
-                "version": version,
-                "content_type": content_type,
-                "nonce": b64::encode(&sealed.nonce),
-                "ciphertext": b64::encode(&sealed.ciphertext),
-                "owner_wrap": owner,
-                "grant_wraps": grant_wraps,
-                "rotate": rotate,
-            }),
+            &PutBody {
+                envelope_id,
+                version,
+                content_type: content_type.to_owned(),
+                nonce: sealed.nonce,
+                ciphertext: sealed.ciphertext,
+                owner_wrap: owner,
+                grant_wraps,
+                rotate,
+            },
         )
     }
 
@@ -668,15 +671,22 @@ impl Device {
                 terms.grant_id.as_str(),
             );
             let w = wrap_key(&terms.org_encryption_key, &info, &key)?;
-            wraps.push(json!({
-                "label": label, "envelope_id": e.summary.envelope_id, "version": e.summary.version,
-                "enc": b64::encode(&w.enc), "ct": b64::encode(&w.ct),
-            }));
+            wraps.push(WrapBody {
+                label: label.clone(),
+                envelope_id: e.summary.envelope_id,
+                version: e.summary.version,
+                enc: w.enc,
+                ct: w.ct,
+            });
         }
         let signature = sign_grant(&self.secrets.ed25519, &terms)?;
         self.api.post(
             &format!("/v1/me/requests/{request_id}/approve"),
-            &json!({ "grant": terms, "signature": b64::encode(&signature), "wraps": wraps }),
+            &ApproveBody {
+                grant: terms,
+                signature: signature.to_vec(),
+                wraps,
+            },
         )
     }
 
