@@ -7,7 +7,7 @@ pub mod customers;
 pub mod envelopes;
 pub mod grants;
 pub mod ledger;
+pub mod ops;
 pub mod org;
 pub mod requests;
 pub mod schema;
-pub mod ops;

@@ -20,13 +20,15 @@ use zeroize::{Zeroize, Zeroizing};
 
 // Wire types are shared with the server (`crate::wire`); what each field is believed for is
 // said where the device reads it.
-use crate::wire::customers::{KdfAnswer, LogInBody, Session, SignUpBody};
-use crate::wire::envelopes::{GrantWrapBody, PutBody};
-use crate::wire::requests::{ApproveBody, WrapBody};
+use crate::wire::customers::{
+    CloseBody, KdfAnswer, LogInBody, PassphraseBody, Session, SignUpBody,
+};
 pub use crate::wire::envelopes::{EnvelopeFull, EnvelopeSummary};
+use crate::wire::envelopes::{GrantWrapBody, PutBody};
 pub use crate::wire::grants::GrantView;
 pub use crate::wire::org::OrgInfo;
 pub use crate::wire::requests::RequestView;
+use crate::wire::requests::{ApproveBody, WrapBody};
 
 /// Cost of the passphrase KDF for a new account.
 pub struct KdfCost {
@@ -277,14 +279,15 @@ impl Device {
         let kdf = KdfParams::with_cost(cost.m_kib, cost.t, cost.p)?;
         let keys = derive_keys(new, &kdf)?;
         let bundle = seal_bundle(&keys.kek, kdf, &self.secrets)?;
-        let _: Value = self.api.post(
-            "/v1/me/passphrase",
-            &json!({
-                "auth": b64::encode(&old_keys.auth[..]),
-                "new_auth": b64::encode(&keys.auth[..]),
-                "bundle": bundle,
-            }),
-        )?;
+        let mut body = PassphraseBody {
+            auth: *old_keys.auth,
+            new_auth: *keys.auth,
+            bundle: bundle.clone(),
+        };
+        let answer = self.api.post::<Value, _>("/v1/me/passphrase", &body);
+        body.auth.zeroize();
+        body.new_auth.zeroize();
+        answer?;
         profile.bundle = bundle;
         Ok(())
     }
@@ -296,10 +299,10 @@ impl Device {
         passphrase: &[u8],
     ) -> Result<Value, ClientError> {
         let keys = derive_keys(passphrase, &profile.bundle.kdf)?;
-        self.api.post(
-            "/v1/me/close",
-            &json!({ "auth": b64::encode(&keys.auth[..]) }),
-        )
+        let mut body = CloseBody { auth: *keys.auth };
+        let answer = self.api.post("/v1/me/close", &body);
+        body.auth.zeroize();
+        answer
     }
 
     /// Whether the vault's key changed since this device pinned it, and if so whether the

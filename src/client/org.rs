@@ -12,8 +12,9 @@ use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId};
 use crate::ledger::Event;
 use crate::ledger::receipt::{AccessReceipt, verify_receipt};
 use crate::tokens;
+use crate::wire::requests::CreateBody;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 #[derive(Deserialize)]
@@ -171,21 +172,37 @@ impl OrgClient {
             duration_secs,
             justification,
         } = ask;
-        let who = if customer.starts_with("cus_") {
-            "customer_id"
+        let usage = |e: crate::domain::DomainError| ClientError::Usage(e.to_string());
+        let parse_all = |items: &[String]| {
+            items
+                .iter()
+                .map(|p| Purpose::parse(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(usage)
+        };
+        let (customer_id, customer_handle) = if customer.starts_with("cus_") {
+            (Some(CustomerId::parse(customer).map_err(usage)?), None)
         } else {
-            "customer_handle"
+            (
+                None,
+                Some(crate::domain::ids::Handle::parse(customer).map_err(usage)?),
+            )
         };
         self.api.post(
             "/v1/org/requests",
-            &json!({
-                who: customer,
-                "labels": labels,
-                "purposes": purposes,
-                "required_purposes": required_purposes,
-                "duration_secs": duration_secs,
-                "justification": justification,
-            }),
+            &CreateBody {
+                customer_id,
+                customer_handle,
+                labels: labels
+                    .iter()
+                    .map(|l| Label::parse(l))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(usage)?,
+                purposes: parse_all(purposes)?,
+                required_purposes: parse_all(required_purposes)?,
+                duration_secs: *duration_secs,
+                justification: (*justification).to_owned(),
+            },
         )
     }
 
@@ -274,14 +291,13 @@ impl OrgClient {
             crate::crypto::sign::sign_org_key_change(&self.keys.identity, &change)?;
         self.api.post(
             "/v1/org/keys",
-            &json!({
-                "identity_key": crate::crypto::b64::encode(&identity_key),
-                "encryption_key": crate::crypto::b64::encode(&encryption_key),
-                "key_signature": crate::crypto::b64::encode(
-                    &crate::crypto::sign::sign_org_key(&new.identity, &encryption_key)
-                ),
-                "change_signature": crate::crypto::b64::encode(&change_signature),
-            }),
+            &crate::wire::org::KeyChangeBody {
+                identity_key,
+                encryption_key,
+                key_signature: crate::crypto::sign::sign_org_key(&new.identity, &encryption_key)
+                    .to_vec(),
+                change_signature: change_signature.to_vec(),
+            },
         )
     }
 
