@@ -28,6 +28,13 @@ impl LedgerSigner {
     pub fn public(&self) -> [u8; 32] {
         self.key.verifying_key().to_bytes()
     }
+
+    /// Whether `note` is a checkpoint this key signed (after `keygen --rotate`, the newest
+    /// stored checkpoint may be the retired key's).
+    pub fn signed(&self, note: &str) -> bool {
+        note::Verifier::new(&self.name, &self.public())
+            .is_ok_and(|v| Checkpoint::verify(note, &self.origin, &v).is_ok())
+    }
 }
 
 fn ledger_err(e: crate::ledger::LedgerError) -> VaultError {
@@ -54,7 +61,9 @@ impl Vault {
             let root = merkle::root(&view.nodes()?, size).map_err(ledger_err)?;
             (size, root, view.latest_checkpoint()?)
         };
-        if let Some((s, note)) = latest.filter(|(s, _)| *s >= size) {
+        // Reused only if the current key signed it: after a key rotation the first call signs
+        // the same tree again with the new key, so clients are offered the rotation at once.
+        if let Some((s, note)) = latest.filter(|(s, n)| *s >= size && self.signer.signed(n)) {
             return Ok((s, note));
         }
         let signed = Checkpoint {
@@ -64,10 +73,11 @@ impl Vault {
         }
         .sign(&self.signer.name, &self.signer.key)
         .map_err(ledger_err)?;
+        let signer = self.signer.clone();
         self.store()
             .writer()
             .act(move |tx: &mut dyn Batch| match tx.latest_checkpoint()? {
-                Some((s, n)) if s >= size => Ok((s, n)),
+                Some((s, n)) if s >= size && signer.signed(&n) => Ok((s, n)),
                 _ => {
                     tx.put_checkpoint(size, &signed)?;
                     Ok((size, signed))

@@ -750,6 +750,11 @@ fn a_rotated_vault_key_is_accepted_only_when_the_pinned_key_vouched_for_it() {
     let mut profile = profile;
     profile.server = tv.url.clone();
     let mut d = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    // Right after the restart the new key signs the current tree: the change is offered at once.
+    assert!(matches!(
+        d.vault_key_change().unwrap(),
+        KeyChange::Vouched { .. }
+    ));
     // Something happens after the rotation: the new key signs the next checkpoint.
     demo_org(&tv)
         .request(&Ask::new(
