@@ -20,7 +20,7 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const SHOTS = join(ROOT, 'target/screenshots');
 export const DEMO_ORG_KEY = join(ROOT, 'keys-example/demo-org.key');
 export const DEMO_ORG = 'org_demo_acme';
-export const DESKTOP = { width: 1280, height: 900 };
+export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
 export function need(path, hint) {

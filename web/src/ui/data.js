@@ -60,7 +60,8 @@ async function card(ctx, e, form) {
         h('p', { class: 'next' }, 'Nobody could read it this way, but what the vault holds for it is not what you stored. Do not rely on it: store it again (Delete, then add it), and tell the vault’s operator.'));
     }
   }
-  const history = (ctx.ledger?.answer?.entries || []).filter((x) => x.event.label === e.label && x.event.envelope_id === e.envelope_id);
+  // Only a history that passed every check on this device is shown.
+  const history = (ctx.ledger?.ok ? ctx.ledger.answer?.entries || [] : []).filter((x) => x.event.label === e.label && x.event.envelope_id === e.envelope_id);
   const actions = h('div', { class: 'actions' });
   if (held && held.text !== undefined) {
     actions.append(h('button', { type: 'button', class: 'secondary', 'aria-describedby': titleId, onclick: () => form.edit(e.label, held.text) }, 'Edit'));

@@ -13,6 +13,12 @@ const MARK = {
 const YOU = '';
 
 function statusBox(L) {
+  if (!L.ok && L.failure?.kind === 'key_rotated') {
+    return h('div', { class: 'status warn', id: 'ledger-status', role: 'status' },
+      h('p', {}, h('strong', {}, 'Your vault changed the key it signs your history with. '),
+        'Check the change shown at the top of the page and accept it to see your history again.'),
+      h('p', {}, 'Until then, nothing is shown as checked.'));
+  }
   if (!L.ok) {
     return h('div', { class: 'status bad', id: 'ledger-status', role: 'alert' },
       h('p', {}, h('strong', {}, '✗ Your history failed its checks on this device. '), L.failure.message),

@@ -242,7 +242,8 @@ async function requestCard(ctx, r) {
       approve.textContent = 'Checking and signing…';
       // The grant is built from the request as narrowed here: exactly the ticked purposes (the
       // vault refuses a grant missing a required one, and any purpose not asked for).
-      const { trust: t } = await session.approve({ ...r, purposes }, {
+      const { trust: t } = await session.approve(r, {
+        purposes,
         labels,
         durationSecs: Number(dur.input.value),
         maxReads: max,
