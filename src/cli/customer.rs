@@ -72,7 +72,8 @@ pub enum CustomerCommand {
     /// an organization, give the fingerprint it handed you (its website, app or letter).
     Approve {
         request_id: String,
-        /// The organization's fingerprint, as it gave it to you (any case, spaces optional).
+        /// The organization's 12 words (or its hex fingerprint), as it gave them to you
+        /// through its own channel (any case, spaces optional).
         #[arg(long)]
         org_fingerprint: Option<String>,
         /// Approve an organization whose fingerprint you could not check.

@@ -7,7 +7,7 @@ use crate::client::verify::Trust;
 use crate::config::{OrgKeys, write_json};
 use crate::crypto::b64;
 use crate::crypto::keys::{X25519Secret, generate_signing_key};
-use crate::crypto::sign::{fingerprint, sign_org_key};
+use crate::crypto::sign::{fingerprint, fingerprint_words, sign_org_key};
 use crate::domain::ids::OrgId;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -294,10 +294,11 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
             ));
             a.save_state(&c, &state)?;
             eprintln!(
-                "new keys in {} (key_seq {}); use --key {0} from now on, and hand customers the new fingerprint {}",
+                "new keys in {} (key_seq {}); use --key {0} from now on, and publish the new \
+                 words for customers to compare: {}",
                 out.display(),
                 answer["key_seq"],
-                fingerprint(&new.identity.verifying_key().to_bytes())
+                fingerprint_words(&new.identity.verifying_key().to_bytes())
             );
             print_json(&answer)
         }
@@ -314,5 +315,7 @@ fn show(keys: &OrgKeys) -> Result<(), CliError> {
         "encryption_key": b64::encode(&x),
         "key_signature": b64::encode(&sign_org_key(&keys.identity, &x)),
         "fingerprint": fingerprint(&id),
+        // What customers compare: publish these words where they know it is you.
+        "words": fingerprint_words(&id),
     }))
 }

@@ -110,16 +110,34 @@ pub fn verify_signature(
         .map_err(|_| CryptoError::BadSignature)
 }
 
-/// Whether `given` (as a person typed or pasted it: any case, with or without spaces) is the
-/// fingerprint of `public`: exactly 32 hex digits once white space is removed, compared as the
-/// 16 bytes they spell.
+/// Whether `given` (as a person typed or pasted it) is the fingerprint of `public`: either its
+/// 12 words ([`fingerprint_words`], any case, separated by white space) or exactly 32 hex
+/// digits once white space is removed (any case), compared as the 16 bytes they spell.
 pub fn fingerprint_matches(public: &[u8; 32], given: &str) -> bool {
+    let words: Vec<String> = given.split_whitespace().map(str::to_lowercase).collect();
+    if words.len() == 12 {
+        return fingerprint_words(public)
+            .split(' ')
+            .eq(words.iter().map(String::as_str));
+    }
     let hex: String = given.chars().filter(|c| !c.is_whitespace()).collect();
     let digest = Sha256::digest(public);
     hex.len() == 32
         && hex.chars().all(|c| c.is_ascii_hexdigit())
         && (0..16)
             .all(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).is_ok_and(|b| b == digest[i]))
+}
+
+/// The fingerprint as people compare it: the 12-word BIP-39 English mnemonic of its 16 bytes
+/// (128 bits and a 4-bit checksum), e.g. what an organization prints on its website and the
+/// page shows next to its name. Same bytes as [`fingerprint`], easier to read aloud.
+pub fn fingerprint_words(public: &[u8; 32]) -> String {
+    let digest = Sha256::digest(public);
+    // 16 bytes is a valid BIP-39 entropy length, so this cannot fail; an empty string would
+    // match nothing.
+    bip39::Mnemonic::from_entropy_in(bip39::Language::English, &digest[..16])
+        .map(|m| m.to_string())
+        .unwrap_or_default()
 }
 
 /// Human fingerprint of an identity key: first 16 bytes of SHA-256(key), lowercase
@@ -131,4 +149,37 @@ pub fn fingerprint(public: &[u8; 32]) -> String {
         .map(|pair| pair.concat())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_words_are_the_bip39_mnemonic_of_the_fingerprint() {
+        // BIP-39's first English test vector: sixteen zero bytes.
+        let zero = bip39::Mnemonic::from_entropy_in(bip39::Language::English, &[0u8; 16])
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            zero,
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+             abandon about"
+        );
+        let key = [7u8; 32];
+        let words = fingerprint_words(&key);
+        assert_eq!(words.split(' ').count(), 12);
+        assert!(fingerprint_matches(&key, &words));
+        assert!(fingerprint_matches(
+            &key,
+            &words.to_uppercase().replace(' ', "\n  ")
+        ));
+        assert!(fingerprint_matches(&key, &fingerprint(&key)));
+        let mut swapped: Vec<&str> = words.split(' ').collect();
+        swapped.swap(0, 11);
+        if swapped[0] != swapped[11] {
+            assert!(!fingerprint_matches(&key, &swapped.join(" ")));
+        }
+        assert!(!fingerprint_matches(&[8u8; 32], &words));
+    }
 }

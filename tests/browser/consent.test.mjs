@@ -126,6 +126,10 @@ test('a choice per purpose, named files, reads by organization, a readable recei
     // The organization's identity in 12 words, computed in the page.
     const words = identityWords(await keyFileFingerprint(DEMO_ORG_KEY));
     assert.equal((await card.locator('.identity-words .words').first().textContent()).trim(), words);
+    // The same words the organization's own CLI prints for it to publish (Rust, BIP-39).
+    const shown = runCli(vault, ['org', 'show']);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.equal(JSON.parse(shown.stdout).words, words);
     assert.equal(words.split(' ').length, 12);
     await card.locator('button.approve').click();
     await card.locator('.missing.urgent:has-text("tick at least one item")').waitFor();
