@@ -126,6 +126,11 @@ test('a choice per purpose, named files, reads by organization, a readable recei
     // The organization's identity in 12 words, computed in the page.
     const words = identityWords(await keyFileFingerprint(DEMO_ORG_KEY));
     assert.equal((await card.locator('.identity-words .words').first().textContent()).trim(), words);
+    // Its legal details, as the operator registered them, labelled as not checked.
+    const controller = await card.locator('dd.controller').textContent();
+    assert.match(controller, /Acme Bank \(demo\) plc/);
+    assert.match(controller, /privacy@acme-bank\.example/);
+    assert.match(controller, /not checked by this device/);
     // The same words the organization's own CLI prints for it to publish (Rust, BIP-39).
     const shown = runCli(vault, ['org', 'show']);
     assert.equal(shown.status, 0, shown.stderr);
@@ -186,6 +191,12 @@ test('a choice per purpose, named files, reads by organization, a readable recei
     assert.equal(await receipt.locator('.reads').textContent(), '2 so far, no limit');
     assert.match(await receipt.locator('.signed').textContent(), /You, with your own key.*entry \d+ of its public ledger/);
     assert.equal(await receipt.locator('.how li').count(), 4);
+    // The controller details from the vault-signed file, once its signature checked, labelled.
+    await page.waitForSelector('section.controller-facts:not([hidden])');
+    const who = await receipt.locator('section.controller-facts').textContent();
+    assert.match(who, /Acme Bank \(demo\) plc/);
+    assert.match(who, /https:\/\/acme-bank\.example\/privacy/);
+    assert.match(who, /not checked by this device/);
     await page.waitForSelector('.vault-signature.ok');
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button.download-receipt')]);
     const file = JSON.parse(readFileSync(await dl.path(), 'utf8'));
@@ -235,7 +246,7 @@ test('a choice per purpose, named files, reads by organization, a readable recei
     // The receipt of an ended access says when it ended.
     await page.click('li.grant.ended a.receipt-link');
     await page.waitForSelector('article.receipt');
-    assert.match(await page.textContent('article.receipt .until'), /\(you ended it\)$/);
+    assert.match(await page.textContent('article.receipt .until'), /\(you ended it; ledger entry \d+\)$/);
     assert.equal(await page.textContent('article.receipt .reads'), '3 so far, no limit');
   });
 

@@ -53,7 +53,7 @@ export async function renderReceipt(ctx, root, grantId) {
   const named = await session.orgName(t.org_id); // from its verified key log, else its id
   const name = named === t.org_id ? 'The organization (its name could not be checked)' : named;
   const words = identityWords(await fingerprint(c.own.orgIdentityKey));
-  const ended = revoked ? `${longDate(revoked.event.at)} (you ended it)` : `${longDate(t.not_after)}${Date.parse(t.not_after) <= Date.now() ? ' (ended)' : ''}`;
+  const ended = revoked ? `${longDate(revoked.event.at)} (you ended it; ledger entry ${revoked.index})` : `${longDate(t.not_after)}${Date.parse(t.not_after) <= Date.now() ? ' (ended)' : ''}`;
 
   const facts = h('dl', { class: 'facts receipt-facts' },
     h('dt', {}, 'You agreed that'), h('dd', { class: 'agreed' }, `${name} may read your ${list(t.labels.map(labelWords))}, for ${list(t.purposes.map(purposeWords))} only.`),
@@ -72,6 +72,8 @@ export async function renderReceipt(ctx, root, grantId) {
     : null;
 
   const vaultNote = h('p', { class: 'meta vault-signature' }, 'Checking the vault’s signature on the file…');
+  // Filled from the vault-signed file once its signature checks: the operator's word, not the page's.
+  const controllerBox = h('section', { class: 'controller-facts', 'aria-labelledby': 'receipt-who', hidden: true });
   const file = h('button', { type: 'button', class: 'secondary download-receipt' }, 'Download the signed receipt (file)');
   const printBtn = h('button', { type: 'button', class: 'primary print' }, 'Print or save as PDF');
   printBtn.addEventListener('click', () => window.print());
@@ -86,7 +88,7 @@ export async function renderReceipt(ctx, root, grantId) {
   replace(root, back, heading,
     h('article', { class: 'card receipt', 'data-grant': t.grant_id },
       h('p', { class: 'lead' }, `A record of the consent you gave ${name}.`),
-      facts, readList,
+      facts, readList, controllerBox,
       h('section', { 'aria-labelledby': 'receipt-how' }, h('h3', { id: 'receipt-how' }, 'How to check it'),
         h('ol', { class: 'how' },
           h('li', {}, 'Keep the signed receipt file with this page: it says the same, signed by the vault.'),
@@ -102,6 +104,19 @@ export async function renderReceipt(ctx, root, grantId) {
     const ok = (await vaultSigned(docs.kantara)) && (await vaultSigned(docs.iso27560));
     const same = !created || docs.kantara?.receipt?.assentGrant?.ledger_entry?.index === created.index;
     vaultNote.className = `meta vault-signature ${ok && same ? 'ok' : 'bad'}`;
+    const pc = ok && same ? docs.kantara?.receipt?.piiControllers?.[0] : null;
+    if (pc && typeof pc === 'object') {
+      const text = (v) => (typeof v === 'string' ? v : '');
+      const policy = text(docs.kantara.receipt.policyUrl);
+      replace(controllerBox,
+        h('h3', { id: 'receipt-who' }, `Who ${name} is, as the vault reports it`),
+        h('p', {}, text(pc.piiController)),
+        h('p', {}, text(pc.address)),
+        h('p', {}, [text(pc.email), text(pc.phone)].filter(Boolean).join(' · ')),
+        policy ? h('p', {}, `Privacy policy: ${policy}`) : null,
+        h('p', { class: 'hint' }, 'Registered by the vault’s operator; not checked by this device.'));
+      controllerBox.hidden = false;
+    }
     replace(vaultNote, ok && same
       ? '✓ The file’s signature by the vault was checked on this device.'
       : 'The file’s signature by the vault could not be confirmed on this device: rely on this page, not on the file, and tell the vault’s operator.');

@@ -266,6 +266,7 @@ async function requestCard(ctx, r) {
     who,
     h('dl', { class: 'terms' },
       h('dt', {}, 'In their words'), h('dd', {}, h('blockquote', {}, r.justification)),
+      ...controllerTerms(r.org?.controller),
       h('dt', {}, 'What'), h('dd', {}, h('fieldset', { class: 'labels' }, h('legend', {}, 'Tick what you want to share'), labelBoxes.map((b) => b.el))),
       h('dt', {}, 'Why'), h('dd', {}, h('fieldset', { class: 'purposes' }, h('legend', {}, required.size ? 'Tick what it may use it for (some are needed for the service)' : 'Tick what it may use it for'), purposeBoxes.map((b) => b.el))),
       h('dt', {}, 'Asked'), h('dd', {}, when(r.created_at))),
@@ -273,4 +274,27 @@ async function requestCard(ctx, r) {
     session.unlocked ? null : h('p', { class: 'notice' }, 'Your keys did not open on this device, so you cannot approve here. Tap Lock and unlock again.'),
     error, missing,
     h('div', { class: 'actions' }, decline, approve));
+}
+
+/**
+ * The organization's legal details as the vault's operator registered them (`org.controller`):
+ * shown for the customer to check against what they know, labelled as the operator's word —
+ * nothing here is verified, and nothing here is used to decide anything.
+ */
+function controllerTerms(c) {
+  if (!c || typeof c !== 'object') return [];
+  const text = (v) => (typeof v === 'string' ? v : '');
+  const a = c.address || {};
+  const address = [a.street_address, a.locality, a.region, a.postal_code, a.country].map(text).filter(Boolean).join(', ');
+  const url = text(c.privacy_policy_url);
+  const policy = /^https:\/\//.test(url) ? h('a', { href: url, rel: 'noopener noreferrer', target: '_blank' }, url) : url;
+  return [
+    h('dt', {}, 'Who they are'),
+    h('dd', { class: 'controller' },
+      h('p', {}, text(c.legal_name)),
+      address ? h('p', {}, address) : null,
+      h('p', {}, [text(c.email), text(c.phone)].filter(Boolean).join(' · ')),
+      url ? h('p', {}, 'Privacy policy: ', policy) : null,
+      h('p', { class: 'hint' }, 'As the vault’s operator registered them: not checked by this device. Compare with what you know of them.')),
+  ];
 }
