@@ -27,6 +27,28 @@ pub struct CustomerArgs {
     pub command: CustomerCommand,
 }
 
+/// The Argon2id cost a passphrase is sealed under (sign-up and passphrase change).
+#[derive(Args)]
+pub struct KdfArgs {
+    /// Argon2id memory in KiB (minimum 19456).
+    #[arg(long, default_value_t = DEFAULT_M_KIB)]
+    kdf_memory_kib: u32,
+    #[arg(long, default_value_t = DEFAULT_T)]
+    kdf_iterations: u32,
+    #[arg(long, default_value_t = DEFAULT_P)]
+    kdf_parallelism: u32,
+}
+
+impl KdfArgs {
+    fn cost(&self) -> KdfCost {
+        KdfCost {
+            m_kib: self.kdf_memory_kib,
+            t: self.kdf_iterations,
+            p: self.kdf_parallelism,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum CustomerCommand {
     /// Create an account: keys are made here and sealed under your passphrase.
@@ -35,13 +57,8 @@ pub enum CustomerCommand {
         handle: String,
         #[arg(long, env = "ASSENT_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
-        /// Argon2id memory in KiB (minimum 19456).
-        #[arg(long, default_value_t = DEFAULT_M_KIB)]
-        kdf_memory_kib: u32,
-        #[arg(long, default_value_t = DEFAULT_T)]
-        kdf_iterations: u32,
-        #[arg(long, default_value_t = DEFAULT_P)]
-        kdf_parallelism: u32,
+        #[command(flatten)]
+        kdf: KdfArgs,
     },
     /// Store (or update) an envelope: text or a small file (its name and type are sealed with
     /// it; the vault sees neither).
@@ -106,12 +123,8 @@ pub enum CustomerCommand {
     Rotate,
     /// Change your passphrase (the new one from ASSENT_NEW_PASSPHRASE or a prompt).
     Passphrase {
-        #[arg(long, default_value_t = DEFAULT_M_KIB)]
-        kdf_memory_kib: u32,
-        #[arg(long, default_value_t = DEFAULT_T)]
-        kdf_iterations: u32,
-        #[arg(long, default_value_t = DEFAULT_P)]
-        kdf_parallelism: u32,
+        #[command(flatten)]
+        kdf: KdfArgs,
     },
     /// Close your account: revoke every grant, decline every pending request, erase every
     /// envelope (each recorded in your ledger), then remove the account. Cannot be undone.
@@ -301,9 +314,7 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
         CustomerCommand::Signup {
             handle,
             server,
-            kdf_memory_kib,
-            kdf_iterations,
-            kdf_parallelism,
+            kdf,
         } => {
             if a.profile.exists() {
                 return Err(CliError::Usage(format!(
@@ -311,12 +322,8 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                     a.profile.display()
                 )));
             }
-            let cost = KdfCost {
-                m_kib: kdf_memory_kib,
-                t: kdf_iterations,
-                p: kdf_parallelism,
-            };
-            let profile = device::sign_up(&server, &handle, passphrase(true)?.as_bytes(), &cost)?;
+            let profile =
+                device::sign_up(&server, &handle, passphrase(true)?.as_bytes(), &kdf.cost())?;
             profile.save(&a.profile)?;
             eprintln!(
                 "welcome, {handle}: your profile is in {}",
@@ -428,21 +435,17 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             print_json(&answer)
         }
         CustomerCommand::VaultKey { accept } => vault_key(&a.profile, accept),
-        CustomerCommand::Passphrase {
-            kdf_memory_kib,
-            kdf_iterations,
-            kdf_parallelism,
-        } => {
+        CustomerCommand::Passphrase { kdf } => {
             let mut profile = Profile::load(&a.profile)?;
             let current = passphrase(false)?;
             let d = device::unlock(&profile, current.as_bytes())?;
             let new = new_passphrase()?;
-            let cost = KdfCost {
-                m_kib: kdf_memory_kib,
-                t: kdf_iterations,
-                p: kdf_parallelism,
-            };
-            d.change_passphrase(&mut profile, current.as_bytes(), new.as_bytes(), &cost)?;
+            d.change_passphrase(
+                &mut profile,
+                current.as_bytes(),
+                new.as_bytes(),
+                &kdf.cost(),
+            )?;
             profile.save(&a.profile)?;
             eprintln!("passphrase changed; use the new one from now on");
             Ok(())

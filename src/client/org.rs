@@ -4,63 +4,22 @@
 use super::verify::{self, Party, Trust, VerifyFailure};
 use super::{Api, ClientError};
 use crate::config::OrgKeys;
-use crate::crypto::b64::{serde_array, serde_bytes};
 use crate::crypto::envelope::{envelope_aad, open_payload};
-use crate::crypto::wrap::{Wrap, unwrap_key, wrap_info};
+use crate::crypto::wrap::{unwrap_key, wrap_info};
 use crate::domain::catalog::{Label, Purpose};
-use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId};
+use crate::domain::ids::{CustomerId, OrgId};
 use crate::ledger::Event;
 use crate::ledger::receipt::{AccessReceipt, verify_receipt};
 use crate::tokens;
 use crate::wire::requests::CreateBody;
-use serde::Deserialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct LedgerRef {
-    pub index: u64,
-    #[serde(with = "serde_array")]
-    pub leaf: [u8; 32],
-}
-
-/// The vault's signature over the read's ledger entry.
-#[derive(Deserialize, Debug)]
-pub struct ReadReceipt {
-    pub index: u64,
-    #[serde(with = "serde_array")]
-    pub leaf: [u8; 32],
-    pub time: String,
-    #[serde(with = "serde_bytes")]
-    pub signature: Vec<u8>,
-}
-
-/// The wire format of an organization read. Checked by [`OrgClient::read`]: customer, label and
-/// purpose must be what was asked; the wrap info and AAD are built from what was asked (so an
-/// answer about anything else does not open); the receipt must verify under the PINNED vault
-/// key and name the answer's ledger entry.
-#[derive(Deserialize, Debug)]
-pub struct ReadResponse {
-    pub customer_id: CustomerId,
-    pub envelope_id: EnvelopeId,
-    pub label: Label,
-    pub version: u64,
-    pub content_type: String,
-    #[serde(with = "serde_array")]
-    pub nonce: [u8; 24],
-    #[serde(with = "serde_bytes")]
-    pub ciphertext: Vec<u8>,
-    pub wrap: Wrap,
-    pub grant_id: GrantId,
-    pub purpose: Purpose,
-    pub ledger: LedgerRef,
-    pub receipt: ReadReceipt,
-}
+// Read answers are the wire module's types; what the client checks of each is said at
+// `OrgClient::read`.
+pub use crate::wire::ledger::LedgerRef;
+use crate::wire::org::TokenAnswer;
+pub use crate::wire::org::{ReadReceipt, ReadResponse};
 
 /// An access request as an organization words it.
 pub struct Ask<'a> {

@@ -72,7 +72,11 @@ pub struct TokenAnswer {
     pub expires_in: i64,
 }
 
-/// The wire format of an organization read (see README, "Wire format").
+/// The wire format of an organization read (see README, "Wire format"). Checked by
+/// `client::org::OrgClient::read`: customer, label and purpose must be what was asked; the wrap
+/// info and AAD are built from what was asked (so an answer about anything else does not open);
+/// the receipt must verify under the PINNED vault key (not `receipt.vault_key`, which is display
+/// only) and name the answer's ledger entry.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct ReadResponse {
     pub customer_id: CustomerId,
