@@ -1,24 +1,22 @@
 // "Account": who you are, export everything, change the passphrase, close the account, lock.
 // The passphrase is checked on this device first (it must open the key bundle); only login
 // proofs and the re-sealed bundle are sent (device.js).
-import { h, field, replace, busy, download, confirmDialog } from './dom.js';
+import { h, field, replace, busy, confirmDialog } from './dom.js';
 import { fingerprint } from '../crypto/sign.js';
-import { b64url, fromUtf8 } from '../crypto/bytes.js';
+import { EXPORT_ROUTE, renderExport, downloadButton } from './export.js';
 import { strength } from '../words.js';
 import { WrongPassphrase } from '../device.js';
 
 const MIN_PASSPHRASE = 10;
 
 export async function renderAccount(ctx, root) {
+  // The readable export page lives inside Account (`#/account/export`), as the receipt does inside Access.
+  if (EXPORT_ROUTE.test(location.hash)) return renderExport(ctx, root);
   const { session } = ctx;
   const heading = h('h2', { tabindex: '-1' }, 'Your account');
-  const exportBtn = h('button', { type: 'button', class: 'primary', id: 'export', disabled: !session.unlocked }, 'Download everything');
   const error = h('p', { class: 'error', role: 'alert' });
-  exportBtn.addEventListener('click', () =>
-    busy(exportBtn, error, async () => {
-      exportBtn.textContent = 'Decrypting…';
-      download(`assent-export-${session.handle}-${new Date().toISOString().slice(0, 10)}.json`, await exportAll(ctx));
-    }));
+  const see = h('a', { href: '#/account/export', class: 'button primary', id: 'see-export' }, 'See everything');
+  const exportBtn = downloadButton(ctx, error, { id: 'export', kind: 'secondary' });
   replace(root, heading,
     h('dl', { class: 'facts' },
       h('dt', {}, 'Handle'), h('dd', { id: 'account-handle' }, session.handle),
@@ -26,7 +24,8 @@ export async function renderAccount(ctx, root) {
     h('section', { 'aria-labelledby': 'export-title', class: 'card' },
       h('h3', { id: 'export-title' }, 'A copy of everything'),
       h('p', {}, 'One file with your data unlocked, who you allowed to read it, the requests you had, and your history with the proofs that it is complete. Keep it somewhere safe: the file itself is not locked.'),
-      error, exportBtn),
+      h('p', {}, '“See everything” shows the same in words, on a page you can read and print.'),
+      error, h('div', { class: 'actions' }, see, exportBtn)),
     passphraseCard(session),
     h('section', { 'aria-labelledby': 'lock-title', class: 'card' },
       h('h3', { id: 'lock-title' }, 'Lock'),
@@ -125,33 +124,3 @@ function closeCard(ctx) {
   return form;
 }
 
-async function exportAll(ctx) {
-  const { session } = ctx;
-  const envelopes = [];
-  for (const e of await session.envelopes()) {
-    const full = await session.envelope(e.label);
-    const plain = await session.openFull(full);
-    const item = { label: e.label, envelope_id: e.envelope_id, version: e.version, content_type: e.content_type, created_at: e.created_at, updated_at: e.updated_at };
-    if (e.content_type.startsWith('text/')) item.text = fromUtf8(plain);
-    else item.data_base64url = b64url(plain);
-    envelopes.push(item);
-  }
-  const L = await ctx.checkLedger();
-  return {
-    format: 'assent-export/v1',
-    exported_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    vault: location.origin,
-    customer: { customer_id: session.customerId, handle: session.handle, x25519_public: b64url(session.x25519Public), ed25519_public: b64url(session.ed25519Public) },
-    envelopes,
-    grants: await session.grants(),
-    requests: await session.requests(),
-    ledger: {
-      verified: L.ok,
-      failure: L.failure,
-      vault_key: localStorage.getItem('assent.vault_key'),
-      checkpoint: L.answer?.checkpoint,
-      size: L.answer?.size,
-      entries: (L.answer?.entries || []).map((e) => ({ ...e, verification: L.results.find((r) => r.index === e.index)?.status })),
-    },
-  };
-}
