@@ -3,7 +3,11 @@
 //! neither see nor act on another's data; a revoked grant stops reads; the token endpoint
 //! refuses bad client assertions.
 
-use crate::common::{ParseLabel, TestVault, assert_error, call, call_raw};
+use crate::common::{
+    DEMO_ORG, PURPOSE, ParseLabel, TestVault, assert_error, call, call_raw, hex,
+    ledger_size as ledger, org_registration,
+};
+use crate::common::{HandCustomer as Customer, hand_signed_up as signed_up};
 use assent::client::org::Ask;
 use assent::crypto::b64;
 use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
@@ -16,8 +20,6 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-const PURPOSE: &str = "dpv:IdentityVerification";
-const DEMO_ORG: &str = "org_demo_acme";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 // ---------------------------------------------------------------------------------------------
@@ -26,10 +28,6 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 
 fn now() -> i64 {
     assent::clock::now().unix()
-}
-
-fn ledger(tv: &TestVault) -> u64 {
-    tv.vault.ledger_size().unwrap()
 }
 
 fn vault_key() -> SigningKey {
@@ -117,41 +115,6 @@ impl Identity {
 // Helpers: customers, requests, bodies
 // ---------------------------------------------------------------------------------------------
 
-/// A customer made by hand the way the device does it, so the test holds the signing key.
-struct Customer {
-    id: String,
-    token: String,
-    secrets: CustomerSecrets,
-    /// A passphrase change to the same passphrase (a valid body that changes nothing).
-    same_passphrase: Value,
-}
-
-fn signed_up(tv: &TestVault, handle: &str) -> Customer {
-    let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
-    let keys = derive_keys(crate::common::PASSPHRASE.as_bytes(), &kdf).unwrap();
-    let secrets = CustomerSecrets::generate();
-    let bundle = seal_bundle(&keys.kek, kdf, &secrets).unwrap();
-    let auth = b64::encode(&keys.auth[..]);
-    let body = json!({
-        "handle": handle,
-        "auth": auth,
-        "bundle": bundle,
-        "x25519_public": b64::encode(&secrets.x25519_public()),
-        "ed25519_public": b64::encode(&secrets.ed25519_public()),
-    });
-    let (status, created) = call(tv, "POST", "/v1/customers", None, Some(&body));
-    assert_eq!(status, 201, "{created}");
-    let login = json!({ "handle": handle, "auth": auth });
-    let (status, session) = call(tv, "POST", "/v1/sessions", None, Some(&login));
-    assert_eq!(status, 200, "{session}");
-    Customer {
-        id: created["customer_id"].as_str().unwrap().to_owned(),
-        token: session["token"].as_str().unwrap().to_owned(),
-        secrets,
-        same_passphrase: json!({ "auth": auth, "new_auth": auth, "bundle": bundle }),
-    }
-}
-
 /// The demo org asks `customer_id` for `labels`; returns the request id.
 fn ask(tv: &TestVault, org_token: &str, customer_id: &str, labels: &[&str]) -> String {
     let body = json!({
@@ -192,24 +155,6 @@ fn envelope_body() -> Value {
         "ciphertext": b64::encode(&random_array::<40>()),
         "owner_wrap": { "enc": b64::encode(&random_array::<32>()), "ct": b64::encode(&random_array::<48>()) },
     })
-}
-
-/// A valid registration of a brand-new organization.
-fn org_registration(org_id: &str) -> Value {
-    let identity = generate_signing_key();
-    let x = X25519Secret::generate().public();
-    json!({
-        "org_id": org_id,
-        "name": format!("Org {org_id}"),
-        "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
-        "x25519_public": b64::encode(&x),
-        "key_signature": b64::encode(&sign_org_key(&identity, &x)),
-        "controller": crate::common::controller_json(),
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn ids(list: &Value, field: &str) -> Vec<String> {
@@ -339,6 +284,12 @@ impl World {
         });
         // Not here: GET /v1/me/events (a stream that does not end; flow.rs tests it, with its
         // refusals) and POST /v1/me/close (it ends the account; flow.rs).
+        // A passphrase change to the same passphrase: a valid body that changes nothing.
+        let same_passphrase = json!({
+            "auth": self.customer.auth,
+            "new_auth": self.customer.auth,
+            "bundle": self.customer.bundle,
+        });
         vec![
             ep(c, "GET", "/v1/me".into(), None, 200, false),
             ep(c, "POST", "/v1/me/session".into(), None, 200, false),
@@ -346,7 +297,7 @@ impl World {
                 c,
                 "POST",
                 "/v1/me/passphrase".into(),
-                Some(&self.customer.same_passphrase),
+                Some(&same_passphrase),
                 200,
                 false,
             ),

@@ -3,10 +3,13 @@
 //! ledger size is the same before and after, and so is what the request touched. Each test
 //! ends with the corrected input being accepted, so every refusal is due to the one flaw.
 
-use crate::common::{ParseLabel, TestVault, assert_error, call, call_raw};
+use crate::common::{
+    DEMO_ORG, HandCustomer as Customer, PURPOSE, ParseLabel, TestVault, assert_error, call,
+    call_raw, hand_signed_up as signed_up, hex, ledger_size as ledger, org_registration,
+    sign_up_ok, signup_body,
+};
 use assent::client::org::Ask;
 use assent::crypto::b64;
-use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
 use assent::crypto::keys::{X25519Secret, generate_signing_key, random_array};
 use assent::crypto::sign::{sign_grant, sign_org_key};
 use assent::domain::catalog::{Label, Purpose};
@@ -16,17 +19,11 @@ use assent::domain::time::Timestamp;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-const PURPOSE: &str = "dpv:IdentityVerification";
-const DEMO_ORG: &str = "org_demo_acme";
 const JSON: &str = "application/json";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-fn ledger(tv: &TestVault) -> u64 {
-    tv.vault.ledger_size().unwrap()
-}
 
 /// Runs `send`, expects a `status`/`code` JSON error and an unchanged ledger; returns the body.
 fn rejects(tv: &TestVault, status: u16, code: &str, send: impl FnOnce() -> (u16, Value)) -> Value {
@@ -44,57 +41,6 @@ fn rejects(tv: &TestVault, status: u16, code: &str, send: impl FnOnce() -> (u16,
 
 fn raw(tv: &TestVault, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
     call_raw(tv, method, path, token, JSON, body.as_bytes().to_vec())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A valid sign-up body made the way the device makes it; also returns the login proof.
-fn signup_body(handle: &str) -> (Value, String, CustomerSecrets) {
-    let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
-    let keys = derive_keys(crate::common::PASSPHRASE.as_bytes(), &kdf).unwrap();
-    let secrets = CustomerSecrets::generate();
-    let bundle = seal_bundle(&keys.kek, kdf, &secrets).unwrap();
-    let auth = b64::encode(&keys.auth[..]);
-    let body = json!({
-        "handle": handle,
-        "auth": auth,
-        "bundle": bundle,
-        "x25519_public": b64::encode(&secrets.x25519_public()),
-        "ed25519_public": b64::encode(&secrets.ed25519_public()),
-    });
-    (body, auth, secrets)
-}
-
-/// A customer made by hand, so the test holds the Ed25519 key that signs grants.
-struct Customer {
-    handle: String,
-    id: String,
-    auth: String,
-    token: String,
-    secrets: CustomerSecrets,
-}
-
-fn sign_up_ok(tv: &TestVault, body: &Value) -> Value {
-    let (status, created) = call(tv, "POST", "/v1/customers", None, Some(body));
-    assert_eq!(status, 201, "{created}");
-    created
-}
-
-fn signed_up(tv: &TestVault, handle: &str) -> Customer {
-    let (body, auth, secrets) = signup_body(handle);
-    let created = sign_up_ok(tv, &body);
-    let login = json!({ "handle": handle, "auth": auth });
-    let (status, session) = call(tv, "POST", "/v1/sessions", None, Some(&login));
-    assert_eq!(status, 200, "{session}");
-    Customer {
-        handle: handle.to_owned(),
-        id: created["customer_id"].as_str().unwrap().to_owned(),
-        auth,
-        token: session["token"].as_str().unwrap().to_owned(),
-        secrets,
-    }
 }
 
 /// A well-formed envelope write (random bytes of the right lengths; the server cannot check
@@ -183,19 +129,6 @@ fn still_pending(tv: &TestVault, c: &Customer, rid: &str) {
         call(tv, "GET", "/v1/me/grants", Some(&c.token), None).1,
         json!([])
     );
-}
-
-fn org_registration(org_id: &str) -> Value {
-    let identity = generate_signing_key();
-    let x = X25519Secret::generate().public();
-    json!({
-        "org_id": org_id,
-        "name": format!("Org {org_id}"),
-        "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
-        "x25519_public": b64::encode(&x),
-        "key_signature": b64::encode(&sign_org_key(&identity, &x)),
-        "controller": crate::common::controller_json(),
-    })
 }
 
 fn register(tv: &TestVault, body: &Value) -> (u16, Value) {

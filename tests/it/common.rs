@@ -6,6 +6,8 @@ use assent::client::customer::{self, Device, KdfCost};
 use assent::client::org::{Ask, OrgClient};
 use assent::client::profile::Profile;
 use assent::config::{OrgKeys, ServeConfig};
+use assent::crypto::b64;
+use assent::crypto::bundle::{CustomerSecrets, KdfParams, derive_keys, seal_bundle};
 use assent::crypto::keys::{X25519Secret, generate_signing_key};
 use assent::vault::Vault;
 use serde_json::Value;
@@ -322,4 +324,86 @@ impl ParseLabel for str {
 pub fn demo_org_public() -> ([u8; 32], [u8; 32]) {
     let k = demo_org_keys();
     (k.identity.verifying_key().to_bytes(), k.encryption.public())
+}
+
+/// The purpose most tests ask for.
+pub const PURPOSE: &str = "dpv:IdentityVerification";
+/// The demo organization's id.
+pub const DEMO_ORG: &str = "org_demo_acme";
+
+/// The vault's ledger size.
+pub fn ledger_size(tv: &TestVault) -> u64 {
+    tv.vault.ledger_size().unwrap()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A valid sign-up body made the way the device makes it (cheapest KDF cost); also returns the
+/// login proof (base64url) and the secrets.
+pub fn signup_body(handle: &str) -> (Value, String, CustomerSecrets) {
+    let kdf = KdfParams::with_cost(19456, 2, 1).unwrap();
+    let keys = derive_keys(PASSPHRASE.as_bytes(), &kdf).unwrap();
+    let secrets = CustomerSecrets::generate();
+    let bundle = seal_bundle(&keys.kek, kdf, &secrets).unwrap();
+    let auth = b64::encode(&keys.auth[..]);
+    let body = serde_json::json!({
+        "handle": handle,
+        "auth": auth,
+        "bundle": bundle,
+        "x25519_public": b64::encode(&secrets.x25519_public()),
+        "ed25519_public": b64::encode(&secrets.ed25519_public()),
+    });
+    (body, auth, secrets)
+}
+
+/// Posts a sign-up body and expects 201; returns the answer.
+pub fn sign_up_ok(tv: &TestVault, body: &Value) -> Value {
+    let (status, created) = call(tv, "POST", "/v1/customers", None, Some(body));
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
+/// A customer made by hand over raw HTTP, so the test holds the key that signs grants.
+pub struct HandCustomer {
+    pub handle: String,
+    pub id: String,
+    /// The login proof, base64url.
+    pub auth: String,
+    pub bundle: Value,
+    pub token: String,
+    pub secrets: CustomerSecrets,
+}
+
+/// Signs a customer up and logs in over raw HTTP.
+pub fn hand_signed_up(tv: &TestVault, handle: &str) -> HandCustomer {
+    let (body, auth, secrets) = signup_body(handle);
+    let created = sign_up_ok(tv, &body);
+    let bundle = body["bundle"].clone();
+    let login = serde_json::json!({ "handle": handle, "auth": auth });
+    let (status, session) = call(tv, "POST", "/v1/sessions", None, Some(&login));
+    assert_eq!(status, 200, "{session}");
+    HandCustomer {
+        handle: handle.to_owned(),
+        id: created["customer_id"].as_str().unwrap().to_owned(),
+        auth,
+        bundle,
+        token: session["token"].as_str().unwrap().to_owned(),
+        secrets,
+    }
+}
+
+/// A registration body for a new organization with fresh keys and the demo controller details.
+pub fn org_registration(org_id: &str) -> Value {
+    let identity = generate_signing_key();
+    let x = X25519Secret::generate().public();
+    serde_json::json!({
+        "org_id": org_id,
+        "name": format!("Org {org_id}"),
+        "ed25519_public": b64::encode(&identity.verifying_key().to_bytes()),
+        "x25519_public": b64::encode(&x),
+        "key_signature": b64::encode(&assent::crypto::sign::sign_org_key(&identity, &x)),
+        "controller": controller_json(),
+    })
 }
