@@ -122,10 +122,11 @@ test('Account → See everything: the export in words, printable, with the file 
     assert.equal(await org.locator('h4').textContent(), 'Acme Bank (demo)');
     assert.equal((await org.locator('.words').textContent()).trim(), identityWords(await keyFileFingerprint(DEMO_ORG_KEY)));
     const grant = await org.locator('li.export-grant').textContent();
-    assert.match(grant, /^Your (email address and document|document and email address), for (fraud prevention and identity verification|identity verification and fraud prevention) only: /);
+    assert.match(grant, /^Your (email address and document|document and email address), for (fraud prevention and identity verification|identity verification and fraud prevention) only\. From /);
     const until = new Date(Date.now() + 30 * 86400000).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
     assert.match(grant, new RegExp(`until ${until}`));
-    assert.match(grant, /Read 1 time\. Still allowed now\. You signed it on this device\./);
+    assert.match(grant, /Read 1 time\. Still allowed now\. You signed it; checked on this device\./);
+    assert.equal(await org.locator('a.receipt-link').isVisible(), true);
   });
 
   await t.test('requests: answered yes and no, from the checked history', async () => {

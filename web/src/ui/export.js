@@ -153,11 +153,10 @@ function grantLine(o, c, g, entries, ledgerOk) {
     : `Read ${times(g.reads)} (${REPORTED}).`;
   const state = revoked || ended ? 'ended' : 'active';
   return h('li', { class: `export-grant ${state}` },
-    h('span', { class: 'what' }, `Your ${list(t.labels.map(labelWords))}`), `, for ${list(t.purposes.map(purposeWords))} only: `,
-    h('span', { class: 'when' }, `from ${from} ${until}`), '. ',
-    h('span', { class: 'reads' }, readText),
-    state === 'active' ? ' Still allowed now.' : ' No longer allowed.',
-    ' You signed it on this device.');
+    h('p', { class: 'what' }, h('strong', {}, `Your ${list(t.labels.map(labelWords))}`), `, for ${list(t.purposes.map(purposeWords))} only.`),
+    h('p', { class: 'when' }, ` From ${from} ${until}.`),
+    h('p', { class: 'reads' }, ` ${readText} ${state === 'active' ? 'Still allowed now.' : 'No longer allowed.'} You signed it; checked on this device. `,
+      h('a', { href: `#/access/receipt/${t.grant_id}`, class: 'no-print receipt-link' }, 'See its receipt')));
 }
 
 /** Requests, from the verified ledger (asked, declined, answered with yes), else labelled. */
@@ -227,7 +226,8 @@ export async function renderExport(ctx, root) {
 
   replace(root, back, heading,
     h('article', { class: 'card export' },
-      h('p', { class: 'lead' }, 'What the file “Download everything” holds, in words. Made on ', h('span', { class: 'made' }, longDate(new Date().toISOString())), ' for ', h('strong', { class: 'handle' }, session.handle), '.'),
+      h('p', { class: 'lead' }, 'Everything your vault holds for you, in words: the same as the file you can download at the end of this page.'),
+      h('p', { class: 'meta' }, 'For ', h('strong', { class: 'handle' }, session.handle), ', on ', h('span', { class: 'made' }, longDate(new Date().toISOString())), '.'),
       session.unlocked ? null : h('p', { class: 'notice' }, 'Your keys are locked on this device, so your data is not shown and the file cannot be made. Tap Lock, then unlock again with your passphrase.'),
       h('section', { 'aria-labelledby': 'export-data-title', id: 'export-data' },
         h('h3', { id: 'export-data-title' }, `Your data (${items.length} ${items.length === 1 ? 'item' : 'items'})`),
@@ -241,7 +241,7 @@ export async function renderExport(ctx, root) {
       h('section', { 'aria-labelledby': 'export-history-title', id: 'export-history' },
         h('h3', { id: 'export-history-title' }, 'Your history'),
         historySummary(L),
-        h('p', { class: 'meta' }, 'Every entry is in the file, each with the proof this device checked. The Your history screen shows them in words.')),
+        h('p', { class: 'meta' }, 'Every entry is in the file, each with the proof this device checked. The Ledger tab shows them one by one, in words.')),
       h('section', { 'aria-labelledby': 'export-file-title', id: 'export-about' },
         h('h3', { id: 'export-file-title' }, 'About the file'),
         h('ul', { class: 'plain' },
