@@ -187,6 +187,17 @@ test('Account → See everything: the export in words, printable, with the file 
     await shots(page, 'account');
   });
 
+  await t.test('an access you ended says so, and when', async () => {
+    await go(page, 'access');
+    await page.click('li.grant button.revoke');
+    await page.waitForSelector('li.grant.ended .badge.revoked', { timeout: 20000 });
+    await openExport(page);
+    const grant = await page.locator('li.export-grant').textContent();
+    assert.match(grant, /until \d{1,2} \w+ \d{4} at \d\d:\d\d, when you ended it\. Read 1 time\. No longer allowed\./);
+    assert.equal(await page.locator('li.export-grant.ended').count(), 1);
+    await shots(page, 'export-ended');
+  });
+
   assert.deepEqual(problems, [], 'no page error or CSP violation');
 });
 
