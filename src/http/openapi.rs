@@ -61,7 +61,55 @@ pub struct ApiDoc;
 /// The document, built once from the route list (`http::api_routes`).
 pub fn spec() -> &'static utoipa::openapi::OpenApi {
     static SPEC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    SPEC.get_or_init(|| super::api_routes().split_for_parts().1)
+    SPEC.get_or_init(|| open_flattened(super::api_routes().split_for_parts().1))
+}
+
+/// A `#[serde(flatten)]` field becomes an `allOf` branch; if the flattened type refuses unknown
+/// fields (`additionalProperties: false`), that branch would refuse the fields of the other
+/// branches, so no object could match (JSON Schema 2020-12 §10.2.1.1: each branch validates
+/// alone). Such a branch is inlined without `additionalProperties`; the type keeps it wherever
+/// it is used whole (a grant in an approval body, say).
+fn open_flattened(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use serde_json::Value;
+    fn walk(v: &mut Value, closed: &serde_json::Map<String, Value>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::Array(branches)) = o.get_mut("allOf") {
+                    for b in branches.iter_mut() {
+                        let name = b
+                            .get("$ref")
+                            .and_then(Value::as_str)
+                            .and_then(|r| r.strip_prefix("#/components/schemas/"));
+                        if let Some(mut open) = name.and_then(|n| closed.get(n)).cloned() {
+                            if let Some(m) = open.as_object_mut() {
+                                m.remove("additionalProperties");
+                            }
+                            *b = open;
+                        }
+                    }
+                }
+                for child in o.values_mut() {
+                    walk(child, closed);
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|c| walk(c, closed)),
+            _ => {}
+        }
+    }
+    let Ok(mut v) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    let closed: serde_json::Map<String, Value> = v["components"]["schemas"]
+        .as_object()
+        .map(|all| {
+            all.iter()
+                .filter(|(_, s)| s["additionalProperties"] == Value::Bool(false))
+                .map(|(k, s)| (k.clone(), s.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    walk(&mut v, &closed);
+    serde_json::from_value(v).unwrap_or(doc)
 }
 
 /// This API's OpenAPI 3.1 document.
