@@ -39,10 +39,19 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Announcements replayed after `Last-Event-ID` at most (older ones: reload the ledger).
 const MAX_REPLAY: usize = 1000;
 
-/// Open streams per customer.
-#[derive(Default)]
+/// Open streams per customer, and the signal that ends them all at shutdown.
 pub struct Streams {
     open: Mutex<HashMap<CustomerId, usize>>,
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Self {
+            open: Mutex::default(),
+            closing: tokio::sync::watch::channel(false).0,
+        }
+    }
 }
 
 /// One open stream's place; gives it back when the stream ends.
@@ -52,6 +61,12 @@ struct Slot {
 }
 
 impl Streams {
+    /// Ends every open stream (shutdown): a stream never finishes on its own, and would hold
+    /// the graceful shutdown for its whole grace period. Clients reconnect with `Last-Event-ID`.
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
     fn take(self: &Arc<Self>, customer: &CustomerId) -> Option<Slot> {
         let mut open = self.open.lock().ok()?;
         let n = open.entry(customer.clone()).or_insert(0);
@@ -236,6 +251,7 @@ pub async fn stream(
     let now = crate::clock::now().unix();
     let left = u64::try_from(session.claims.exp.saturating_sub(now)).unwrap_or(0);
     let state = Follow {
+        closing: s.streams.closing.subscribe(),
         vault: s.vault.clone(),
         customer: session.id,
         sizes,
@@ -281,6 +297,8 @@ fn reload_event(newest: u64) -> Event {
 }
 
 struct Follow {
+    /// Becomes true at shutdown.
+    closing: tokio::sync::watch::Receiver<bool>,
     vault: Vault,
     customer: CustomerId,
     sizes: tokio::sync::watch::Receiver<u64>,
@@ -325,6 +343,10 @@ async fn next(mut f: Follow) -> Option<(Result<Event, Infallible>, Follow)> {
                         f.queue.push_back(a.sse());
                     }
                 }
+            }
+            _ = f.closing.wait_for(|closing| *closing) => {
+                // Shutdown: end cleanly so the connection closes now, not at the grace deadline.
+                f.done = true;
             }
             () = tokio::time::sleep_until(f.ends) => {
                 // The token expired: say so, then end (renew and reconnect with Last-Event-ID).

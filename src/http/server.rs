@@ -238,6 +238,7 @@ pub async fn start_with(
         streams: Arc::default(),
     };
     let limits = state.limits.clone();
+    let streams = state.streams.clone();
     let app = app(
         state,
         &config.web_dir,
@@ -272,6 +273,9 @@ pub async fn start_with(
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let signalled = async move {
             shutdown.await;
+            // Live streams never finish by themselves: end them, so they do not hold the
+            // graceful shutdown for its whole grace period.
+            streams.close_all();
             let _ = stop_tx.send(true);
         };
         let served = super::conn::serve(listener, app, options.conn, signalled);

@@ -878,3 +878,28 @@ fn a_passphrase_changes_with_the_old_one_and_a_closed_account_leaves_nothing_rea
         "{kinds:?}"
     );
 }
+
+#[test]
+fn live_streams_end_at_shutdown_instead_of_holding_it() {
+    // A grace period far longer than the test may take: a stream that held the shutdown would
+    // hold it that long.
+    let tv = start_with(|c| c.shutdown_grace_secs = 600);
+    let (_, d) = customer(&tv, &handle("shut"));
+    let mut res = open_stream(&tv, d.api.token().unwrap(), None);
+    assert_eq!(read_events(&mut res, 1)[0].1, "ready");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(tv);
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .is_ok(),
+        "an open live stream held the vault's shutdown"
+    );
+    // The client sees the stream end, and would reconnect with Last-Event-ID.
+    use std::io::Read as _;
+    let mut rest = Vec::new();
+    assert!(res.read_to_end(&mut rest).is_ok());
+}
