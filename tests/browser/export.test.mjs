@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityWords } from '../../web/src/words.js';
 import {
-  DESKTOP, PHONE, SHOTS, cli as runCli, go, keyFileFingerprint, DEMO_ORG_KEY, launchBrowser, needBuilt, newPage as openPage, putText, shooter, signUp, startVault,
+  DESKTOP, PHONE, SHOTS, cli as runCli, go, keyFileFingerprint, DEMO_ORG_KEY, launchBrowser, needBuilt, newPage as openPage, saveText, shooter, signUp, startVault,
 } from './harness.mjs';
 
 const PASS = 'correct horse battery staple 42';
@@ -50,8 +50,7 @@ const newPage = (viewport, extra = {}) => openPage(browser, viewport, extra, pro
 
 /** Stores text through the page's editor and waits until the screen has settled on it. */
 async function storeText(page, label, text) {
-  await putText(page, label, text);
-  await page.waitForFunction(([l, t]) => document.querySelector(`li[data-label="${l}"] .value`)?.textContent === t, [label, text]);
+  await saveText(page, label, text);
   await page.waitForTimeout(700); // the re-render after the live announcement of the save
 }
 

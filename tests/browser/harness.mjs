@@ -160,6 +160,23 @@ export async function putText(page, label, text) {
   await page.click('#envelope-form button[type=submit]');
 }
 
+/**
+ * Stores a text envelope that must go through and waits until it shows. A live announcement
+ * (of the previous save) may re-render the Data screen between the fill and the click; the save
+ * is then tried again, up to three times. (Not for writes a test expects to be refused.)
+ */
+export async function saveText(page, label, text) {
+  for (let attempt = 1; ; attempt++) {
+    await putText(page, label, text);
+    try {
+      await page.waitForFunction(([l, t]) => document.querySelector(`li[data-label="${l}"] .value`)?.textContent === t, [label, text], { timeout: 10000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
+}
+
 /** An organization key file (JSON: org_id, name, ed25519_seed, x25519_secret). */
 export const readKeyFile = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
