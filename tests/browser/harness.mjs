@@ -154,9 +154,16 @@ export async function go(page, view) {
 /** Stores a text envelope through the page's editor; waits until it shows. */
 export async function putText(page, label, text) {
   await go(page, 'data');
-  await page.selectOption('#env-label', label);
-  await page.check('#env-kind-text');
-  await page.fill('#env-text', text);
+  // A live re-render (after the previous save's announcement) can replace the form while it is
+  // being filled; a select changed by automation is not a trusted edit, so the re-rendered form
+  // would show the default item again. Fill until the form holds what we mean, then click.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.waitForSelector('main:not([aria-busy="true"]) #envelope-form');
+    await page.selectOption('#env-label', label);
+    await page.check('#env-kind-text');
+    await page.fill('#env-text', text);
+    if ((await page.inputValue('#env-label')) === label && (await page.inputValue('#env-text')) === text) break;
+  }
   await page.click('#envelope-form button[type=submit]');
 }
 
