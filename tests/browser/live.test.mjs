@@ -380,7 +380,12 @@ test('sessions: the token is renewed before it expires while the page is in use 
 test('sessions: an ended session keeps the handle and what was typed, and gives it back after unlocking', async () => {
   const { context, page } = await device({ clock: true, viewport: PHONE });
   await open(page, 'data');
+  // Let the first live look (after the stream connects) finish before typing, so the typing is
+  // not raced by a re-render.
+  await page.waitForSelector('main:not([aria-busy="true"]) #envelope-form');
+  await page.waitForTimeout(1000);
   await page.fill('#env-text', 'my new address, not saved yet');
+  assert.equal(await page.inputValue('#env-text'), 'my new address, not saved yet');
   // The vault says the session is over (as after 12 hours): 401 reauthenticate on renewal.
   await page.route('**/v1/me/session', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: 'reauthenticate', message: 'unlock again' }) }));
   await page.clock.fastForward('14:00');
