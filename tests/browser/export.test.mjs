@@ -9,12 +9,12 @@
 // Run: `node --test tests/browser/export.test.mjs` after `cargo build --bin assent` and `make web`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityWords } from '../../web/src/words.js';
 import {
-  DESKTOP, PHONE, SHOTS, cli as runCli, go, keyFileFingerprint, DEMO_ORG_KEY, launchBrowser, needBuilt, newPage as openPage, saveText, shooter, signUp, startVault,
+  DESKTOP, PHONE, SHOTS, cli as runCli, go, keyFileFingerprint, DEMO_ORG_KEY, newPage as openPage, saveText, signUp,
+  openSuite, closeSuite,
 } from './harness.mjs';
 
 const PASS = 'correct horse battery staple 42';
@@ -31,19 +31,10 @@ let shots;
 const problems = [];
 
 before(async () => {
-  needBuilt();
-  tmp = mkdtempSync(join(tmpdir(), 'assent-export-'));
-  vault = await startVault(tmp);
-  browser = await launchBrowser();
-  rmSync(join(SHOTS, 'export'), { recursive: true, force: true });
-  shots = shooter(join(SHOTS, 'export'));
+  ({ tmp, vault, browser, shots } = await openSuite('export'));
 });
 
-after(async () => {
-  await browser?.close();
-  vault?.proc.kill();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+after(() => closeSuite({ tmp, vault, browser }));
 
 const cli = (...args) => runCli(vault, args);
 const newPage = (viewport, extra = {}) => openPage(browser, viewport, extra, problems);

@@ -4,7 +4,8 @@
 // live.test.mjs.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -190,4 +191,23 @@ export const readKeyFile = (path) => JSON.parse(readFileSync(path, 'utf8'));
 /** The fingerprint of a key file's identity key, computed as the page does. */
 export async function keyFileFingerprint(path) {
   return fingerprint(await ed25519Public(fromB64url(readKeyFile(path).ed25519_seed)));
+}
+
+/**
+ * A test file's shared setup: a vault in a fresh temporary directory, Chromium, and a screenshot
+ * folder `target/screenshots/<name>/` emptied first. Close it with `closeSuite`.
+ */
+export async function openSuite(name) {
+  needBuilt();
+  const tmp = mkdtempSync(join(tmpdir(), `assent-${name}-`));
+  const vault = await startVault(tmp);
+  const browser = await launchBrowser();
+  rmSync(join(SHOTS, name), { recursive: true, force: true });
+  return { tmp, vault, browser, shots: shooter(join(SHOTS, name)) };
+}
+
+export async function closeSuite({ tmp, vault, browser } = {}) {
+  await browser?.close();
+  vault?.proc.kill();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
