@@ -22,7 +22,8 @@
 //!
 //! Both run only with `ASSENT_TEST_POSTGRES=1` and a cluster in the `PG*` variables (see
 //! `tests/it/pg.rs`; `bash scripts/with-postgres.sh cargo test --test it multinode`); otherwise
-//! they return at once, saying so.
+//! they return at once, saying so. The kill test's routing is random: `MULTINODE_SEED` repeats a
+//! run's choices (thread interleaving is the machine's).
 
 use crate::common::{self, FAST, PASSPHRASE, repo};
 use crate::pg;
@@ -589,11 +590,10 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// Organization tokens come from one node each (`demo_via`, `shop_via`) and are used at
-    /// every node.
+    /// Each organization's token comes from the node given with it and is used at every node.
     fn new(
         urls: Vec<String>,
-        orgs: (&OrgSecret, usize),
+        demo: (&OrgSecret, usize),
         shop: (&OrgSecret, usize),
         book: &'a Book,
         vault_key: &str,
@@ -607,7 +607,7 @@ impl<'a> Ctx<'a> {
                 .collect()
         };
         Ctx {
-            demo: clients(orgs),
+            demo: clients(demo),
             shop: clients(shop),
             urls,
             book,
@@ -1470,7 +1470,7 @@ fn fail_if(problems: &[String], cluster: &Cluster, seed: u64) {
     panic!(
         "{} problems (MULTINODE_SEED={seed}; database {}):\n{}\n{}",
         problems.len(),
-        cluster.store,
+        pg::database_name(&cluster.store).unwrap_or("?"),
         shown.join("\n"),
         cluster.logs()
     );

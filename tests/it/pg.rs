@@ -39,24 +39,31 @@ fn encode(s: &str) -> String {
 }
 
 /// The URL of database `db` on the cluster the `PG*` variables name. A Unix socket directory
-/// (`PGHOST=/run/postgresql`) goes in the `host` query parameter.
+/// (`PGHOST=/run/postgresql`) gives a libpq `key=value` string instead, which names it plainly.
 pub fn url_for(db: &str) -> String {
     let host = var("PGHOST").unwrap_or_else(|| "localhost".into());
     let port = var("PGPORT").unwrap_or_else(|| "5432".into());
     let user = var("PGUSER").unwrap_or_else(|| "postgres".into());
-    let userinfo = match var("PGPASSWORD") {
+    let password = var("PGPASSWORD");
+    if host.starts_with('/') {
+        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+        let mut s = format!(
+            "host={} port={} user={} dbname={}",
+            quote(&host),
+            quote(&port),
+            quote(&user),
+            quote(db)
+        );
+        if let Some(p) = password {
+            s.push_str(&format!(" password={}", quote(&p)));
+        }
+        return s;
+    }
+    let userinfo = match password {
         Some(p) => format!("{}:{}", encode(&user), encode(&p)),
         None => encode(&user),
     };
-    if host.starts_with('/') {
-        format!(
-            "postgres://{userinfo}@/{}?host={}&port={port}",
-            encode(db),
-            encode(&host)
-        )
-    } else {
-        format!("postgres://{userinfo}@{host}:{port}/{}", encode(db))
-    }
+    format!("postgres://{userinfo}@{host}:{port}/{}", encode(db))
 }
 
 /// The cluster's URL, naming its maintenance database (`PGDATABASE`, else `postgres`).
@@ -100,17 +107,23 @@ pub fn scratch_database() -> String {
     }
 }
 
+/// The database a URL (or `key=value` string) from [`url_for`] names.
+pub fn database_name(url: &str) -> Option<&str> {
+    if url.starts_with("postgres") {
+        url.rsplit('/').next()?.split('?').next()
+    } else {
+        url.split_whitespace()
+            .find_map(|kv| kv.strip_prefix("dbname="))
+            .map(|v| v.trim_matches('\''))
+    }
+}
+
 /// Drops a database [`scratch_database`] made (best effort: connections still open to it are
 /// ended). For tests that leave a long-lived cluster tidy when they pass.
 pub fn drop_database(url: &str) {
-    let Some(name) = url
-        .rsplit('/')
-        .next()
-        .map(|tail| tail.split('?').next().unwrap_or_default())
-        .filter(|n| {
-            n.starts_with("assent_t") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
-    else {
+    let Some(name) = database_name(url).filter(|n| {
+        n.starts_with("assent_t") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }) else {
         return;
     };
     if let Err(e) = psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")) {
