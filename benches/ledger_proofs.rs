@@ -11,7 +11,7 @@ use assent::domain::time::Timestamp;
 use assent::ledger::Event;
 use assent::ledger::merkle;
 use assent::store::prelude::LedgerReads;
-use assent::store::{Store, Tx};
+use assent::store::{Batch, Store};
 use std::time::{Duration, Instant};
 
 const SAMPLES: usize = 20_000;
@@ -43,7 +43,7 @@ fn main() {
         while done < size {
             let n = CHUNK.min(size - done);
             let c = customer.clone();
-            rt.block_on(store.writer().run(move |tx: &mut Tx<'_>| {
+            rt.block_on(store.writer().act(move |tx: &mut dyn Batch| {
                 for i in 0..n {
                     let mut nonce = [0u8; 32];
                     nonce[..8].copy_from_slice(&(done + i).to_le_bytes());

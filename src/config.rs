@@ -231,7 +231,10 @@ pub fn load_admin_key(path: &Path) -> Result<SigningKey, ConfigError> {
 /// Settings of `assent serve`.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
+    /// The redb file's directory (with `store_url`: private staging files only).
     pub data_dir: PathBuf,
+    /// A PostgreSQL database shared by every node (`storage.url`); `None` = redb.
+    pub store_url: Option<String>,
     pub keys_dir: PathBuf,
     pub listen: SocketAddr,
     /// The URL clients use (issuer of tokens, audience of client assertions). Defaults to

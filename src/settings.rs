@@ -52,7 +52,12 @@ pub struct Server {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Storage {
+    /// The redb file's directory; with `url`, only private staging files.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://user:password@host:port/db` or a libpq
+    /// `key=value` string) shared by every node; empty = the embedded redb file. Pass a
+    /// password through `ASSENT_STORAGE_URL` rather than a file.
+    pub url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,6 +119,7 @@ impl Default for Storage {
     fn default() -> Self {
         Self {
             data_dir: "data".into(),
+            url: String::new(),
         }
     }
 }
@@ -256,9 +262,12 @@ impl Settings {
         Ok(())
     }
 
-    /// The effective configuration as TOML. It holds no secrets (keys live in `keys.dir`).
+    /// The effective configuration as TOML. It holds no secrets (keys live in `keys.dir`; a
+    /// database password in `storage.url` is shown as `***`).
     pub fn to_toml(&self) -> Result<String, SettingsError> {
-        toml::to_string_pretty(self).map_err(|e| SettingsError::Invalid(e.to_string()))
+        let mut shown = self.clone();
+        shown.storage.url = redact_password(&shown.storage.url);
+        toml::to_string_pretty(&shown).map_err(|e| SettingsError::Invalid(e.to_string()))
     }
 
     pub fn serve_config(&self) -> Result<ServeConfig, SettingsError> {
@@ -268,6 +277,7 @@ impl Settings {
         };
         Ok(ServeConfig {
             data_dir: self.storage.data_dir.clone(),
+            store_url: Some(self.storage.url.clone()).filter(|u| !u.is_empty()),
             keys_dir: self.keys.dir.clone(),
             listen: addr(&self.server.listen, "server.listen")?,
             public_url: Some(self.server.public_url.clone()).filter(|u| !u.is_empty()),
@@ -287,6 +297,30 @@ impl Settings {
             auth_per_account_per_minute: self.limits.auth_per_account_per_minute,
         })
     }
+}
+
+/// A database URL with its password replaced by `***`: the `user:password@` of a URL, or the
+/// `password=` of a libpq `key=value` string.
+pub fn redact_password(url: &str) -> String {
+    if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let scheme = &url[..url.len() - rest.len()];
+        if let Some(at) = rest.find('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            return format!("{scheme}{}:***{}", &rest[..colon], &rest[at..]);
+        }
+        return url.to_owned();
+    }
+    url.split_whitespace()
+        .map(|kv| match kv.split_once('=') {
+            Some(("password", _)) => "password=***".to_owned(),
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Parses an environment value as the type of the setting it overrides.
@@ -368,5 +402,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_database_password_is_never_printed() {
+        assert_eq!(
+            redact_password("postgres://assent:s3cret@db:5432/assent"),
+            "postgres://assent:***@db:5432/assent"
+        );
+        assert_eq!(
+            redact_password("host=db user=assent password=s3cret dbname=assent"),
+            "host=db user=assent password=*** dbname=assent"
+        );
+        assert_eq!(
+            redact_password("postgres://db/assent"),
+            "postgres://db/assent"
+        );
+        let s = Settings::load(None, |k| {
+            (k == "ASSENT_STORAGE_URL").then(|| "postgres://u:pw@h/d".into())
+        })
+        .unwrap();
+        assert_eq!(
+            s.serve_config().unwrap().store_url.as_deref(),
+            Some("postgres://u:pw@h/d")
+        );
+        assert!(!s.to_toml().unwrap().contains("pw@"));
     }
 }

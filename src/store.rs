@@ -1,5 +1,6 @@
-//! Storage: one redb file (ACID, `Durability::Immediate`), its tables, and the group-commit
-//! writer that owns every write transaction.
+//! Storage: one redb file (ACID, `Durability::Immediate`) by default, or a PostgreSQL database
+//! shared by several nodes (`pg`), and the group-commit writer that owns every write
+//! transaction.
 //!
 //! The store owns its layout. Use cases see typed reads and writes per aggregate
 //! (`CustomerReads`/`CustomerWrites` in customers.rs, and orgs, envelopes, grants, requests,
@@ -20,6 +21,7 @@ pub mod grants;
 pub mod ledger_reads;
 pub mod ledger_tx;
 pub mod orgs;
+pub mod pg;
 pub mod pinned;
 pub mod records;
 pub mod requests;
@@ -76,10 +78,22 @@ pub const CACHE_BYTES: usize = 64 << 20;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "assent.redb";
 
+/// A consistent read snapshot, whichever backend holds the data.
+pub type View = Box<dyn Reads + Send + Sync>;
+
+/// Where the data lives.
+#[derive(Clone)]
+enum Backend {
+    /// The embedded default: one redb file in the data directory.
+    Redb(Arc<Database>),
+    /// A PostgreSQL database, possibly shared with other nodes.
+    Postgres(pg::PgStore),
+}
+
 /// A handle on the open database: cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    backend: Backend,
     writer: Writer,
     /// The data directory (`storage.data_dir`).
     dir: std::path::PathBuf,
@@ -108,17 +122,60 @@ impl Store {
             let rtx = db.begin_read()?;
             let view = ReadView::new(rtx);
             let size = ledger_reads::LedgerReads::ledger_size(&view)?;
-            Frontier::load(&view.nodes()?, size)?
+            Frontier::load(&ledger_reads::LedgerReads::nodes(&view)?, size)?
         };
         // At most one batch plus `writer::INDEX_LAG` events, if the last run did not stop
         // cleanly: the indexes are derived from the ledger, never replayed from a log.
         writer::index_all(&db, &mut frontier)?;
-        let writer = Writer::start(db.clone(), frontier)?;
+        let writer = Writer::start(writer::RedbCommitter {
+            db: db.clone(),
+            frontier,
+        })?;
         Ok(Self {
-            db,
+            backend: Backend::Redb(db),
             writer,
             dir: dir.to_owned(),
         })
+    }
+
+    /// Connects to the PostgreSQL database at `url` (applying pending migrations) and starts
+    /// this node's writer and its listener for other nodes' commits. `dir` holds only private
+    /// staging files. Must run on a multi-thread tokio runtime.
+    pub async fn open_postgres(url: &str, dir: &Path) -> Result<Self, StoreError> {
+        private_dir(dir)?;
+        let store = pg::PgStore::connect(url).await?;
+        let size = {
+            let s = store.clone();
+            tokio::task::spawn_blocking(move || ledger_reads::LedgerReads::ledger_size(&s.read()?))
+                .await
+                .map_err(|e| StoreError::Io(e.to_string()))??
+        };
+        let writer = Writer::start(pg::writer::PgCommitter {
+            store: store.clone(),
+            size,
+        })?;
+        pg::listen(store.clone(), writer.clone());
+        Ok(Self {
+            backend: Backend::Postgres(store),
+            writer,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Opens PostgreSQL when `url` is given (`storage.url`), else the redb file in `dir`.
+    pub async fn open_configured(dir: &Path, url: Option<&str>) -> Result<Self, StoreError> {
+        match url {
+            Some(url) => Self::open_postgres(url, dir).await,
+            None => Self::open(dir),
+        }
+    }
+
+    /// Which backend this is, for logs and errors: `redb` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Redb(_) => "redb",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// A private directory next to the data (`<data>/staging`, 0700) for files the vault
@@ -130,8 +187,20 @@ impl Store {
     }
 
     /// A consistent snapshot for reads (never blocks the writer).
-    pub fn read(&self) -> Result<ReadView, StoreError> {
-        Ok(ReadView::new(self.db.begin_read()?))
+    pub fn read(&self) -> Result<View, StoreError> {
+        Ok(match &self.backend {
+            Backend::Redb(db) => Box::new(ReadView::new(db.begin_read()?)),
+            Backend::Postgres(pg) => Box::new(pg.read()?),
+        })
+    }
+
+    /// The redb database, for what only the embedded backend does (file backup); `None` on
+    /// PostgreSQL.
+    pub(crate) fn redb(&self) -> Option<&Arc<Database>> {
+        match &self.backend {
+            Backend::Redb(db) => Some(db),
+            Backend::Postgres(_) => None,
+        }
     }
 
     pub fn writer(&self) -> &Writer {

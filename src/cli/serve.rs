@@ -13,6 +13,10 @@ pub struct ServeArgs {
     /// Directory of the redb database (storage.data_dir).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// A PostgreSQL database instead of the redb file: `postgres://user:pass@host:port/db`
+    /// (storage.url; env ASSENT_STORAGE_URL). Several nodes may share one.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Directory with vault.key and admin.pub (keys.dir).
     #[arg(long)]
     pub keys: Option<PathBuf>,
@@ -60,6 +64,9 @@ pub fn settings(a: &ServeArgs) -> Result<Settings, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(v) = &a.data {
         s.storage.data_dir = v.clone();
+    }
+    if let Some(v) = &a.store {
+        s.storage.url = v.clone();
     }
     if let Some(v) = &a.keys {
         s.keys.dir = v.clone();

@@ -187,7 +187,7 @@ pub async fn start_with(
             config.keys_dir.display()
         );
     }
-    let store = Store::open(&config.data_dir)?;
+    let store = Store::open_configured(&config.data_dir, config.store_url.as_deref()).await?;
     let decoy = derive_decoy_key(&keys)?;
     let signer = LedgerSigner {
         origin: keys.name.clone(),

@@ -53,6 +53,12 @@ pub trait NodeReader {
     fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError>;
 }
 
+impl<R: NodeReader + ?Sized> NodeReader for Box<R> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
+        (**self).node(level, index)
+    }
+}
+
 /// The right edge of the tree: the perfect subtrees of the binary decomposition of `size`,
 /// largest first.
 ///
@@ -103,15 +109,34 @@ impl Frontier {
         created
     }
 
+    /// The roots of the perfect subtrees that make up the tree, largest (leftmost) first: one
+    /// per set bit of [`Frontier::size`]. With the size, all a database needs to keep.
+    pub fn subtrees(&self) -> &[Hash] {
+        &self.nodes
+    }
+
+    /// The frontier of a tree of `size` leaves from its [`Frontier::subtrees`]; refuses a list
+    /// that is not one root per set bit of `size`.
+    pub fn from_subtrees(size: u64, nodes: Vec<Hash>) -> Result<Frontier, LedgerError> {
+        if nodes.len() != size.count_ones() as usize {
+            return Err(LedgerError::Store(format!(
+                "a frontier of size {size} has {} subtrees, not {}",
+                size.count_ones(),
+                nodes.len()
+            )));
+        }
+        Ok(Frontier { size, nodes })
+    }
+
     /// Rebuilds the frontier for `size` from stored nodes with `size.count_ones()` reads.
-    pub fn load<R: NodeReader>(reader: &R, size: u64) -> Result<Frontier, LedgerError> {
+    pub fn load<R: NodeReader + ?Sized>(reader: &R, size: u64) -> Result<Frontier, LedgerError> {
         let nodes = read_subtrees(reader, 0, size)?;
         Ok(Frontier { size, nodes })
     }
 }
 
 /// MTH of the first `size` leaves (RFC 9162 §2.1.1), in `size.count_ones()` reads.
-pub fn root<R: NodeReader>(reader: &R, size: u64) -> Result<Hash, LedgerError> {
+pub fn root<R: NodeReader + ?Sized>(reader: &R, size: u64) -> Result<Hash, LedgerError> {
     subtree_root(reader, 0, size)
 }
 
@@ -121,7 +146,11 @@ pub fn root<R: NodeReader>(reader: &R, size: u64) -> Result<Hash, LedgerError> {
 /// of two not above `end - start` (always true for `start == 0`); otherwise its hash is not made
 /// of stored nodes and [`LedgerError::UnalignedRange`] is returned. An empty range hashes to
 /// [`empty_root`].
-pub fn subtree_root<R: NodeReader>(reader: &R, start: u64, end: u64) -> Result<Hash, LedgerError> {
+pub fn subtree_root<R: NodeReader + ?Sized>(
+    reader: &R,
+    start: u64,
+    end: u64,
+) -> Result<Hash, LedgerError> {
     Ok(fold_subtrees(&read_subtrees(reader, start, end)?))
 }
 
@@ -129,7 +158,7 @@ pub fn subtree_root<R: NodeReader>(reader: &R, start: u64, end: u64) -> Result<H
 ///
 /// Walks from the root towards the leaf; each sibling on the way is a range that is either one
 /// stored node or (at most once) the right edge of the tree, so the cost is O(log size) reads.
-pub fn inclusion_proof<R: NodeReader>(
+pub fn inclusion_proof<R: NodeReader + ?Sized>(
     reader: &R,
     index: u64,
     size: u64,
@@ -159,7 +188,7 @@ pub fn inclusion_proof<R: NodeReader>(
 ///
 /// `from == to` gives the empty proof. `from == 0` is rejected ([`LedgerError::EmptyTreeConsistency`]):
 /// the RFC defines proofs only for `0 < from`, and the verifier refuses them too.
-pub fn consistency_proof<R: NodeReader>(
+pub fn consistency_proof<R: NodeReader + ?Sized>(
     reader: &R,
     from: u64,
     to: u64,
@@ -313,7 +342,7 @@ fn split(n: u64) -> u64 {
 
 /// Reads the perfect subtrees that make up `[start, end)`, largest first: one per set bit of
 /// `end - start`. Fails if the range is inverted or not aligned (see [`subtree_root`]).
-fn read_subtrees<R: NodeReader>(
+fn read_subtrees<R: NodeReader + ?Sized>(
     reader: &R,
     start: u64,
     end: u64,

@@ -6,8 +6,6 @@
 
 use super::StoreError;
 use super::tables::static_name;
-use crate::ledger::LedgerError;
-use crate::ledger::merkle::{Hash, NodeReader};
 use redb::{Key, ReadTransaction, ReadableTable, TableDefinition, TableHandle, Value};
 use serde::de::DeserializeOwned;
 
@@ -156,25 +154,5 @@ impl Open for ReadView {
         def: TableDefinition<'static, K, V>,
     ) -> Result<Self::Table<K, V>, StoreError> {
         Ok(self.rtx.open_table(def)?)
-    }
-}
-
-/// The tree-node table of a snapshot, opened once for the many lookups of a root or proof
-/// (opening a table looks it up in redb's table tree each time).
-pub struct NodeTable(redb::ReadOnlyTable<(u8, u64), [u8; 32]>);
-
-impl ReadView {
-    pub fn nodes(&self) -> Result<NodeTable, StoreError> {
-        Ok(NodeTable(self.table(super::tables::LEDGER_NODES)?))
-    }
-}
-
-impl NodeReader for NodeTable {
-    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
-        self.0
-            .get((level, index))
-            .map_err(|e| LedgerError::Store(e.to_string()))?
-            .map(|v| v.value())
-            .ok_or_else(|| LedgerError::Store(format!("missing tree node ({level}, {index})")))
     }
 }

@@ -36,7 +36,14 @@ impl Store {
         if out.exists() {
             return Err(StoreError::Io(format!("{} already exists", out.display())));
         }
-        let src = self.db.begin_read()?;
+        let Some(db) = self.redb() else {
+            return Err(StoreError::Unsupported(
+                "this vault stores its data in PostgreSQL: back it up with pg_dump \
+                 (see the README, \"Running on PostgreSQL\"), not `assent backup`"
+                    .into(),
+            ));
+        };
+        let src = db.begin_read()?;
         // A copy of everything: as private as the database itself.
         super::private_file(out)?;
         let dst_db = Database::create(out)?;

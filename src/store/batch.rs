@@ -20,6 +20,9 @@ pub trait Batch:
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError>;
     /// Records a used client-assertion `jti` until `exp`; false if it was already used.
     fn use_jti(&mut self, key: &str, exp: i64, now: i64) -> Result<bool, StoreError>;
+    /// How many writes this batch has made so far: the writer aborts a batch in which a use
+    /// case failed after writing (invariant 3).
+    fn writes(&self) -> u64;
 }
 
 impl Batch for Tx<'_> {
@@ -33,6 +36,10 @@ impl Batch for Tx<'_> {
 
     fn use_jti(&mut self, key: &str, exp: i64, now: i64) -> Result<bool, StoreError> {
         Tx::use_jti(self, key, exp, now)
+    }
+
+    fn writes(&self) -> u64 {
+        Tx::writes(self)
     }
 }
 

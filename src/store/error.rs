@@ -7,6 +7,12 @@ pub enum StoreError {
     /// redb's own error, kept as the source (every redb error type converts into it).
     #[error("database: {0}")]
     Db(#[from] redb::Error),
+    /// PostgreSQL's error (connection, statement or pool), as text.
+    #[error("postgres: {0}")]
+    Postgres(String),
+    /// Something this backend does not do (the message says what to do instead).
+    #[error("{0}")]
+    Unsupported(String),
     /// The file's schema is not the one this build reads.
     #[error("{0}")]
     Schema(String),

@@ -10,7 +10,8 @@ use super::tables::{
     ORG_EVENTS, ORG_KEY_EVENTS,
 };
 use crate::domain::ids::{CustomerId, OrgId};
-use crate::ledger::merkle::Hash;
+use crate::ledger::LedgerError;
+use crate::ledger::merkle::{Hash, NodeReader};
 use redb::ReadableTable;
 
 pub trait LedgerReads {
@@ -29,6 +30,8 @@ pub trait LedgerReads {
     /// Indexes of the organization's key events (its key log; never deferred), in order.
     fn org_key_event_indexes(&self, org: &OrgId) -> Result<Vec<u64>, StoreError>;
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
+    /// The tree's stored nodes, for the many lookups of a root or proof (opened once).
+    fn nodes(&self) -> Result<Box<dyn NodeReader + '_>, StoreError>;
     /// The newest signed checkpoint: (tree size, note).
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
 }
@@ -80,10 +83,27 @@ impl<R: Open> LedgerReads for R {
             .map(|v| v.value()))
     }
 
+    fn nodes(&self) -> Result<Box<dyn NodeReader + '_>, StoreError> {
+        Ok(Box::new(Nodes(self.table(LEDGER_NODES)?)))
+    }
+
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         Ok(self
             .table(CHECKPOINTS)?
             .last()?
             .map(|(k, v)| (k.value(), v.value().to_owned())))
+    }
+}
+
+/// A table of tree nodes (a snapshot's or the batch's), read by root and proof computations.
+struct Nodes<T>(T);
+
+impl<T: ReadableTable<(u8, u64), [u8; 32]>> NodeReader for Nodes<T> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
+        self.0
+            .get((level, index))
+            .map_err(|e| LedgerError::Store(e.to_string()))?
+            .map(|v| v.value())
+            .ok_or_else(|| LedgerError::Store(format!("missing tree node ({level}, {index})")))
     }
 }

@@ -1,6 +1,7 @@
-//! Group commit: one thread owns redb writes. Callers hand it a use case and wait; it runs
-//! whatever has queued (up to [`MAX_BATCH`]) in one `Durability::Immediate` transaction, commits,
-//! and only then answers each caller. A failed commit fails every caller of that batch.
+//! Group commit: one thread owns the vault's writes. Callers hand it a use case and wait; it
+//! runs whatever has queued (up to [`MAX_BATCH`]) in one durable transaction of the backend (a
+//! [`Committer`]: redb here, PostgreSQL in `pg/writer.rs`), commits, and only then answers each
+//! caller. A failed commit fails every caller of that batch.
 
 use super::{Batch, StoreError, Tx};
 use crate::ledger::merkle::Frontier;
@@ -18,10 +19,34 @@ const INDEX_NOW_BELOW: usize = 8;
 pub const INDEX_LAG: u64 = 1024;
 const QUEUE: usize = 4096;
 
-type Finish = Box<dyn FnOnce(Option<Arc<StoreError>>) + Send>;
+pub(crate) type Finish = Box<dyn FnOnce(Option<Arc<StoreError>>) + Send>;
 /// A use case: runs inside the batch; says whether it failed, and how to answer once the batch
 /// outcome (`None` = durable, `Some(cause)` = not committed) is known.
-type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Finish) + Send>;
+pub(crate) type Job = Box<dyn FnOnce(&mut dyn Batch) -> (bool, Finish) + Send>;
+
+/// A backend's side of group commit, driven by the writer thread.
+pub(crate) trait Committer: Send + 'static {
+    /// Runs `jobs` in one transaction (through [`run_jobs`]) and commits it durably, pushing
+    /// each job's answer onto `finishes` in order. An error means nothing of the batch stands.
+    fn commit(&mut self, jobs: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), StoreError>;
+    /// The ledger size as of the last successful commit.
+    fn size(&self) -> u64;
+    /// Called once after the last batch, before the writer thread exits.
+    fn close(&mut self) {}
+}
+
+/// Runs `jobs` in order on `tx`; true when one failed after writing (the batch must not commit
+/// half an act: invariant 3).
+pub(crate) fn run_jobs(tx: &mut dyn Batch, jobs: Vec<Job>, finishes: &mut Vec<Finish>) -> bool {
+    let mut poisoned = false;
+    for job in jobs {
+        let before = tx.writes();
+        let (failed, finish) = job(tx);
+        poisoned |= failed && tx.writes() != before;
+        finishes.push(finish);
+    }
+    poisoned
+}
 
 enum Msg {
     Job(Job),
@@ -34,28 +59,46 @@ pub struct Writer {
     tx: mpsc::Sender<Msg>,
     thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
     /// The durable ledger size: set after each commit that appended, never before it is
-    /// durable (live streams read the new events only once they cannot be lost).
+    /// durable (live streams read the new events only once they cannot be lost). On
+    /// PostgreSQL other nodes' commits move it too (pg/notify.rs).
     size: watch::Receiver<u64>,
+    announce: Arc<watch::Sender<u64>>,
 }
 
 impl Writer {
-    pub(crate) fn start(db: Arc<Database>, frontier: Frontier) -> Result<Self, StoreError> {
+    pub(crate) fn start(committer: impl Committer) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let (size_tx, size) = watch::channel(frontier.size());
+        let (size_tx, size) = watch::channel(committer.size());
+        let announce = Arc::new(size_tx);
         let thread = std::thread::Builder::new()
             .name("assent-writer".into())
-            .spawn(move || run(db, frontier, rx, size_tx))
+            .spawn({
+                let announce = announce.clone();
+                move || run(committer, rx, &announce)
+            })
             .map_err(|e| StoreError::Io(e.to_string()))?;
         Ok(Self {
             tx,
             thread: Arc::new(Mutex::new(Some(thread))),
             size,
+            announce,
         })
     }
 
     /// Follows the durable ledger size (for live event streams).
     pub fn ledger_size(&self) -> watch::Receiver<u64> {
         self.size.clone()
+    }
+
+    /// Announces a durable ledger size learned elsewhere (another node's commit); sizes only
+    /// move forward.
+    pub(crate) fn announce(&self, size: u64) {
+        announce(&self.announce, size);
+    }
+
+    /// Whether the writer has stopped (after [`Writer::shutdown`]).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.tx.is_closed()
     }
 
     /// Commits everything already queued, stops the writer and waits for it to release the
@@ -75,17 +118,6 @@ impl Writer {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut dyn Batch) -> Result<T, E> + Send + 'static,
-    {
-        self.run(move |tx: &mut Tx<'_>| op(tx)).await
-    }
-
-    /// Runs `op` in the next batch on redb's own [`Tx`]; returns its result once that batch
-    /// is durable.
-    pub async fn run<T, E, F>(&self, op: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |tx| {
@@ -116,12 +148,17 @@ impl Writer {
     }
 }
 
-fn run(
-    db: Arc<Database>,
-    mut frontier: Frontier,
-    mut rx: mpsc::Receiver<Msg>,
-    size: watch::Sender<u64>,
-) {
+fn announce(sender: &watch::Sender<u64>, size: u64) {
+    sender.send_if_modified(|s| {
+        let newer = size > *s;
+        if newer {
+            *s = size;
+        }
+        newer
+    });
+}
+
+fn run(mut committer: impl Committer, mut rx: mpsc::Receiver<Msg>, size: &watch::Sender<u64>) {
     let mut stopping = false;
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = Vec::new();
@@ -137,27 +174,92 @@ fn run(
             }
         }
         if !jobs.is_empty() {
-            commit_batch(&db, &mut frontier, jobs);
-            // After the commit (or its rollback, which restores the frontier): only durable
-            // sizes are announced.
-            size.send_if_modified(|s| std::mem::replace(s, frontier.size()) != frontier.size());
+            commit_batch(&mut committer, jobs);
+            // After the commit (or its rollback): only durable sizes are announced.
+            announce(size, committer.size());
         }
         if stopping && rx.is_empty() {
             rx.close();
             // Anything that slipped in between is still committed before we go.
             while let Ok(msg) = rx.try_recv() {
                 if let Msg::Job(j) = msg {
-                    commit_batch(&db, &mut frontier, vec![j]);
+                    commit_batch(&mut committer, vec![j]);
                 }
             }
-            // Leave the per-party indexes complete (start-up would otherwise redo the tail).
-            if let Err(e) = index_all(&db, &mut frontier) {
-                tracing::warn!(error = %e, "indexing the ledger tail at shutdown failed");
-            }
+            committer.close();
             break;
         }
     }
     tracing::info!("writer stopped; database released");
+}
+
+/// Runs `jobs` in one transaction and answers each once it is durable (or failed).
+fn commit_batch(committer: &mut impl Committer, jobs: Vec<Job>) {
+    let started = std::time::Instant::now();
+    let mut finishes = Vec::with_capacity(jobs.len());
+    let outcome = committer.commit(jobs, &mut finishes);
+    metrics::histogram!("assent_group_commit_batch_size").record(finishes.len() as f64);
+    metrics::histogram!("assent_group_commit_seconds").record(started.elapsed().as_secs_f64());
+    let reason = match outcome {
+        Ok(()) => {
+            metrics::gauge!("assent_ledger_size").set(committer.size() as f64);
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, batch = finishes.len(), "group commit failed");
+            Some(Arc::new(e))
+        }
+    };
+    for finish in finishes {
+        finish(reason.clone());
+    }
+}
+
+/// redb's group commit: one `Durability::Immediate` write transaction per batch, with the
+/// tree frontier kept in memory between batches (restored when a batch fails).
+pub(crate) struct RedbCommitter {
+    pub(crate) db: Arc<Database>,
+    pub(crate) frontier: Frontier,
+}
+
+impl Committer for RedbCommitter {
+    fn commit(&mut self, jobs: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), StoreError> {
+        let snapshot = self.frontier.clone();
+        let outcome = (|| -> Result<(), StoreError> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
+            let light = jobs.len() < INDEX_NOW_BELOW;
+            let poisoned = {
+                let mut tx = Tx::new(&txn, &mut self.frontier);
+                let poisoned = run_jobs(&mut tx, jobs, finishes);
+                if !poisoned && (light || tx.index_lag()? >= INDEX_LAG) {
+                    tx.index_parties()?;
+                }
+                poisoned
+            };
+            if poisoned {
+                txn.abort()?;
+                return Err(StoreError::Aborted);
+            }
+            txn.commit()?;
+            Ok(())
+        })();
+        if outcome.is_err() {
+            self.frontier = snapshot;
+        }
+        outcome
+    }
+
+    fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    fn close(&mut self) {
+        // Leave the per-party indexes complete (start-up would otherwise redo the tail).
+        if let Err(e) = index_all(&self.db, &mut self.frontier) {
+            tracing::warn!(error = %e, "indexing the ledger tail at shutdown failed");
+        }
+    }
 }
 
 /// Brings the per-party indexes up to date in one durable transaction (start-up and shutdown).
@@ -174,58 +276,9 @@ pub(crate) fn index_all(db: &Database, frontier: &mut Frontier) -> Result<u64, S
     Ok(indexed)
 }
 
-/// Runs `jobs` in one transaction and answers each once it is durable (or failed).
-fn commit_batch(db: &Database, frontier: &mut Frontier, jobs: Vec<Job>) {
-    let snapshot = frontier.clone();
-    let started = std::time::Instant::now();
-    let mut finishes = Vec::with_capacity(jobs.len());
-    let outcome = (|| -> Result<(), StoreError> {
-        let mut txn = db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        let mut poisoned = false;
-        let light = jobs.len() < INDEX_NOW_BELOW;
-        {
-            let mut tx = Tx::new(&txn, frontier);
-            for job in jobs {
-                let before = tx.writes();
-                let (failed, finish) = job(&mut tx);
-                // A use case that failed after writing must not leave half an act behind.
-                poisoned |= failed && tx.writes() != before;
-                finishes.push(finish);
-            }
-            if !poisoned && (light || tx.index_lag()? >= INDEX_LAG) {
-                tx.index_parties()?;
-            }
-        }
-        if poisoned {
-            txn.abort()?;
-            return Err(StoreError::Aborted);
-        }
-        txn.commit()?;
-        Ok(())
-    })();
-    metrics::histogram!("assent_group_commit_batch_size").record(finishes.len() as f64);
-    metrics::histogram!("assent_group_commit_seconds").record(started.elapsed().as_secs_f64());
-    let reason = match outcome {
-        Ok(()) => {
-            metrics::gauge!("assent_ledger_size").set(frontier.size() as f64);
-            None
-        }
-        Err(e) => {
-            tracing::error!(error = %e, batch = finishes.len(), "group commit failed");
-            *frontier = snapshot;
-            Some(Arc::new(e))
-        }
-    };
-    for finish in finishes {
-        finish(reason.clone());
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::prelude::*;
-    use super::super::{Store, StoreError, Tx};
+    use super::super::{Batch, Store, StoreError};
     use crate::domain::ids::CustomerId;
     use crate::ledger::Event;
     use std::time::Duration;
@@ -241,7 +294,7 @@ mod tests {
             let busy = tokio::spawn({
                 let w = w.clone();
                 async move {
-                    w.run(|_tx: &mut Tx<'_>| {
+                    w.act(|_tx: &mut dyn Batch| {
                         std::thread::sleep(Duration::from_millis(300));
                         Ok::<_, StoreError>(())
                     })
@@ -252,7 +305,7 @@ mod tests {
             let innocent = tokio::spawn({
                 let w = w.clone();
                 async move {
-                    w.run(|tx: &mut Tx<'_>| {
+                    w.act(|tx: &mut dyn Batch| {
                         let event = Event::CustomerRegistered {
                             customer_id: CustomerId::parse("cus_innocent").unwrap(),
                             at: crate::clock::now(),
@@ -265,7 +318,7 @@ mod tests {
             let failing = tokio::spawn({
                 let w = w.clone();
                 async move {
-                    w.run(|tx: &mut Tx<'_>| {
+                    w.act(|tx: &mut dyn Batch| {
                         tx.put_checkpoint(1, "not a note")?;
                         Err::<(), _>(StoreError::Internal("fails after writing"))
                     })

@@ -9,7 +9,6 @@ use crate::domain::grant::{Grant, GrantTerms};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId, RequestId};
 use crate::domain::request::{AccessRequest, RequestStatus, RequestTerms};
 use crate::ledger::Event;
-use crate::store::ReadView;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
 use crate::store::records::{CustomerRecord, GrantWrap, OrgRecord};
@@ -124,7 +123,7 @@ impl Vault {
         let view = self.store().read()?;
         let mut out = Vec::new();
         for r in view.requests_of_org(org)? {
-            let grant = answering_grant(&view, &r)?;
+            let grant = answering_grant(&*view, &r)?;
             out.push((r, grant));
         }
         out.sort_by_key(|(r, _)| std::cmp::Reverse(r.created_at));
@@ -139,7 +138,7 @@ impl Vault {
         org: &OrgId,
     ) -> Result<(AccessRequest, Option<Grant>), VaultError> {
         let r = self.request_for(id, Party::Org(org))?;
-        let grant = answering_grant(&self.store().read()?, &r)?;
+        let grant = answering_grant(&*self.store().read()?, &r)?;
         Ok((r, grant))
     }
 
@@ -420,7 +419,7 @@ fn check_approval_wraps(
 }
 
 /// The grant an approved request produced, if any.
-fn answering_grant(view: &ReadView, r: &AccessRequest) -> Result<Option<Grant>, VaultError> {
+fn answering_grant(view: &dyn Reads, r: &AccessRequest) -> Result<Option<Grant>, VaultError> {
     match &r.grant_id {
         Some(gid) => Ok(view.grant(gid)?),
         None => Ok(None),

@@ -3,7 +3,6 @@
 use super::{Vault, VaultError};
 use crate::domain::ids::{CustomerId, OrgId};
 use crate::ledger::{Event, Sequenced, leaf_commitment};
-use crate::store::ReadView;
 use crate::store::prelude::*;
 
 /// One ledger entry, opened.
@@ -37,7 +36,7 @@ impl Vault {
     pub fn org_key_log(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         let view = self.store().read()?;
         let size = view.ledger_size()?;
-        let out = opened_entries(&view, view.org_key_event_indexes(org)?)?;
+        let out = opened_entries(&*view, view.org_key_event_indexes(org)?)?;
         if out.is_empty() {
             return Err(VaultError::not_found(
                 "org_not_found",
@@ -79,13 +78,13 @@ impl Vault {
     /// appended since, found by scanning the few records above the watermark.
     fn opened(
         &self,
-        indexed: impl Fn(&ReadView) -> Result<Vec<u64>, crate::store::StoreError>,
+        indexed: impl Fn(&dyn Reads) -> Result<Vec<u64>, crate::store::StoreError>,
         concerns: impl Fn(&Event) -> bool,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         let view = self.store().read()?;
         let size = view.ledger_size()?;
         let upto = view.indexed_upto()?.min(size);
-        let mut out = opened_entries(&view, indexed(&view)?)?;
+        let mut out = opened_entries(&*view, indexed(&*view)?)?;
         for (i, stored) in view.events_between(upto, size)? {
             let entry = open_entry(i, &stored)?;
             if concerns(&entry.event.event) {
@@ -97,7 +96,7 @@ impl Vault {
 }
 
 /// The events at `indexes`, opened, in that order.
-fn opened_entries(view: &ReadView, indexes: Vec<u64>) -> Result<Vec<OpenedEntry>, VaultError> {
+fn opened_entries(view: &dyn Reads, indexes: Vec<u64>) -> Result<Vec<OpenedEntry>, VaultError> {
     let mut out = Vec::with_capacity(indexes.len());
     for i in indexes {
         let stored = view

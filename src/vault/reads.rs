@@ -146,7 +146,7 @@ impl Vault {
         };
         // A refusal on the snapshot is final: a grant approved before this request began is
         // visible in it, and refused reads are not logged.
-        let planned = ask.plan(&self.store().read()?)?;
+        let planned = ask.plan(&*self.store().read()?)?;
         self.store()
             .writer()
             .act(move |tx: &mut dyn Batch| {

@@ -7,7 +7,6 @@ use crate::ledger::merkle::{self, Hash};
 use crate::ledger::note;
 use crate::ledger::receipt::{AccessReceipt, sign_receipt};
 use crate::store::Batch;
-use crate::store::ledger_reads::LedgerReads;
 
 /// The vault's ledger identity: the checkpoint origin, the key name in signed notes, and the key.
 pub struct LedgerSigner {

@@ -70,6 +70,7 @@ pub fn start_with_options(
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServeConfig {
         data_dir: dir.path().join("data"),
+        store_url: None,
         keys_dir: repo("keys-example"),
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: None,

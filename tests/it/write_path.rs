@@ -7,7 +7,7 @@ use assent::domain::time::Timestamp;
 use assent::ledger::Event;
 use assent::store::prelude::*;
 use assent::store::tables::INDEXED_UPTO;
-use assent::store::{Store, StoreError, Tx};
+use assent::store::{Store, StoreError};
 use std::time::Duration;
 
 const PURPOSE: &str = "dpv:IdentityVerification";
@@ -19,7 +19,7 @@ fn hold_writer(tv: &TestVault, ms: u64) -> std::thread::JoinHandle<()> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        rt.block_on(vault.store().writer().run(move |_tx: &mut Tx<'_>| {
+        rt.block_on(vault.store().writer().act(move |_tx: &mut dyn Batch| {
             std::thread::sleep(Duration::from_millis(ms));
             Ok::<_, StoreError>(())
         }))
@@ -129,7 +129,7 @@ fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
     rt.block_on(async {
         let w = store.writer().clone();
         let busy = tokio::spawn(async move {
-            w.run(|_tx: &mut Tx<'_>| {
+            w.act(|_tx: &mut dyn Batch| {
                 std::thread::sleep(Duration::from_millis(300));
                 Ok::<_, StoreError>(())
             })
@@ -140,7 +140,7 @@ fn party_indexes_lag_under_load_and_catch_up_on_open_after_a_crash() {
         for n in 0..60usize {
             let (w, c) = (store.writer().clone(), customers[n % 3].clone());
             tasks.push(tokio::spawn(async move {
-                w.run(move |tx: &mut Tx<'_>| {
+                w.act(move |tx: &mut dyn Batch| {
                     let mut nonce = [0u8; 32];
                     nonce[0] = n as u8;
                     tx.append(&registered(&c), nonce).map(|_| ())

@@ -1,0 +1,233 @@
+//! The PostgreSQL store (`storage.url = "postgres://…"`): the same typed reads and writes as
+//! redb (the traits of customers.rs, grants.rs, …), so use cases cannot tell them apart, and
+//! the same promises kept by the database rather than by one process, so several stateless
+//! `assent serve` nodes can share one database:
+//!
+//! - one act, one transaction, one ledger entry: each node's writer runs a batch of use cases
+//!   in one transaction that first takes the ledger head row `FOR UPDATE`; the ledger is
+//!   sequenced by that lock, never by a node's memory (writer.rs);
+//! - durable before answered: the batch commits with `synchronous_commit = on`;
+//! - reads planned off the writer run on a `REPEATABLE READ READ ONLY` snapshot ([`PgView`])
+//!   and are decided again in the batch, after the lock, so a revocation any node committed
+//!   first wins.
+//!
+//! The store's traits are synchronous (redb's are); a query waits on the server's runtime
+//! with `block_in_place` (see [`Conn`]), which needs a multi-thread runtime.
+
+mod batch;
+mod migrate;
+mod notify;
+mod reads;
+pub(crate) mod writer;
+
+pub use batch::PgBatch;
+pub(crate) use notify::listen;
+pub use reads::PgView;
+
+use super::StoreError;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use std::future::Future;
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+/// Connections per node (reads on snapshots, the writer's batch, the listener has its own).
+pub const POOL_SIZE: usize = 16;
+
+/// A connection pool on one database and the runtime its connections run on.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    rt: Handle,
+    config: std::sync::Arc<tokio_postgres::Config>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password.
+        write!(
+            f,
+            "PgStore({:?}/{:?})",
+            self.config.get_hosts(),
+            self.config.get_dbname()
+        )
+    }
+}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Postgres(e.to_string())
+}
+
+impl PgStore {
+    /// Connects to `url` (a `postgres://` URL or a libpq `key=value` string) and applies any
+    /// pending migrations. Must run on a multi-thread tokio runtime.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let rt = Handle::current();
+        if rt.runtime_flavor() != RuntimeFlavor::MultiThread {
+            return Err(StoreError::Postgres(
+                "the PostgreSQL store needs a multi-thread tokio runtime".into(),
+            ));
+        }
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Postgres(format!("storage.url: {e}")))?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(db_err)?;
+        let store = Self {
+            pool,
+            rt,
+            config: std::sync::Arc::new(config),
+        };
+        {
+            let client = store.pool.get().await.map_err(db_err)?;
+            migrate::apply(&client).await?;
+        }
+        Ok(store)
+    }
+
+    /// A pooled connection, for the calling (synchronous) store code.
+    pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
+        let client = wait(&self.rt, async { self.pool.get().await.map_err(db_err) })?;
+        Ok(Conn {
+            client: Some(client),
+            rt: self.rt.clone(),
+            failed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// A consistent read snapshot.
+    pub fn read(&self) -> Result<PgView, StoreError> {
+        PgView::begin(self.conn()?)
+    }
+
+    pub(crate) fn runtime(&self) -> &Handle {
+        &self.rt
+    }
+
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+}
+
+/// Runs `f` to completion from synchronous code: on a runtime worker through
+/// `block_in_place` (the worker's other tasks move to another thread meanwhile), on a plain
+/// thread (the writer) directly, and from a current-thread runtime on a scoped helper thread
+/// (the connections run on the store's multi-thread runtime `rt`, never on the caller's).
+fn wait<T: Send, F: Future<Output = Result<T, StoreError>> + Send>(
+    rt: &Handle,
+    f: F,
+) -> Result<T, StoreError> {
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::CurrentThread) => std::thread::scope(|s| {
+            s.spawn(|| rt.block_on(f))
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Internal("a PostgreSQL wait panicked")))
+        }),
+        Ok(_) => tokio::task::block_in_place(|| rt.block_on(f)),
+        Err(_) => rt.block_on(f),
+    }
+}
+
+/// One pooled connection used synchronously. Statements are prepared once per connection
+/// (deadpool's statement cache). After any failed statement the connection remembers it:
+/// PostgreSQL has aborted the transaction, and a batch must not mistake the `COMMIT` that
+/// follows (which PostgreSQL answers with a rollback) for a commit.
+pub struct Conn {
+    /// `None` only after [`Conn::into_client`].
+    client: Option<Object>,
+    rt: Handle,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl Conn {
+    fn client(&self) -> Result<&Object, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or(StoreError::Internal("connection already released"))
+    }
+
+    fn note<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if r.is_err() {
+            self.failed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, StoreError> {
+        let client = self.client()?;
+        self.note(wait(&self.rt, async {
+            let st = client.prepare_cached(sql).await.map_err(db_err)?;
+            client.query(&st, params).await.map_err(db_err)
+        }))
+    }
+
+    pub(crate) fn row(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, StoreError> {
+        Ok(self.rows(sql, params)?.into_iter().next())
+    }
+
+    pub(crate) fn exec(&self, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
+        let client = self.client()?;
+        self.note(wait(&self.rt, async {
+            let st = client.prepare_cached(sql).await.map_err(db_err)?;
+            client.execute(&st, params).await.map_err(db_err)
+        }))
+    }
+
+    /// Statements without parameters, in one round trip (`BEGIN …; SET LOCAL …`).
+    pub(crate) fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        let client = self.client()?;
+        self.note(wait(&self.rt, async {
+            client.batch_execute(sql).await.map_err(db_err)
+        }))
+    }
+
+    /// Ends whatever transaction is open, off the caller's thread, and returns the connection
+    /// to the pool once it has (never with a transaction open).
+    fn release(&mut self) {
+        if let Some(client) = self.client.take() {
+            self.rt.spawn(async move {
+                if client.batch_execute("ROLLBACK").await.is_err() {
+                    // A broken connection is not returned to the pool.
+                    let _ = Object::take(client);
+                }
+            });
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// Reads a `bigint` column as the ledger's `u64`.
+pub(crate) fn u64_of(row: &Row, col: usize) -> Result<u64, StoreError> {
+    let v: i64 = row.try_get(col).map_err(db_err)?;
+    u64::try_from(v).map_err(|_| StoreError::Corrupt {
+        table: "postgres",
+        detail: format!("negative counter {v}"),
+    })
+}
+
+/// The ledger's `u64` as a `bigint` parameter.
+pub(crate) fn i64_of(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Internal("a ledger index beyond i64"))
+}
