@@ -6,17 +6,24 @@ NODE ?= node
 # The dashboard's sources; web/dist/ is built from them by esbuild (web/build.mjs).
 WEB_SRC := $(shell find web/src -name '*.js') web/build.mjs web/package.json
 
-.PHONY: run test lint build clean bench web test-browser
+.PHONY: run test lint build clean bench web test-browser test-postgres
 
 ## Build and start the vault on http://127.0.0.1:8080 with demo keys and ./data.
 run: web
 	$(CARGO) run --bin assent -- serve --demo --data data --keys keys-example --web web --listen 127.0.0.1:8080
 
 ## Every test: formatting, lints, unit, property, vector and integration tests, the
-## cross-implementation (Rust ↔ browser code) tests, then the dashboard in Chromium.
+## cross-implementation (Rust ↔ browser code) tests, the integration suite again on PostgreSQL,
+## then the dashboard in Chromium.
 test: lint web
 	$(CARGO) test
+	$(MAKE) test-postgres
 	$(MAKE) test-browser
+
+## The integration suite on a throw-away PostgreSQL cluster (pg_virtualenv, from Debian's
+## postgresql-common: `apt-get install -y postgresql`; skipped with a note when it is missing).
+test-postgres:
+	bash scripts/with-postgres.sh $(CARGO) test --test it
 
 ## The browser tests alone (needs /usr/bin/chromium: `apt-get install -y chromium`).
 test-browser: web

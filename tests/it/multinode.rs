@@ -57,6 +57,8 @@ const NAMES: [&str; NODES] = ["A", "B", "C"];
 const NONE: usize = usize::MAX;
 /// Client threads; each runs whole customer scripts (see [`customer_script`]).
 const THREADS: usize = 6;
+/// Customers per thread in `three_nodes_one_ledger`.
+const PER_THREAD: usize = 3;
 const VERIFY: &str = "dpv:IdentityVerification";
 const DELIVERY: &str = "dpv:DeliveryOfGoods";
 const MARKETING: &str = "dpv:Marketing";
@@ -1509,13 +1511,13 @@ fn three_nodes_one_ledger() {
         json!({ "org_id": shop.id }),
     );
 
-    // Six client threads, two customers each, every step through the next node in turn.
+    // Six client threads, three customers each, every step through the next node in turn.
     std::thread::scope(|s| {
         for t in 0..THREADS {
             let cx = &cx;
             s.spawn(move || {
                 let mut rt = Router { k: t, rng: None };
-                for i in 0..2 {
+                for i in 0..PER_THREAD {
                     customer_script(cx, &mut rt, &format!("mn-one-{t}-{i}"));
                 }
             });
@@ -1524,7 +1526,7 @@ fn three_nodes_one_ledger() {
     let mut problems = std::mem::take(&mut *book.problems.lock().unwrap());
     let ck = check_ledger(&cx, &[0, 1, 2], &verifier, &vault_key, &[&demo, &shop]);
     problems.extend(ck.problems.iter().cloned());
-    let expected_scripts = (THREADS * 2) as u64;
+    let expected_scripts = (THREADS * PER_THREAD) as u64;
     if book.scripts_done.load(Ordering::Relaxed) != expected_scripts {
         problems.push(format!(
             "{} of {expected_scripts} customer scripts ran to the end",
@@ -1577,20 +1579,19 @@ fn kill_9_one_node_under_load() {
     );
 
     const VICTIM: usize = 2;
-    // Every thread runs customers until it has finished one it began after the kill.
+    // Every thread runs customers until it has finished two it began after the kill.
     let load = |cx: &Ctx, t: usize, rng: Rng| {
         let mut rt = Router {
             k: t,
             rng: Some(rng),
         };
-        let mut i = 0;
-        loop {
-            let after_kill = cx.victim() != NONE;
+        let (mut i, mut after_kill) = (0, 0);
+        while after_kill < 2 && cx.book.problems() == 0 {
+            if cx.victim() != NONE {
+                after_kill += 1;
+            }
             customer_script(cx, &mut rt, &format!("mn-kill-{t}-{i}"));
             i += 1;
-            if after_kill || cx.book.problems() > 0 {
-                return;
-            }
         }
     };
     let mut rng = Rng(seed);
@@ -1603,8 +1604,8 @@ fn kill_9_one_node_under_load() {
         }
         // Mid-load: once C has acknowledged a fair share and the load is well under way.
         let waiting = Instant::now();
-        while book.acked[VICTIM].load(Ordering::Relaxed) < 15
-            || book.acts.lock().unwrap().len() < 60
+        while book.acked[VICTIM].load(Ordering::Relaxed) < 40
+            || book.acts.lock().unwrap().len() < 150
         {
             if book.problems() > 0 || waiting.elapsed() > Duration::from_secs(120) {
                 waited_out = book.problems() == 0;
