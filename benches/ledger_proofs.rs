@@ -10,7 +10,6 @@ use assent::domain::ids::CustomerId;
 use assent::domain::time::Timestamp;
 use assent::ledger::Event;
 use assent::ledger::merkle;
-use assent::store::prelude::LedgerReads;
 use assent::store::{Batch, Store};
 use std::time::{Duration, Instant};
 
@@ -76,7 +75,7 @@ fn main() {
             let t = Instant::now();
             let proof = merkle::inclusion_proof(&view.nodes().unwrap(), index, size).unwrap();
             gen_times.push(t.elapsed());
-            let leaf = LedgerReads::node(&view, 0, index).unwrap().unwrap();
+            let leaf = view.node(0, index).unwrap().unwrap();
             let t = Instant::now();
             merkle::verify_inclusion(index, size, &leaf, &proof, &root).unwrap();
             verify_times.push(t.elapsed());

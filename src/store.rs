@@ -194,15 +194,6 @@ impl Store {
         })
     }
 
-    /// The redb database, for what only the embedded backend does (file backup); `None` on
-    /// PostgreSQL.
-    pub(crate) fn redb(&self) -> Option<&Arc<Database>> {
-        match &self.backend {
-            Backend::Redb(db) => Some(db),
-            Backend::Postgres(_) => None,
-        }
-    }
-
     pub fn writer(&self) -> &Writer {
         &self.writer
     }

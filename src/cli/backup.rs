@@ -33,8 +33,17 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub from: PathBuf,
     /// The data directory to restore into (the vault must be stopped).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(long, required_unless_present = "store")]
+    pub data: Option<PathBuf>,
+    /// Restore into this PostgreSQL database instead; it must hold no vault yet (make a new
+    /// one with `createdb`, restore, then start the nodes on it).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ASSENT_STORAGE_URL",
+        conflicts_with = "force"
+    )]
+    pub store: Option<String>,
     #[arg(long, default_value = "keys-example")]
     pub keys: PathBuf,
     /// Replace an existing database (it is kept as assent.redb.replaced-<time>).
@@ -117,8 +126,17 @@ pub fn backup(a: BackupArgs) -> Result<(), CliError> {
 
 pub fn restore(a: RestoreArgs) -> Result<(), CliError> {
     let report = audit_file(&a.from, &a.keys)?;
-    crate::store::private_dir(&a.data).map_err(|e| CliError::Usage(e.to_string()))?;
-    let target = a.data.join(DB_FILE);
+    if let Some(url) = &a.store {
+        let size = crate::store::pg::with_database(url, |pg| pg.import_from(&a.from))
+            .map_err(|e| CliError::Usage(format!("restore into PostgreSQL: {e}")))?;
+        eprintln!("ok: restored {size} ledger entries into the PostgreSQL database");
+        return print_json(&report_json(&report));
+    }
+    let data = a
+        .data
+        .ok_or_else(|| CliError::Usage("give --data DIR or --store URL".into()))?;
+    crate::store::private_dir(&data).map_err(|e| CliError::Usage(e.to_string()))?;
+    let target = data.join(DB_FILE);
     if target.exists() {
         if !a.force {
             return Err(CliError::Usage(format!(
@@ -126,13 +144,11 @@ pub fn restore(a: RestoreArgs) -> Result<(), CliError> {
                 target.display()
             )));
         }
-        let aside = a
-            .data
-            .join(format!("{DB_FILE}.replaced-{}", crate::clock::now().unix()));
+        let aside = data.join(format!("{DB_FILE}.replaced-{}", crate::clock::now().unix()));
         std::fs::rename(&target, &aside).map_err(|e| CliError::Usage(e.to_string()))?;
         eprintln!("the previous database is kept as {}", aside.display());
     }
-    let partial = a.data.join(format!("{DB_FILE}.restoring"));
+    let partial = data.join(format!("{DB_FILE}.restoring"));
     // Created 0600 like the database itself (a plain copy would take the source's mode).
     let mut out =
         crate::store::private_file(&partial).map_err(|e| CliError::Usage(e.to_string()))?;

@@ -30,10 +30,14 @@ pub enum LedgerCommand {
         state: PathBuf,
     },
     /// Offline: recompute the whole tree from the stored events and check every stored node
-    /// and signed checkpoint. The vault must be stopped.
+    /// and signed checkpoint. The vault must be stopped (redb); on PostgreSQL (`--store`) the
+    /// nodes may keep serving: one snapshot is audited.
     Audit {
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// Audit this PostgreSQL database instead of the redb file in `--data`.
+        #[arg(long, value_name = "URL", env = "ASSENT_STORAGE_URL")]
+        store: Option<String>,
         /// The key directory (for the vault's public key and name).
         #[arg(long, default_value = "keys-example")]
         keys: PathBuf,
@@ -68,11 +72,19 @@ pub fn run(a: LedgerArgs) -> Result<(), CliError> {
                 &json!({ "size": cp.size, "root": b64::encode(&cp.root), "consistent_with": consistent }),
             )
         }
-        LedgerCommand::Audit { data, keys } => {
+        LedgerCommand::Audit { data, store, keys } => {
             let keys = VaultKeys::load(&keys)?;
             let verifiers = keys.verifiers()?;
-            let report = crate::store::audit::audit_with(&data, &keys.name, &verifiers)
-                .map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))?;
+            let report = match store {
+                Some(url) => crate::store::audit::audit_postgres(
+                    &url,
+                    &data.join("staging"),
+                    &keys.name,
+                    &verifiers,
+                ),
+                None => crate::store::audit::audit_with(&data, &keys.name, &verifiers),
+            }
+            .map_err(|e| CliError::Usage(format!("AUDIT FAILED: {e}")))?;
             eprintln!(
                 "ok: {} entries, {} tree nodes and {} signed checkpoints match the recomputed tree",
                 report.size, report.nodes_checked, report.checkpoints_checked

@@ -400,10 +400,10 @@ async fn register_demo_org(vault: &Vault, config: &ServeConfig) -> Result<(), Se
         return Ok(());
     }
     let x = org.encryption.public();
-    vault
+    let registered = vault
         .register_org_with(
             NewOrg {
-                org_id,
+                org_id: org_id.clone(),
                 name: org.name.clone(),
                 ed25519_public: org.identity.verifying_key().to_bytes(),
                 x25519_public: x,
@@ -411,8 +411,16 @@ async fn register_demo_org(vault: &Vault, config: &ServeConfig) -> Result<(), Se
             },
             Some(crate::config::demo_controller()),
         )
-        .await
-        .map_err(|e| ServeError::Start(format!("registering the demo organization: {e}")))?;
+        .await;
+    if let Err(e) = registered {
+        // Nodes started together on one database: another node registered it first.
+        if vault.find_org(&org_id).ok().flatten().is_some() {
+            return Ok(());
+        }
+        return Err(ServeError::Start(format!(
+            "registering the demo organization: {e}"
+        )));
+    }
     tracing::info!(org = %org.org_id, "registered the demo organization");
     Ok(())
 }

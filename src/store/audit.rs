@@ -70,6 +70,27 @@ pub fn audit_with(
     audit_file(&dir.join(DB_FILE), &dir.join("staging"), origin, verifiers)
 }
 
+/// Audits a PostgreSQL vault: one snapshot of it exported to a redb file in `staging` (the same
+/// file `assent backup` makes), then that file audited like any other. The nodes may keep
+/// serving: the snapshot is consistent.
+pub fn audit_postgres(
+    url: &str,
+    staging: &Path,
+    origin: &str,
+    verifiers: &[Verifier],
+) -> Result<AuditReport, AuditFailure> {
+    super::private_dir(staging).map_err(unreadable)?;
+    let export = staging.join(format!(
+        "export-{}.redb",
+        crate::crypto::b64::encode(&crate::crypto::keys::random_array::<9>())
+    ));
+    let result = super::pg::with_database(url, |pg| pg.export_to(&export))
+        .map_err(unreadable)
+        .and_then(|_| audit_file(&export, staging, origin, verifiers));
+    let _ = std::fs::remove_file(&export);
+    result
+}
+
 /// Audits the database `file`. redb's integrity check may repair the file it checks, so it
 /// runs on a private copy (0600) made in `staging` (created 0700, next to the data: never the
 /// shared temp directory), which the rest of the audit then reads; the copy is removed.

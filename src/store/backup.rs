@@ -1,5 +1,6 @@
 //! Online backup: a consistent copy of every table, taken from one read transaction while the
-//! vault keeps serving (redb readers never block the writer), written to a new redb file.
+//! vault keeps serving (redb readers never block the writer), written to a new redb file. On
+//! PostgreSQL the same file is exported from one snapshot (`pg/export.rs`).
 
 use super::tables::{LEDGER_SIZE, META, Visit, visit_all};
 use super::{Store, StoreError};
@@ -36,12 +37,10 @@ impl Store {
         if out.exists() {
             return Err(StoreError::Io(format!("{} already exists", out.display())));
         }
-        let Some(db) = self.redb() else {
-            return Err(StoreError::Unsupported(
-                "this vault stores its data in PostgreSQL: back it up with pg_dump \
-                 (see the README, \"Running on PostgreSQL\"), not `assent backup`"
-                    .into(),
-            ));
+        let db = match &self.backend {
+            super::Backend::Redb(db) => db,
+            // The same file, from one snapshot of the shared database.
+            super::Backend::Postgres(pg) => return pg.export_to(out),
         };
         let src = db.begin_read()?;
         // A copy of everything: as private as the database itself.

@@ -15,6 +15,7 @@
 //! with `block_in_place` (see [`Conn`]), which needs a multi-thread runtime.
 
 mod batch;
+mod export;
 mod migrate;
 mod notify;
 mod reads;
@@ -230,4 +231,22 @@ pub(crate) fn u64_of(row: &Row, col: usize) -> Result<u64, StoreError> {
 /// The ledger's `u64` as a `bigint` parameter.
 pub(crate) fn i64_of(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Internal("a ledger index beyond i64"))
+}
+
+/// Runs `work` against the PostgreSQL database at `url` from a command-line tool (no runtime
+/// of its own yet): a small multi-thread runtime for the connections, closed afterwards.
+pub fn with_database<T>(
+    url: &str,
+    work: impl FnOnce(&PgStore) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Io(e.to_string()))?;
+    let store = rt.block_on(PgStore::connect(url))?;
+    let out = work(&store);
+    drop(store);
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    out
 }

@@ -63,6 +63,9 @@ pub struct Writer {
     /// PostgreSQL other nodes' commits move it too (pg/notify.rs).
     size: watch::Receiver<u64>,
     announce: Arc<watch::Sender<u64>>,
+    /// True once [`Writer::shutdown`] was called: background work tied to the writer (the
+    /// PostgreSQL listener) ends with it.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Writer {
@@ -82,6 +85,7 @@ impl Writer {
             thread: Arc::new(Mutex::new(Some(thread))),
             size,
             announce,
+            closing: Arc::new(watch::channel(false).0),
         })
     }
 
@@ -96,14 +100,16 @@ impl Writer {
         announce(&self.announce, size);
     }
 
-    /// Whether the writer has stopped (after [`Writer::shutdown`]).
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.tx.is_closed()
+    /// Resolves once [`Writer::shutdown`] has been called.
+    pub(crate) async fn closing(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
     }
 
     /// Commits everything already queued, stops the writer and waits for it to release the
     /// database. Later writes fail with [`StoreError::WriterGone`].
     pub async fn shutdown(&self) {
+        self.closing.send_replace(true);
         let _ = self.tx.send(Msg::Stop).await;
         let handle = self.thread.lock().ok().and_then(|mut h| h.take());
         if let Some(h) = handle {

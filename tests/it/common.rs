@@ -1,5 +1,6 @@
 //! Test harness: a real server (the library's `http::server::start`) on 127.0.0.1:0 with a
-//! real redb file in a temp dir, the demo keys from keys-example/, and blocking clients.
+//! real redb file in a temp dir — or, when the PostgreSQL suites run (`tests/it/pg.rs`), a
+//! fresh database on a real PostgreSQL — the demo keys from keys-example/, and blocking clients.
 #![allow(dead_code)]
 
 use assent::client::customer::{self, Device, KdfCost};
@@ -85,6 +86,9 @@ pub fn start_with_options(
         auth_per_account_per_minute: 1_000_000,
     };
     adjust(&mut config);
+    if crate::pg::available() && config.store_url.is_none() {
+        config.store_url = Some(database_of(&config.data_dir));
+    }
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -120,6 +124,39 @@ pub fn start_with_options(
         dir,
         stop: Some(stop_tx),
         thread: Some(thread),
+    }
+}
+
+/// On PostgreSQL, the database that stands for a data directory: a fresh one the first time,
+/// the same one when a test restarts a vault on the same directory.
+fn database_of(data_dir: &std::path::Path) -> String {
+    static DATABASES: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = DATABASES.lock().unwrap();
+    if let Some((_, url)) = known.iter().find(|(d, _)| d == data_dir) {
+        return url.clone();
+    }
+    let url = crate::pg::scratch_database();
+    known.push((data_dir.to_owned(), url.clone()));
+    url
+}
+
+/// The PostgreSQL database of a data directory, for the CLI (`ASSENT_STORAGE_URL`), when the
+/// PostgreSQL suites run; nothing on redb.
+pub fn store_env(data_dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    if crate::pg::available() {
+        vec![("ASSENT_STORAGE_URL", database_of(data_dir))]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Makes sure `data_dir/assent.redb` holds the stopped vault's data: on redb it does already;
+/// on PostgreSQL the database is exported to it (what `assent backup` writes), so the offline
+/// audit and its tamper tests run on a PostgreSQL vault's data too.
+pub fn redb_file_of(data_dir: &std::path::Path) {
+    let file = data_dir.join(assent::store::DB_FILE);
+    if crate::pg::available() && !file.exists() {
+        assent::store::pg::with_database(&database_of(data_dir), |pg| pg.export_to(&file)).unwrap();
     }
 }
 

@@ -448,7 +448,6 @@ fn operator_logged_key_change_is_refused_by_devices_and_named_by_the_org_monitor
             .store()
             .writer()
             .act(move |tx: &mut dyn assent::store::Batch| {
-                use assent::store::prelude::OrgReads;
                 let org = assent::domain::ids::OrgId::parse("org_demo_acme").unwrap();
                 let rec = tx.org(&org)?.unwrap();
                 let previous = rec.ed25519_public;

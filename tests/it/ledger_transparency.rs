@@ -110,9 +110,7 @@ fn proofs_over_http_verify_and_bad_ranges_are_refused() {
                 new.size
             ))
             .unwrap();
-        let leaf = assent::store::prelude::LedgerReads::node(&view, 0, index)
-            .unwrap()
-            .unwrap();
+        let leaf = view.node(0, index).unwrap().unwrap();
         merkle::verify_inclusion(index, new.size, &leaf, &proof(&p), &new.root).unwrap();
     }
     let c: Value = api
@@ -859,6 +857,7 @@ fn stopped_vault() -> tempfile::TempDir {
         fresh_checkpoint(&tv);
         customer(&tv, &handle("audit_more"));
     }
+    crate::common::redb_file_of(data.path());
     data
 }
 
@@ -1104,6 +1103,7 @@ fn the_audit_checks_indexes_wraps_handles_and_accepts_a_closed_account() {
             .unwrap();
         gone.close_account(&profile, PASSPHRASE.as_bytes()).unwrap();
     }
+    crate::common::redb_file_of(data.path());
     let v = vault_verifier();
     audit(data.path(), "assent.demo", &v).unwrap();
     let record_of = |e: AuditFailure| match e {

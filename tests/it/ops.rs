@@ -246,9 +246,7 @@ impl Load {
 
 /// Every acknowledged (customer, index, leaf) is in that customer's ledger on `tv`.
 fn all_present(tv: &TestVault, acks: &[Ack]) {
-    let ledger =
-        assent::store::prelude::LedgerReads::ledger_size(&tv.vault.store().read().unwrap())
-            .unwrap();
+    let ledger = tv.vault.store().read().unwrap().ledger_size().unwrap();
     for (_, index, leaf, _) in acks {
         assert!(
             *index < ledger,
@@ -263,6 +261,8 @@ fn all_present(tv: &TestVault, acks: &[Ack]) {
 }
 
 fn audit(data: &Path) {
+    let env = crate::common::store_env(data);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (ok, out, err) = assent(
         &[
             "ledger",
@@ -272,7 +272,7 @@ fn audit(data: &Path) {
             "--data",
             data.to_str().unwrap(),
         ],
-        &[],
+        &env,
     );
     assert!(ok, "audit failed: {err}{out}");
 }
@@ -312,6 +312,9 @@ fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
     );
 
     let restored = tempfile::tempdir().unwrap();
+    // On PostgreSQL the restore goes into the restored directory's own (empty) database.
+    let env = crate::common::store_env(restored.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (ok, _, err) = assent(
         &[
             "restore",
@@ -322,7 +325,7 @@ fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
             "--keys",
             repo("keys-example").to_str().unwrap(),
         ],
-        &[],
+        &env,
     );
     assert!(ok, "{err}");
     let (ok, _, err) = assent(
@@ -333,10 +336,15 @@ fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
             "--data",
             restored.path().to_str().unwrap(),
         ],
-        &[],
+        &env,
     );
+    let refusal = if env.is_empty() {
+        "--force"
+    } else {
+        "already holds a vault"
+    };
     assert!(
-        !ok && err.contains("--force"),
+        !ok && err.contains(refusal),
         "restore never overwrites silently: {err}"
     );
     let path = restored.path().to_owned();
@@ -439,6 +447,8 @@ fn rotating_the_vault_key_keeps_old_checkpoints_verifiable() {
 }
 
 fn audit_with_keys(data: &Path, keys: &Path, want_ok: bool) {
+    let env = crate::common::store_env(data);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (ok, _, err) = assent(
         &[
             "ledger",
@@ -448,7 +458,7 @@ fn audit_with_keys(data: &Path, keys: &Path, want_ok: bool) {
             "--data",
             data.to_str().unwrap(),
         ],
-        &[],
+        &env,
     );
     assert_eq!(ok, want_ok, "{err}");
 }
@@ -905,6 +915,9 @@ fn serve_binary(
         .env_remove("ASSENT_SERVER_METRICS_LISTEN")
         .env("ASSENT_LOG", "warn")
         .stderr(std::fs::File::create(&err).unwrap());
+    for (k, v) in crate::common::store_env(&dir.join("data")) {
+        cmd.env(k, v);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }

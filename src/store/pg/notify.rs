@@ -10,18 +10,22 @@ use futures_util::StreamExt as _;
 use std::time::Duration;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-/// Follows the ledger size committed by any node until the writer's channel closes.
+/// Follows the ledger size committed by any node until the writer shuts down.
 pub(crate) fn listen(store: PgStore, writer: Writer) {
     let rt = store.runtime().clone();
     rt.spawn(async move {
-        loop {
-            if let Err(e) = follow(&store, &writer).await {
-                tracing::warn!(error = %e, "ledger listener lost its connection; reconnecting");
+        let run = async {
+            loop {
+                if let Err(e) = follow(&store, &writer).await {
+                    tracing::warn!(error = %e, "ledger listener lost its connection; reconnecting");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            if writer.is_stopped() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        // Ends with the writer (graceful shutdown), before the runtime goes.
+        tokio::select! {
+            _ = run => {}
+            _ = writer.closing() => {}
         }
     });
 }
@@ -53,20 +57,9 @@ async fn follow(store: &PgStore, writer: &Writer) -> Result<(), super::StoreErro
         .await
         .map_err(db_err)?;
     writer.announce(u64_of(&head, 0)?);
-    loop {
-        tokio::select! {
-            payload = rx.recv() => match payload {
-                Some(p) => {
-                    if let Ok(size) = p.parse::<u64>() {
-                        writer.announce(size);
-                    }
-                }
-                None => break,
-            },
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-        if writer.is_stopped() {
-            break;
+    while let Some(p) = rx.recv().await {
+        if let Ok(size) = p.parse::<u64>() {
+            writer.announce(size);
         }
     }
     driver.abort();
