@@ -23,5 +23,6 @@ mod multinode;
 mod openapi;
 mod ops;
 mod pg;
+mod two_nodes;
 mod wire_vectors;
 mod write_path;
