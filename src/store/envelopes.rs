@@ -1,6 +1,6 @@
 //! Envelopes (`envelopes`): one per (customer, label), the ciphertext and the owner's wrap.
 
-use super::access::{Open, decode, get_json, get_raw, holds, list_json2};
+use super::access::{Open, get_json, get_raw, holds, list_json2};
 use super::pinned::Pinned;
 use super::records::{EnvelopeHead, EnvelopeRecord};
 use super::tables::ENVELOPES;
@@ -69,13 +69,10 @@ impl<R: Open> EnvelopeReads for R {
         customer: &CustomerId,
         label: &Label,
     ) -> Result<Option<Pinned<EnvelopeRecord>>, StoreError> {
-        match get_raw(self, ENVELOPES, (customer.as_str(), label.as_str()))? {
-            Some(stored) => Ok(Some(Pinned {
-                value: decode("envelopes", &stored)?,
-                stored,
-            })),
-            None => Ok(None),
-        }
+        Pinned::of(
+            "envelopes",
+            get_raw(self, ENVELOPES, (customer.as_str(), label.as_str()))?,
+        )
     }
 
     fn envelope_unchanged(

@@ -2,9 +2,7 @@
 //! customer (`org_customer_grants`, the read path's lookup), and the data keys wrapped to the
 //! organization for each grant and label (`wraps`).
 
-use super::access::{
-    Open, all_json, decode, get_json, get_raw, holds, index2, list_json2, stored_id,
-};
+use super::access::{Open, all_json, get_json, get_raw, holds, index2, list_json2, stored_id};
 use super::pinned::Pinned;
 use super::records::GrantWrap;
 use super::tables::{CUSTOMER_GRANTS, GRANTS, ORG_CUSTOMER_GRANTS, WRAPS};
@@ -100,13 +98,10 @@ impl<R: Open> GrantReads for R {
         grant: &GrantId,
         label: &Label,
     ) -> Result<Option<Pinned<GrantWrap>>, StoreError> {
-        match get_raw(self, WRAPS, (grant.as_str(), label.as_str()))? {
-            Some(stored) => Ok(Some(Pinned {
-                value: decode("wraps", &stored)?,
-                stored,
-            })),
-            None => Ok(None),
-        }
+        Pinned::of(
+            "wraps",
+            get_raw(self, WRAPS, (grant.as_str(), label.as_str()))?,
+        )
     }
 
     fn wrap_unchanged(

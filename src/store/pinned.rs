@@ -6,3 +6,20 @@ pub struct Pinned<T> {
     pub value: T,
     pub(crate) stored: Vec<u8>,
 }
+
+impl<T: serde::de::DeserializeOwned> Pinned<T> {
+    /// Decodes a stored record, if there is one, keeping its stored form.
+    pub(crate) fn of(
+        table: &'static str,
+        stored: Option<Vec<u8>>,
+    ) -> Result<Option<Self>, super::StoreError> {
+        stored
+            .map(|stored| {
+                Ok(Pinned {
+                    value: super::access::decode(table, &stored)?,
+                    stored,
+                })
+            })
+            .transpose()
+    }
+}

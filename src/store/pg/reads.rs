@@ -238,13 +238,10 @@ impl<S: Side> EnvelopeReads for Pg<S> {
         customer: &CustomerId,
         label: &Label,
     ) -> Result<Option<Pinned<EnvelopeRecord>>, StoreError> {
-        match self.raw(ENVELOPE, &[&customer.as_str(), &label.as_str()])? {
-            Some(stored) => Ok(Some(Pinned {
-                value: decode("envelopes", &stored)?,
-                stored,
-            })),
-            None => Ok(None),
-        }
+        Pinned::of(
+            "envelopes",
+            self.raw(ENVELOPE, &[&customer.as_str(), &label.as_str()])?,
+        )
     }
 
     fn envelope_unchanged(
@@ -318,13 +315,10 @@ impl<S: Side> GrantReads for Pg<S> {
         grant: &GrantId,
         label: &Label,
     ) -> Result<Option<Pinned<GrantWrap>>, StoreError> {
-        match self.raw(WRAP, &[&grant.as_str(), &label.as_str()])? {
-            Some(stored) => Ok(Some(Pinned {
-                value: decode("wraps", &stored)?,
-                stored,
-            })),
-            None => Ok(None),
-        }
+        Pinned::of(
+            "wraps",
+            self.raw(WRAP, &[&grant.as_str(), &label.as_str()])?,
+        )
     }
 
     fn wrap_unchanged(
