@@ -103,6 +103,7 @@ impl PgStore {
             client: Some(client),
             rt: self.rt.clone(),
             failed: std::sync::atomic::AtomicBool::new(false),
+            open: false,
         })
     }
 
@@ -148,6 +149,8 @@ pub struct Conn {
     client: Option<Object>,
     rt: Handle,
     failed: std::sync::atomic::AtomicBool,
+    /// A transaction is open (set by [`Conn::begin`], cleared by [`Conn::commit`]).
+    open: bool,
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -199,9 +202,26 @@ impl Conn {
         }))
     }
 
-    /// Ends whatever transaction is open, off the caller's thread, and returns the connection
-    /// to the pool once it has (never with a transaction open).
+    /// Opens a transaction (`BEGIN …`, and any `SET LOCAL`s, in one round trip).
+    pub(crate) fn begin(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.open = true;
+        self.batch(sql)
+    }
+
+    /// Commits the open transaction.
+    pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
+        self.batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Returns the connection to the pool, never with a transaction open: one still open is
+    /// rolled back first, off the caller's thread.
     fn release(&mut self) {
+        if !self.open {
+            self.client.take();
+            return;
+        }
         if let Some(client) = self.client.take() {
             self.rt.spawn(async move {
                 if client.batch_execute("ROLLBACK").await.is_err() {

@@ -82,7 +82,7 @@ impl PgBatch {
     /// Writes out the appends, moves the head to the new size and frontier, and commits; the
     /// size is announced to every node's listeners by the commit itself (NOTIFY is
     /// transactional). Returns the new size.
-    pub(super) fn commit(self, head_moved: bool) -> Result<u64, StoreError> {
+    pub(super) fn commit(mut self, head_moved: bool) -> Result<u64, StoreError> {
         self.side.settle(&self.conn)?;
         let size = self.side.frontier.size();
         if head_moved {
@@ -101,7 +101,7 @@ impl PgBatch {
                 "a statement failed in this batch; it was rolled back".into(),
             ));
         }
-        self.conn.batch("COMMIT")?;
+        self.conn.commit()?;
         Ok(size)
     }
 

@@ -90,8 +90,8 @@ impl PgStore {
     pub fn import_from(&self, file: &Path) -> Result<u64, StoreError> {
         let db = Database::open(file)?;
         let r = db.begin_read()?;
-        let conn = self.conn()?;
-        conn.batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
+        let mut conn = self.conn()?;
+        conn.begin("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
         let head = conn
             .row("SELECT size FROM ledger_head WHERE id = 1 FOR UPDATE", &[])?
             .ok_or(StoreError::Internal("the ledger head row is missing"))?;
@@ -114,7 +114,7 @@ impl PgStore {
                 "the restore failed; nothing was kept".into(),
             ));
         }
-        conn.batch("COMMIT")?;
+        conn.commit()?;
         Ok(size)
     }
 }

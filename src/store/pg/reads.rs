@@ -42,8 +42,8 @@ pub struct Snapshot;
 pub type PgView = Pg<Snapshot>;
 
 impl PgView {
-    pub(super) fn begin(conn: Conn) -> Result<Self, StoreError> {
-        conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+    pub(super) fn begin(mut conn: Conn) -> Result<Self, StoreError> {
+        conn.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         Ok(Pg {
             conn,
             side: Snapshot,
