@@ -52,9 +52,15 @@ clean:
 	rm -rf web/dist
 
 ## Benchmarks (not tests): HTTP load against the bare-axum ceiling (wrk), group commit, peak RSS,
-## then ledger proofs at 1M and 10M entries and start-up time.
+## then ledger proofs at 1M and 10M entries and start-up time. The load benchmark also runs the
+## vault on PostgreSQL (1 node, and 3 nodes behind a round-robin proxy) on a throw-away
+## pg_virtualenv cluster, or on the server in PGHOST/PGPORT when set; without PostgreSQL
+## (`apt-get install -y postgresql`) those rows are skipped with a note. BENCH_POSTGRES=0 skips
+## them; BENCH_PG_WAITS=1 adds what the database's backends waited on and its top statements.
 bench:
 	@command -v wrk >/dev/null || { echo "install wrk (Debian: apt-get install -y wrk)"; exit 1; }
+	@command -v pg_virtualenv >/dev/null || [ -n "$$PGHOST$$PGPORT" ] || [ "$$BENCH_POSTGRES" = 0 ] || \
+		echo "note: PostgreSQL not installed, its rows will be skipped (apt-get install -y postgresql)"
 	$(CARGO) build --release --bin assent
 	$(CARGO) bench --bench load
 	LEDGER_SIZES=$${LEDGER_SIZES:-1000000,10000000} $(CARGO) bench --bench ledger_proofs

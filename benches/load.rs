@@ -2,9 +2,28 @@
 //! JSON body (the HTTP ceiling), both driven by the same load generator (Debian's `wrk`) at 64
 //! connections on 127.0.0.1. The vault holds 1,000 customers, 100 organizations and 10,000
 //! active grants, seeded through the vault's own use cases. Prints requests/s, p50 and p99 per
-//! scenario and as a ratio of the ceiling, in-process group-commit appends/s, and the server's
-//! peak RSS. Nothing here is a test: no figure is asserted.
+//! scenario and as a ratio of the ceiling, where the CPU went during each run, in-process
+//! group-commit appends/s, and the server's peak RSS. Nothing here is a test: no figure is
+//! asserted.
+//!
+//! Rows: the ceiling; the ceiling through the round-robin TCP proxy (support/proxy.rs, its own
+//! process) to show what the proxy costs; org reads, customer writes and grant + revoke on redb;
+//! then org reads and customer writes on PostgreSQL through 1 node and through 3 nodes behind
+//! the proxy (every node's public URL is the proxy's). The PostgreSQL rows seed one database
+//! the same way as redb and give each scenario a fresh copy of it (`CREATE DATABASE … TEMPLATE`);
+//! the server is the one in PGHOST/PGPORT, or a throw-away `pg_virtualenv` cluster
+//! (support/postgres.rs); without either the rows are skipped with a note.
+//!
+//! Environment: `BENCH_SECONDS` (wrk duration, default 10), `BENCH_VAULT_BIN`, `BENCH_PERF=<file>`
+//! (perf profile of the redb vault during reads), `BENCH_POSTGRES=0` (skip PostgreSQL),
+//! `BENCH_PG_FSYNC=off` (the throw-away cluster without fsync), `BENCH_PG_WAITS=1` (per
+//! PostgreSQL scenario: pg_stat_activity samples and, in a throw-away cluster, the top
+//! statements from pg_stat_statements).
 
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/proxy.rs"]
+mod proxy;
 mod support;
 
 use assent::config::ServeConfig;
@@ -19,12 +38,13 @@ use assent::domain::grant::GrantTerms;
 use assent::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId};
 use assent::domain::request::RequestTerms;
 use assent::ledger::Event;
-use assent::store::Tx;
+use assent::store::Batch;
 use assent::vault::consent::{Approval, ApprovalWrap, CustomerRef};
 use assent::vault::customers::Signup;
 use assent::vault::envelopes::EnvelopeWrite;
 use assent::vault::orgs::NewOrg;
 use serde_json::json;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -42,6 +62,9 @@ fn main() {
     if std::env::var_os("BENCH_BARE").is_some() {
         return bare_server();
     }
+    if let Ok(spec) = std::env::var("BENCH_PROXY") {
+        return proxy::main(&spec);
+    }
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let vault_bin = std::env::var("BENCH_VAULT_BIN")
@@ -50,51 +73,56 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let exe = std::env::current_exe().unwrap();
 
     let t = Instant::now();
-    let seed = rt.block_on(seed(&root, &data));
+    let seed = rt.block_on(seed(&root, &data, None));
     println!(
-        "seeded {CUSTOMERS} customers, {ORGS} orgs, {} active grants, {PENDING} pending requests in {:.1} s",
+        "redb: seeded {CUSTOMERS} customers, {ORGS} orgs, {} active grants, {PENDING} pending requests in {:.1} s",
         seed.grants.len(),
         t.elapsed().as_secs_f64()
     );
     let appends = rt.block_on(group_commit_appends(&dir.path().join("appends")));
 
-    let (mut vault, url, _) = support::spawn_vault(
-        &vault_bin,
-        &data,
-        &root,
-        &[
-            ("ASSENT_LOG", "warn"),
-            ("ASSENT_LIMITS_AUTH_PER_IP_PER_MINUTE", "1000000"),
-            ("ASSENT_LIMITS_AUTH_PER_ACCOUNT_PER_MINUTE", "1000000"),
-        ],
-    );
+    let (mut vault, url, _) = support::spawn_vault(&vault_bin, &data, &root, VAULT_ENV);
     std::thread::sleep(Duration::from_millis(50));
-    let org_tokens: Vec<String> = seed
-        .orgs
-        .iter()
-        .map(|(id, key)| org_token(&url, id, key))
-        .collect();
-    let customer_tokens: Vec<String> = seed
-        .customers
-        .iter()
-        .take(WRITERS)
-        .map(|c| customer_token(&url, c))
-        .collect();
+    let org_tokens = org_tokens(&url, &seed);
+    let customer_tokens = customer_tokens(&url, &seed);
     let lua = dir.path();
     write_read_lua(lua, &seed, &org_tokens);
     write_write_lua(lua, &seed, &customer_tokens);
     write_grant_lua(lua, &seed, &customer_tokens);
 
-    let exe = std::env::current_exe().unwrap();
-    let bare = Command::new(exe)
-        .env("BENCH_BARE", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let bare = Server::new(bare);
-    let ceiling = wrk(&format!("{}/", bare.url), None, &secs);
+    let mut rows: Vec<Row> = Vec::new();
+    let bare = Server::new(
+        Command::new(&exe)
+            .env("BENCH_BARE", "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    rows.push(run(
+        "ceiling: bare axum, 200-byte JSON",
+        &format!("{}/", bare.url),
+        None,
+        &secs,
+        &[bare.child.id()],
+        None,
+        None,
+    ));
+    // The same bare server three times behind the proxy: what the proxy itself costs.
+    let bare_addr = bare.url.trim_start_matches("http://").to_owned();
+    let proxied = spawn_proxy(&exe, &[bare_addr.as_str(); 3]);
+    rows.push(run(
+        "ceiling via proxy (3 × the same bare axum)",
+        &format!("{}/", proxied.url),
+        None,
+        &secs,
+        &[bare.child.id()],
+        Some(proxied.child.id()),
+        None,
+    ));
+    drop(proxied);
     // BENCH_PERF=<file>: record a CPU profile of the vault during the read scenario.
     let perf = std::env::var("BENCH_PERF").ok().map(|out| {
         Command::new("perf")
@@ -115,40 +143,462 @@ fn main() {
             .spawn()
             .unwrap()
     });
-    let read = wrk(&url, Some(&lua.join("read.lua")), &secs);
+    let vault_pid = [vault.id()];
+    rows.push(run(
+        "redb: org envelope read (authorized + logged)",
+        &url,
+        Some(&lua.join("read.lua")),
+        &secs,
+        &vault_pid,
+        None,
+        None,
+    ));
     if let Some(mut p) = perf {
         let _ = p.wait();
     }
-    let write = wrk(&url, Some(&lua.join("write.lua")), &secs);
-    let grant = wrk(&url, Some(&lua.join("grant.lua")), &secs);
+    rows.push(run(
+        "redb: customer envelope write (1 KiB)",
+        &url,
+        Some(&lua.join("write.lua")),
+        &secs,
+        &vault_pid,
+        None,
+        None,
+    ));
+    rows.push(run(
+        "redb: grant + revoke (each request)",
+        &url,
+        Some(&lua.join("grant.lua")),
+        &secs,
+        &vault_pid,
+        None,
+        None,
+    ));
     let rss = peak_rss_kib(vault.id());
     let _ = vault.kill();
     let _ = vault.wait();
 
+    // PostgreSQL: one seeded template database, a fresh copy of it for each scenario.
+    let pg_note = match postgres::acquire(dir.path()) {
+        Ok(pg) => {
+            let settings = pg.settings();
+            rows.extend(postgres_rows(
+                &rt,
+                &root,
+                &vault_bin,
+                &exe,
+                &secs,
+                dir.path(),
+                &pg,
+            ));
+            format!("PostgreSQL rows: {} ({settings})", pg.origin)
+        }
+        Err(why) => format!("PostgreSQL rows {why}"),
+    };
+    drop(bare);
+
+    let ceiling = rows[0].r.rps;
     println!(
-        "\n{:<42} {:>10} {:>9} {:>9} {:>8} {:>8}",
-        "scenario (64 connections, wrk)", "req/s", "p50", "p99", "× ceil", "non-2xx"
+        "\n{:<50} {:>8} {:>9} {:>9} {:>7} {:>8}",
+        "scenario (wrk -t2 -c64)", "req/s", "p50", "p99", "× ceil", "non-2xx"
     );
-    for (name, r) in [
-        ("bare axum, 200-byte JSON (ceiling)", &ceiling),
-        ("org envelope read (authorized + logged)", &read),
-        ("customer envelope write (1 KiB)", &write),
-        ("grant + revoke (each request)", &grant),
-    ] {
+    for row in &rows {
+        let r = &row.r;
         println!(
-            "{name:<42} {:>10.0} {:>9} {:>9} {:>8.2} {:>8}",
+            "{:<50} {:>8.0} {:>9} {:>9} {:>7.2} {:>8}",
+            row.name,
             r.rps,
             r.p50,
             r.p99,
-            r.rps / ceiling.rps,
+            r.rps / ceiling,
             r.non2xx
         );
     }
+    println!("{pg_note}");
+    println!(
+        "\nCPU during each run, core-seconds (the machine has {} cores × {secs} s):",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "{:<50} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "", "servers", "postgres", "proxy", "other", "idle"
+    );
+    for row in &rows {
+        let c = &row.cpu;
+        println!(
+            "{:<50} {:>8.1} {:>8} {:>8.1} {:>8.1} {:>8.1}",
+            row.name,
+            c.servers,
+            c.postgres.map_or("–".into(), |p| format!("{p:.1}")),
+            c.proxy,
+            c.other,
+            c.idle
+        );
+    }
+    println!("(servers: the vault node(s) or the bare server; other: wrk and everything else)");
     println!("\nin-process ledger appends with group commit: {appends:.0} durable appends/s");
     println!(
-        "vault peak RSS under the load above: {:.1} MiB",
+        "redb vault peak RSS under the load above: {:.1} MiB",
         rss as f64 / 1024.0
     );
+}
+
+/// Environment of every vault process the bench starts.
+const VAULT_ENV: &[(&str, &str)] = &[
+    ("ASSENT_LOG", "warn"),
+    ("ASSENT_LIMITS_AUTH_PER_IP_PER_MINUTE", "1000000"),
+    ("ASSENT_LIMITS_AUTH_PER_ACCOUNT_PER_MINUTE", "1000000"),
+];
+
+struct Row {
+    name: String,
+    r: WrkResult,
+    cpu: CpuSplit,
+}
+
+/// One wrk run, with where the machine's CPU went meanwhile.
+fn run(
+    name: &str,
+    url: &str,
+    script: Option<&Path>,
+    secs: &str,
+    servers: &[u32],
+    proxy: Option<u32>,
+    postgres: Option<u32>,
+) -> Row {
+    let before = CpuSnapshot::now();
+    let r = wrk(url, script, secs);
+    let cpu = before.split(&CpuSnapshot::now(), servers, proxy, postgres);
+    Row {
+        name: name.to_owned(),
+        r,
+        cpu,
+    }
+}
+
+fn spawn_proxy(exe: &Path, backends: &[&str]) -> Server {
+    Server::new(
+        Command::new(exe)
+            .env("BENCH_PROXY", backends.join(","))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn org_tokens(url: &str, seed: &Seeded) -> Vec<String> {
+    seed.orgs
+        .iter()
+        .map(|(id, key)| org_token(url, id, key))
+        .collect()
+}
+
+fn customer_tokens(url: &str, seed: &Seeded) -> Vec<String> {
+    seed.customers
+        .iter()
+        .take(WRITERS)
+        .map(|c| customer_token(url, c))
+        .collect()
+}
+
+/// The PostgreSQL rows: org reads and customer writes through 1 node and through 3 nodes behind
+/// the round-robin proxy, each on a fresh copy of one seeded database.
+fn postgres_rows(
+    rt: &tokio::runtime::Runtime,
+    root: &Path,
+    vault_bin: &Path,
+    exe: &Path,
+    secs: &str,
+    scratch: &Path,
+    pg: &postgres::Postgres,
+) -> Vec<Row> {
+    // Named after this process, so two benches on one server never share a database.
+    let template = format!("assent_bench_{}_seed", std::process::id());
+    let postmaster = pg.postmaster_pid();
+    pg.create(&template, None);
+    let t = Instant::now();
+    let seed = rt.block_on(seed(
+        root,
+        &scratch.join("pg_seed"),
+        Some(pg.url(&template)),
+    ));
+    println!(
+        "postgres: seeded the same in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut rows = Vec::new();
+    for (nodes, write) in [(1, false), (1, true), (3, false), (3, true)] {
+        let db = format!(
+            "assent_bench_{}_{nodes}_{}",
+            std::process::id(),
+            if write { "write" } else { "read" }
+        );
+        pg.create(&db, Some(&template));
+        let dir = scratch.join(&db);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cluster = Nodes::start(vault_bin, root, exe, &dir, &pg.url(&db), nodes);
+        let (name, script) = if write {
+            write_write_lua(&dir, &seed, &customer_tokens(&cluster.url, &seed));
+            ("customer envelope write (1 KiB)", dir.join("write.lua"))
+        } else {
+            write_read_lua(&dir, &seed, &org_tokens(&cluster.url, &seed));
+            (
+                "org envelope read (authorized + logged)",
+                dir.join("read.lua"),
+            )
+        };
+        let waits = postgres::diagnostics().then(|| WaitSampler::start(pg, &db));
+        let row = run(
+            &format!("pg×{nodes}: {name}"),
+            &cluster.url,
+            Some(&script),
+            secs,
+            &cluster.pids(),
+            cluster.proxy.as_ref().map(|p| p.child.id()),
+            postmaster,
+        );
+        if let Some(w) = waits {
+            let secs: f64 = secs.parse().unwrap_or(10.0);
+            w.report(&row.name, pg, &db, row.r.rps * secs);
+        }
+        rows.push(row);
+        drop(cluster);
+        pg.drop_db(&db);
+    }
+    pg.drop_db(&template);
+    rows
+}
+
+/// `n` `assent serve` processes on one PostgreSQL database; with more than one, the round-robin
+/// proxy in front, and every node's public URL (the tokens' issuer) is the proxy's.
+struct Nodes {
+    children: Vec<Child>,
+    proxy: Option<Server>,
+    url: String,
+}
+
+impl Nodes {
+    fn start(bin: &Path, root: &Path, exe: &Path, dir: &Path, store: &str, n: usize) -> Self {
+        // Ports picked up front so the proxy (and the public URL) can name them.
+        let holds: Vec<_> = (0..n)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let addrs: Vec<String> = holds
+            .iter()
+            .map(|l| l.local_addr().unwrap().to_string())
+            .collect();
+        drop(holds);
+        let proxy = (n > 1).then(|| {
+            let a: Vec<&str> = addrs.iter().map(String::as_str).collect();
+            spawn_proxy(exe, &a)
+        });
+        let mut children = Vec::new();
+        let mut url = String::new();
+        // One after another: each has finished its start-up work on the database before the next.
+        for (i, addr) in addrs.iter().enumerate() {
+            let data = dir.join(format!("node{i}"));
+            std::fs::create_dir_all(&data).unwrap();
+            let mut args: Vec<&OsStr> = ["--store", store, "--listen", addr, "--data"]
+                .into_iter()
+                .map(OsStr::new)
+                .collect();
+            args.push(data.as_os_str());
+            if let Some(p) = &proxy {
+                args.extend([OsStr::new("--public-url"), OsStr::new(&p.url)]);
+            }
+            let (child, u, _) = support::spawn_vault_with(
+                bin,
+                root,
+                &dir.join(format!("node{i}.addr")),
+                &args,
+                VAULT_ENV,
+            );
+            children.push(child);
+            url = u;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        Self {
+            children,
+            proxy,
+            url,
+        }
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Cumulative CPU ticks (USER_HZ = 100 per second) of the machine and of every process.
+struct CpuSnapshot {
+    busy: u64,
+    idle: u64,
+    /// pid → (parent pid, user + system ticks)
+    procs: std::collections::HashMap<u32, (u32, u64)>,
+}
+
+#[derive(Default)]
+struct CpuSplit {
+    servers: f64,
+    /// `None`: no PostgreSQL server in this run (or not one on this machine).
+    postgres: Option<f64>,
+    proxy: f64,
+    other: f64,
+    idle: f64,
+}
+
+impl CpuSnapshot {
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal …
+        let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+        let busy = ticks.iter().take(8).sum::<u64>() - idle;
+        let mut procs = std::collections::HashMap::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(s) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid … utime(14) stime(15): fields counted after the ")".
+            let Some(close) = s.rfind(')') else {
+                continue;
+            };
+            let f: Vec<&str> = s[close + 1..].split_whitespace().collect();
+            let ppid = f.get(1).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+            let t = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            procs.insert(pid, (ppid, t));
+        }
+        Self { busy, idle, procs }
+    }
+
+    /// Core-seconds from `self` to `after`: the given servers and proxy, the PostgreSQL server
+    /// (the postmaster `postgres` and its children), the rest of the busy time, idle time.
+    fn split(
+        &self,
+        after: &Self,
+        servers: &[u32],
+        proxy: Option<u32>,
+        postgres: Option<u32>,
+    ) -> CpuSplit {
+        let hz = 100.0;
+        let delta = |pid: &u32, t: u64| {
+            t.saturating_sub(self.procs.get(pid).map_or(0, |(_, b)| *b)) as f64 / hz
+        };
+        let mut c = CpuSplit::default();
+        let mut pg = 0.0;
+        for (pid, (ppid, t)) in &after.procs {
+            if servers.contains(pid) {
+                c.servers += delta(pid, *t);
+            } else if Some(*pid) == proxy {
+                c.proxy += delta(pid, *t);
+            } else if postgres.is_some_and(|p| p == *pid || p == *ppid) {
+                pg += delta(pid, *t);
+            }
+        }
+        c.postgres = postgres.map(|_| pg);
+        let busy = after.busy.saturating_sub(self.busy) as f64 / hz;
+        c.other = (busy - c.servers - c.proxy - pg).max(0.0);
+        c.idle = after.idle.saturating_sub(self.idle) as f64 / hz;
+        c
+    }
+}
+
+/// `BENCH_PG_WAITS=1`: samples `pg_stat_activity` of the scenario's database five times a
+/// second during the run and prints what its backends were doing (state and wait event).
+struct WaitSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(usize, std::collections::BTreeMap<String, usize>)>,
+}
+
+impl WaitSampler {
+    fn start(pg: &postgres::Postgres, db: &str) -> Self {
+        // Statement statistics, when the cluster loads pg_stat_statements (one the bench started).
+        let _ = pg.psql(
+            "postgres",
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
+        );
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, query) = (
+            stop.clone(),
+            format!(
+                "SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event, 'on CPU') \
+                 FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+            ),
+        );
+        let pg = pg.clone_conn();
+        let thread = std::thread::spawn(move || {
+            let mut counts = std::collections::BTreeMap::new();
+            let mut samples = 0;
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(out) = pg.psql("postgres", &query) {
+                    samples += 1;
+                    for l in out.lines().filter(|l| !l.is_empty()) {
+                        *counts.entry(l.to_owned()).or_insert(0) += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            (samples, counts)
+        });
+        Self { stop, thread }
+    }
+
+    fn report(self, name: &str, pg: &postgres::Postgres, db: &str, requests: f64) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (samples, counts) = self.thread.join().unwrap();
+        let top = pg.psql(
+            "postgres",
+            &format!(
+                "SELECT calls || '|' || round(total_exec_time::numeric, 0) || '|' || \
+                 round(mean_exec_time::numeric, 3) || '|' || rows || '|' || \
+                 regexp_replace(left(query, 90), '\\s+', ' ', 'g') \
+                 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+                 WHERE d.datname = '{db}' ORDER BY total_exec_time DESC LIMIT 15"
+            ),
+        );
+        if let Ok(top) = top.as_deref()
+            && !top.is_empty()
+        {
+            println!(
+                "{name}: statements by server time ({requests:.0} requests answered):\n  \
+                 {:>8} {:>7} {:>8} {:>8}  statement",
+                "calls/req", "ms", "mean ms", "rows"
+            );
+            for l in top.lines() {
+                let f: Vec<&str> = l.splitn(5, '|').collect();
+                if let [calls, total, mean, rows, q] = f[..] {
+                    let per = calls.parse::<f64>().unwrap_or(0.0) / requests.max(1.0);
+                    println!("  {per:>9.2} {total:>7} {mean:>8} {rows:>8}  {q}");
+                }
+            }
+        }
+        let mut v: Vec<_> = counts.into_iter().collect();
+        v.sort_by_key(|e| std::cmp::Reverse(e.1));
+        println!("{name}: pg_stat_activity over {samples} samples, backends per sample:");
+        for (what, n) in v.iter().take(12) {
+            println!("  {:>6.1}  {what}", *n as f64 / samples.max(1) as f64);
+        }
+    }
 }
 
 struct SeedCustomer {
@@ -173,9 +623,10 @@ struct Seeded {
 }
 
 /// Seeds through the vault's own use cases, in-process, then stops that vault.
-async fn seed(root: &Path, data: &Path) -> Seeded {
+async fn seed(root: &Path, data: &Path, store: Option<String>) -> Seeded {
     let config = ServeConfig {
         data_dir: data.to_owned(),
+        store_url: store,
         keys_dir: root.join("keys-example"),
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
@@ -441,7 +892,7 @@ async fn group_commit_appends(dir: &Path) -> f64 {
             for _ in 0..per_task {
                 let c = c.clone();
                 s.writer()
-                    .run(move |tx: &mut Tx<'_>| {
+                    .act(move |tx: &mut dyn Batch| {
                         tx.append(
                             &Event::CustomerRegistered { customer_id: c, at },
                             random_array(),
