@@ -397,8 +397,12 @@ impl Nodes {
             let a: Vec<&str> = addrs.iter().map(String::as_str).collect();
             spawn_proxy(exe, &a)
         });
-        let mut children = Vec::new();
-        let mut url = String::new();
+        // Filled as the nodes come up, so a start-up failure still stops the ones already running.
+        let mut nodes = Self {
+            children: Vec::new(),
+            proxy,
+            url: String::new(),
+        };
         // One after another: each has finished its start-up work on the database before the next.
         for (i, addr) in addrs.iter().enumerate() {
             let data = dir.join(format!("node{i}"));
@@ -408,7 +412,7 @@ impl Nodes {
                 .map(OsStr::new)
                 .collect();
             args.push(data.as_os_str());
-            if let Some(p) = &proxy {
+            if let Some(p) = &nodes.proxy {
                 args.extend([OsStr::new("--public-url"), OsStr::new(&p.url)]);
             }
             let (child, u, _) = support::spawn_vault_with(
@@ -418,15 +422,11 @@ impl Nodes {
                 &args,
                 VAULT_ENV,
             );
-            children.push(child);
-            url = u;
+            nodes.children.push(child);
+            nodes.url = u;
         }
         std::thread::sleep(Duration::from_millis(50));
-        Self {
-            children,
-            proxy,
-            url,
-        }
+        nodes
     }
 
     fn pids(&self) -> Vec<u32> {
