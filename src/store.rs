@@ -153,6 +153,7 @@ impl Store {
         let writer = Writer::start(pg::writer::PgCommitter {
             store: store.clone(),
             size,
+            link: None,
         })?;
         pg::listen(store.clone(), writer.clone());
         Ok(Self {

@@ -99,12 +99,10 @@ impl PgStore {
     /// A pooled connection, for the calling (synchronous) store code.
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
         let client = wait(&self.rt, async { self.pool.get().await.map_err(db_err) })?;
-        Ok(Conn {
+        Ok(Conn::new(Link::Pooled {
             client: Some(client),
             rt: self.rt.clone(),
-            failed: std::sync::atomic::AtomicBool::new(false),
-            open: false,
-        })
+        }))
     }
 
     /// A consistent read snapshot.
@@ -140,26 +138,97 @@ fn wait<T: Send, F: Future<Output = Result<T, StoreError>> + Send>(
     }
 }
 
-/// One pooled connection used synchronously. Statements are prepared once per connection
-/// (deadpool's statement cache). After any failed statement the connection remembers it:
-/// PostgreSQL has aborted the transaction, and a batch must not mistake the `COMMIT` that
-/// follows (which PostgreSQL answers with a rollback) for a commit.
+/// One connection used synchronously. After any failed statement it remembers it: PostgreSQL
+/// has aborted the transaction, and a batch must not mistake the `COMMIT` that follows (which
+/// PostgreSQL answers with a rollback) for a commit.
 pub struct Conn {
-    /// `None` only after [`Conn::into_client`].
-    client: Option<Object>,
-    rt: Handle,
+    link: Link,
     failed: std::sync::atomic::AtomicBool,
     /// A transaction is open (set by [`Conn::begin`], cleared by [`Conn::commit`]).
     open: bool,
 }
 
+/// Where a connection's statements go.
+enum Link {
+    /// A pooled connection running on the server's runtime (snapshots, tools). Statements are
+    /// prepared once per connection (deadpool's statement cache). `None` once released.
+    Pooled { client: Option<Object>, rt: Handle },
+    /// The writer's own connection, driven on the writer thread itself (see [`WriterLink`]).
+    Writer(std::sync::Arc<WriterLink>),
+}
+
+/// The writer's connection: its socket is polled by a current-thread runtime that the writer
+/// thread drives while it waits, so a statement costs one round trip to PostgreSQL and no
+/// hand-off between threads. Every statement of a batch runs inside the ledger head lock, so
+/// this is the latency that bounds how many batches all nodes commit per second.
+pub(crate) struct WriterLink {
+    rt: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+    statements: std::sync::Mutex<std::collections::HashMap<String, tokio_postgres::Statement>>,
+}
+
+impl WriterLink {
+    /// Connects on a runtime of its own (to be used from the writer thread only).
+    pub(crate) fn connect(config: &tokio_postgres::Config) -> Result<Self, StoreError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Io(e.to_string()))?;
+        let client = rt.block_on(async {
+            let (client, connection) = config.connect(NoTls).await.map_err(db_err)?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "the writer's PostgreSQL connection ended");
+                }
+            });
+            Ok::<_, StoreError>(client)
+        })?;
+        Ok(Self {
+            rt,
+            client,
+            statements: std::sync::Mutex::default(),
+        })
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
+        let cached = self
+            .statements
+            .lock()
+            .map_err(|_| StoreError::Internal("statement cache poisoned"))?
+            .get(sql)
+            .cloned();
+        match cached {
+            Some(st) => Ok(st),
+            None => {
+                let st = self.client.prepare(sql).await.map_err(db_err)?;
+                self.statements
+                    .lock()
+                    .map_err(|_| StoreError::Internal("statement cache poisoned"))?
+                    .insert(sql.to_owned(), st.clone());
+                Ok(st)
+            }
+        }
+    }
+}
+
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 impl Conn {
-    fn client(&self) -> Result<&Object, StoreError> {
-        self.client
-            .as_ref()
-            .ok_or(StoreError::Internal("connection already released"))
+    fn new(link: Link) -> Self {
+        Self {
+            link,
+            failed: std::sync::atomic::AtomicBool::new(false),
+            open: false,
+        }
+    }
+
+    /// The writer's connection for one batch.
+    pub(crate) fn writer(link: std::sync::Arc<WriterLink>) -> Self {
+        Self::new(Link::Writer(link))
     }
 
     fn note<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
@@ -175,11 +244,19 @@ impl Conn {
     }
 
     pub(crate) fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, StoreError> {
-        let client = self.client()?;
-        self.note(wait(&self.rt, async {
-            let st = client.prepare_cached(sql).await.map_err(db_err)?;
-            client.query(&st, params).await.map_err(db_err)
-        }))
+        self.note(match &self.link {
+            Link::Pooled { client, rt } => {
+                let client = released(client)?;
+                wait(rt, async {
+                    let st = client.prepare_cached(sql).await.map_err(db_err)?;
+                    client.query(&st, params).await.map_err(db_err)
+                })
+            }
+            Link::Writer(w) => w.rt.block_on(async {
+                let st = w.prepared(sql).await?;
+                w.client.query(&st, params).await.map_err(db_err)
+            }),
+        })
     }
 
     pub(crate) fn row(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, StoreError> {
@@ -187,19 +264,32 @@ impl Conn {
     }
 
     pub(crate) fn exec(&self, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
-        let client = self.client()?;
-        self.note(wait(&self.rt, async {
-            let st = client.prepare_cached(sql).await.map_err(db_err)?;
-            client.execute(&st, params).await.map_err(db_err)
-        }))
+        self.note(match &self.link {
+            Link::Pooled { client, rt } => {
+                let client = released(client)?;
+                wait(rt, async {
+                    let st = client.prepare_cached(sql).await.map_err(db_err)?;
+                    client.execute(&st, params).await.map_err(db_err)
+                })
+            }
+            Link::Writer(w) => w.rt.block_on(async {
+                let st = w.prepared(sql).await?;
+                w.client.execute(&st, params).await.map_err(db_err)
+            }),
+        })
     }
 
     /// Statements without parameters, in one round trip (`BEGIN …; SET LOCAL …`).
     pub(crate) fn batch(&self, sql: &str) -> Result<(), StoreError> {
-        let client = self.client()?;
-        self.note(wait(&self.rt, async {
-            client.batch_execute(sql).await.map_err(db_err)
-        }))
+        self.note(match &self.link {
+            Link::Pooled { client, rt } => {
+                let client = released(client)?;
+                wait(rt, async { client.batch_execute(sql).await.map_err(db_err) })
+            }
+            Link::Writer(w) => w
+                .rt
+                .block_on(async { w.client.batch_execute(sql).await.map_err(db_err) }),
+        })
     }
 
     /// Opens a transaction (`BEGIN …`, and any `SET LOCAL`s, in one round trip).
@@ -215,22 +305,36 @@ impl Conn {
         Ok(())
     }
 
-    /// Returns the connection to the pool, never with a transaction open: one still open is
-    /// rolled back first, off the caller's thread.
+    /// Gives the connection back, never with a transaction open: one still open is rolled
+    /// back first (a pooled one off the caller's thread, before it returns to the pool).
     fn release(&mut self) {
-        if !self.open {
-            self.client.take();
-            return;
-        }
-        if let Some(client) = self.client.take() {
-            self.rt.spawn(async move {
-                if client.batch_execute("ROLLBACK").await.is_err() {
-                    // A broken connection is not returned to the pool.
-                    let _ = Object::take(client);
+        let open = std::mem::replace(&mut self.open, false);
+        match &mut self.link {
+            Link::Pooled { client, rt } => {
+                let Some(client) = client.take() else { return };
+                if !open {
+                    return;
                 }
-            });
+                rt.spawn(async move {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        // A broken connection is not returned to the pool.
+                        let _ = Object::take(client);
+                    }
+                });
+            }
+            Link::Writer(w) => {
+                if open {
+                    let _ = w.rt.block_on(w.client.batch_execute("ROLLBACK"));
+                }
+            }
         }
     }
+}
+
+fn released(client: &Option<Object>) -> Result<&Object, StoreError> {
+    client
+        .as_ref()
+        .ok_or(StoreError::Internal("connection already released"))
 }
 
 impl Drop for Conn {
