@@ -120,7 +120,8 @@ pub async fn revoke(
     Path(raw): Path<String>,
 ) -> Result<Json<Revoked>, ApiError> {
     let id = grant_id(&raw)?;
-    let (grant, appended) = s.vault.revoke(me, id).await?;
+    let (mut grant, appended) = s.vault.revoke(me.clone(), id).await?;
+    s.vault.count_reads(&me, std::slice::from_mut(&mut grant))?;
     Ok(Json(Revoked {
         grant: GrantView::new(grant, s.vault.now()).named(&s.vault)?,
         ledger: appended.into(),

@@ -284,11 +284,13 @@ impl Conn {
         self.note(match &self.link {
             Link::Pooled { client, rt } => {
                 let client = released(client)?;
-                wait(rt, async { client.batch_execute(sql).await.map_err(db_err) })
+                wait(rt, async {
+                    client.batch_execute(sql).await.map_err(db_err)
+                })
             }
-            Link::Writer(w) => w
-                .rt
-                .block_on(async { w.client.batch_execute(sql).await.map_err(db_err) }),
+            Link::Writer(w) => {
+                w.rt.block_on(async { w.client.batch_execute(sql).await.map_err(db_err) })
+            }
         })
     }
 

@@ -154,8 +154,12 @@ impl Vault {
                     Some(plan) => plan,
                     None => ask.plan(tx)?,
                 };
-                plan.grant.reads = plan.grant.reads.saturating_add(1);
-                tx.put_grant(&plan.grant)?;
+                // Append-only: only a quota needs a stored count (decided on above, in the
+                // batch); any other read writes its ledger entry and nothing else.
+                if plan.grant.terms.max_reads.is_some() {
+                    plan.grant.reads = plan.grant.reads.saturating_add(1);
+                    tx.put_grant(&plan.grant)?;
+                }
                 let ledger = tx.append(&plan.event, ask.nonce)?;
                 Ok(ReadResult {
                     envelope: plan.envelope.value,
