@@ -9,7 +9,7 @@ use crate::crypto::wrap::{unwrap_key, wrap_info};
 use crate::domain::catalog::{Label, Purpose};
 use crate::domain::ids::{CustomerId, OrgId};
 use crate::ledger::Event;
-use crate::ledger::receipt::{AccessReceipt, verify_receipt};
+use crate::ledger::receipt::verify_access_receipt;
 use crate::tokens;
 use crate::wire::requests::CreateBody;
 use serde_json::Value;
@@ -203,25 +203,27 @@ impl OrgClient {
         }
         crate::domain::catalog::check_content_type(&r.content_type)
             .map_err(|e| ClientError::Refused(e.to_string()))?;
-        let receipt = AccessReceipt {
-            index: r.receipt.index,
-            leaf: r.receipt.leaf,
-            time: r.receipt.time.clone(),
-        };
+        // The receipt (wire v2): the read's leaf in a batch the pinned vault key signed.
+        let receipt = &r.receipt;
         if receipt.index != r.ledger.index || receipt.leaf != r.ledger.leaf {
             return Err(ClientError::Refused(
                 "the access receipt names another ledger entry than the answer".into(),
             ));
         }
-        verify_receipt(&self.trust.verifier.public, &receipt, &r.receipt.signature).map_err(
-            |_| {
-                ClientError::Refused(
-                    "the access receipt is not signed by the pinned vault key: the read may not \
-                     be logged"
-                        .into(),
-                )
-            },
-        )?;
+        verify_access_receipt(
+            &self.trust.verifier.public,
+            receipt.index,
+            &receipt.leaf,
+            &receipt.batch.head(),
+            &receipt.path,
+            &receipt.batch.signature,
+        )
+        .map_err(|e| {
+            ClientError::Refused(format!(
+                "the access receipt does not prove the read was logged under the pinned vault key \
+                 ({e}): the read may not be logged"
+            ))
+        })?;
         let plain = r.open(&self.keys).map_err(|_| {
             ClientError::Refused(format!(
                 "the answer does not open for {customer}'s `{label}` with this organization's \

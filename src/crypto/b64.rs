@@ -69,6 +69,32 @@ pub mod serde_array {
     }
 }
 
+/// `Vec<[u8; N]>` as a list of base64url strings without padding (hash lists such as proofs).
+pub mod serde_array_vec {
+    use serde::ser::SerializeSeq as _;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        items: &[[u8; N]],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            seq.serialize_element(&super::encode(item))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Vec<[u8; N]>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| super::decode_array::<N>(s, "base64url list item").map_err(D::Error::custom))
+            .collect()
+    }
+}
+
 /// `Option<[u8; N]>` as base64url without padding, `null`/absent as `None`.
 pub mod serde_option_array {
     use serde::{Deserialize, Deserializer, de::Error as _};

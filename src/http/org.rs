@@ -50,8 +50,8 @@ pub async fn public_info(
 }
 
 use crate::wire::org::{
-    JWT_BEARER, KeyChangeBody, KeysChanged, OrgInfo, ReadReceipt, ReadResponse, TokenAnswer,
-    TokenForm,
+    JWT_BEARER, KeyChangeBody, KeysChanged, OrgInfo, ReadReceipt, ReadResponse, ReceiptBatch,
+    TokenAnswer, TokenForm,
 };
 
 fn invalid_client() -> ApiError {
@@ -210,14 +210,12 @@ pub async fn read(
         .vault
         .read_envelope(org, customer.clone(), label, purpose)
         .await?;
-    let (signed, signature) =
-        s.vault
-            .access_receipt(r.ledger.index, r.ledger.leaf, r.at.to_rfc3339());
+    let (sealed, path) = s.vault.access_receipt(&r.batch, r.ledger.index)?;
     let receipt = ReadReceipt {
-        index: signed.index,
-        leaf: signed.leaf,
-        time: signed.time,
-        signature,
+        index: r.ledger.index,
+        leaf: r.ledger.leaf,
+        batch: ReceiptBatch::new(&sealed.head, sealed.signature),
+        path,
         vault_key: s.vault.signer().verifier_key(),
     };
     Ok(Json(ReadResponse {

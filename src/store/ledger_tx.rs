@@ -51,6 +51,8 @@ pub struct Tx<'a> {
     /// Invariant: while `Some`, its tables are open; [`Tx::open`] closes them before opening
     /// any of them another way, so redb never sees a table opened twice.
     ledger: RefCell<Option<LedgerTables<'a>>>,
+    /// The leaves appended in this transaction, in order.
+    leaves: Vec<[u8; 32]>,
 }
 
 impl<'a> Tx<'a> {
@@ -60,7 +62,13 @@ impl<'a> Tx<'a> {
             frontier,
             writes: 0,
             ledger: RefCell::new(None),
+            leaves: Vec::new(),
         }
+    }
+
+    /// The leaves this transaction appended, in order (the batch a receipt covers).
+    pub(crate) fn take_leaves(&mut self) -> Vec<[u8; 32]> {
+        std::mem::take(&mut self.leaves)
     }
 
     pub(crate) fn writes(&self) -> u64 {
@@ -217,6 +225,8 @@ impl<'a> Tx<'a> {
         }
         t.events.insert(index, prepared.stored().as_slice())?;
         t.meta.insert(tables::LEDGER_SIZE, size)?;
+        drop(t);
+        self.leaves.push(prepared.leaf);
         Ok(Appended {
             index,
             leaf: prepared.leaf,

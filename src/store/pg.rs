@@ -100,7 +100,7 @@ impl PgStore {
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
         let client = wait(&self.rt, async { self.pool.get().await.map_err(db_err) })?;
         Ok(Conn::new(Link::Pooled {
-            client: Some(client),
+            client: Some(Box::new(client)),
             rt: self.rt.clone(),
         }))
     }
@@ -152,7 +152,10 @@ pub struct Conn {
 enum Link {
     /// A pooled connection running on the server's runtime (snapshots, tools). Statements are
     /// prepared once per connection (deadpool's statement cache). `None` once released.
-    Pooled { client: Option<Object>, rt: Handle },
+    Pooled {
+        client: Option<Box<Object>>,
+        rt: Handle,
+    },
     /// The writer's own connection, driven on the writer thread itself (see [`WriterLink`]).
     Writer(std::sync::Arc<WriterLink>),
 }
@@ -320,7 +323,7 @@ impl Conn {
                 rt.spawn(async move {
                     if client.batch_execute("ROLLBACK").await.is_err() {
                         // A broken connection is not returned to the pool.
-                        let _ = Object::take(client);
+                        let _ = Object::take(*client);
                     }
                 });
             }
@@ -333,9 +336,9 @@ impl Conn {
     }
 }
 
-fn released(client: &Option<Object>) -> Result<&Object, StoreError> {
+fn released(client: &Option<Box<Object>>) -> Result<&Object, StoreError> {
     client
-        .as_ref()
+        .as_deref()
         .ok_or(StoreError::Internal("connection already released"))
 }
 

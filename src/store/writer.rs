@@ -19,16 +19,56 @@ const INDEX_NOW_BELOW: usize = 8;
 pub const INDEX_LAG: u64 = 1024;
 const QUEUE: usize = 4096;
 
-pub(crate) type Finish = Box<dyn FnOnce(Option<Arc<StoreError>>) + Send>;
+/// What a durable batch appended: ledger entries `[first, first + leaves.len())`, and (once a
+/// read asks for a receipt) the vault's one signature over them (`ledger::receipt`).
+#[derive(Debug)]
+pub struct Committed {
+    pub first: u64,
+    pub leaves: Vec<crate::ledger::merkle::Hash>,
+    sealed: std::sync::OnceLock<
+        Result<crate::ledger::receipt::SealedBatch, crate::ledger::LedgerError>,
+    >,
+}
+
+impl Committed {
+    pub(crate) fn new(first: u64, leaves: Vec<crate::ledger::merkle::Hash>) -> Self {
+        Self {
+            first,
+            leaves,
+            sealed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The batch sealed by `seal`, which runs once per batch whoever asks first.
+    pub fn sealed(
+        &self,
+        seal: impl FnOnce(
+            &Self,
+        )
+            -> Result<crate::ledger::receipt::SealedBatch, crate::ledger::LedgerError>,
+    ) -> Result<&crate::ledger::receipt::SealedBatch, crate::ledger::LedgerError> {
+        self.sealed
+            .get_or_init(|| seal(self))
+            .as_ref()
+            .map_err(|e| crate::ledger::LedgerError::Store(e.to_string()))
+    }
+}
+
+pub(crate) type Finish = Box<dyn FnOnce(Result<Arc<Committed>, Arc<StoreError>>) + Send>;
 /// A use case: runs inside the batch; says whether it failed, and how to answer once the batch
-/// outcome (`None` = durable, `Some(cause)` = not committed) is known.
+/// outcome (`Ok` = durable, with what it appended; `Err(cause)` = not committed) is known.
 pub(crate) type Job = Box<dyn FnOnce(&mut dyn Batch) -> (bool, Finish) + Send>;
 
 /// A backend's side of group commit, driven by the writer thread.
 pub(crate) trait Committer: Send + 'static {
     /// Runs `jobs` in one transaction (through [`run_jobs`]) and commits it durably, pushing
-    /// each job's answer onto `finishes` in order. An error means nothing of the batch stands.
-    fn commit(&mut self, jobs: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), StoreError>;
+    /// each job's answer onto `finishes` in order; returns what the batch appended. An error
+    /// means nothing of the batch stands.
+    fn commit(
+        &mut self,
+        jobs: Vec<Job>,
+        finishes: &mut Vec<Finish>,
+    ) -> Result<Committed, StoreError>;
     /// The ledger size as of the last successful commit.
     fn size(&self) -> u64;
     /// Called once after the last batch, before the writer thread exits.
@@ -125,16 +165,26 @@ impl Writer {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut dyn Batch) -> Result<T, E> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel::<Result<T, E>>();
+        Ok(self.act_committed(op).await?.0)
+    }
+
+    /// [`Writer::act`], with what the batch appended (for a receipt covering the batch).
+    pub async fn act_committed<T, E, F>(&self, op: F) -> Result<(T, Arc<Committed>), E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn Batch) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<(T, Arc<Committed>), E>>();
         let job: Job = Box::new(move |tx| {
             let result = op(tx);
             let failed = result.is_err();
             let finish: Finish = Box::new(move |commit| {
                 let out = match (result, commit) {
                     (Err(e), _) => Err(e),
-                    (Ok(v), None) => Ok(v),
+                    (Ok(v), Ok(batch)) => Ok((v, batch)),
                     // An aborted batch says so (its callers may retry); any other cause is wrapped.
-                    (Ok(_), Some(cause)) => Err(E::from(match *cause {
+                    (Ok(_), Err(cause)) => Err(E::from(match *cause {
                         StoreError::Aborted => StoreError::Aborted,
                         _ => StoreError::NotCommitted(cause),
                     })),
@@ -206,18 +256,18 @@ fn commit_batch(committer: &mut impl Committer, jobs: Vec<Job>) {
     let outcome = committer.commit(jobs, &mut finishes);
     metrics::histogram!("assent_group_commit_batch_size").record(finishes.len() as f64);
     metrics::histogram!("assent_group_commit_seconds").record(started.elapsed().as_secs_f64());
-    let reason = match outcome {
-        Ok(()) => {
+    let outcome = match outcome {
+        Ok(batch) => {
             metrics::gauge!("assent_ledger_size").set(committer.size() as f64);
-            None
+            Ok(Arc::new(batch))
         }
         Err(e) => {
             tracing::error!(error = %e, batch = finishes.len(), "group commit failed");
-            Some(Arc::new(e))
+            Err(Arc::new(e))
         }
     };
     for finish in finishes {
-        finish(reason.clone());
+        finish(outcome.clone());
     }
 }
 
@@ -229,31 +279,39 @@ pub(crate) struct RedbCommitter {
 }
 
 impl Committer for RedbCommitter {
-    fn commit(&mut self, jobs: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), StoreError> {
+    fn commit(
+        &mut self,
+        jobs: Vec<Job>,
+        finishes: &mut Vec<Finish>,
+    ) -> Result<Committed, StoreError> {
         let snapshot = self.frontier.clone();
-        let outcome = (|| -> Result<(), StoreError> {
+        let first = self.frontier.size();
+        let outcome = (|| -> Result<Vec<crate::ledger::merkle::Hash>, StoreError> {
             let mut txn = self.db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
             let light = jobs.len() < INDEX_NOW_BELOW;
-            let poisoned = {
+            let (poisoned, leaves) = {
                 let mut tx = Tx::new(&txn, &mut self.frontier);
                 let poisoned = run_jobs(&mut tx, jobs, finishes);
                 if !poisoned && (light || tx.index_lag()? >= INDEX_LAG) {
                     tx.index_parties()?;
                 }
-                poisoned
+                (poisoned, tx.take_leaves())
             };
             if poisoned {
                 txn.abort()?;
                 return Err(StoreError::Aborted);
             }
             txn.commit()?;
-            Ok(())
+            Ok(leaves)
         })();
-        if outcome.is_err() {
-            self.frontier = snapshot;
+        match outcome {
+            Ok(leaves) => Ok(Committed::new(first, leaves)),
+            Err(e) => {
+                self.frontier = snapshot;
+                Err(e)
+            }
         }
-        outcome
     }
 
     fn size(&self) -> u64 {

@@ -29,6 +29,8 @@ pub struct ReadResult {
     pub ledger: Appended,
     /// The time recorded in the `read` event.
     pub at: Timestamp,
+    /// The batch the read was committed in (its receipt covers the batch).
+    pub batch: std::sync::Arc<crate::store::writer::Committed>,
 }
 
 /// One read's request, fixed before any lookup.
@@ -147,9 +149,10 @@ impl Vault {
         // A refusal on the snapshot is final: a grant approved before this request began is
         // visible in it, and refused reads are not logged.
         let planned = ask.plan(&*self.store().read()?)?;
-        self.store()
+        let (read, batch) = self
+            .store()
             .writer()
-            .act(move |tx: &mut dyn Batch| {
+            .act_committed(move |tx: &mut dyn Batch| {
                 let mut plan = match ask.recheck(tx, planned)? {
                     Some(plan) => plan,
                     None => ask.plan(tx)?,
@@ -161,15 +164,18 @@ impl Vault {
                     tx.put_grant(&plan.grant)?;
                 }
                 let ledger = tx.append(&plan.event, ask.nonce)?;
-                Ok(ReadResult {
-                    envelope: plan.envelope.value,
-                    wrap: plan.wrap.value,
-                    grant: plan.grant,
-                    purpose: ask.purpose,
-                    ledger,
-                    at: ask.now,
-                })
+                Ok::<_, VaultError>((plan, ask.purpose, ledger, ask.now))
             })
-            .await
+            .await?;
+        let (plan, purpose, ledger, at) = read;
+        Ok(ReadResult {
+            envelope: plan.envelope.value,
+            wrap: plan.wrap.value,
+            grant: plan.grant,
+            purpose,
+            ledger,
+            at,
+            batch,
+        })
     }
 }

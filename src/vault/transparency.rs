@@ -5,7 +5,7 @@ use crate::crypto::keys::SigningKey;
 use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::merkle::{self, Hash};
 use crate::ledger::note;
-use crate::ledger::receipt::{AccessReceipt, sign_receipt};
+use crate::ledger::receipt::SealedBatch;
 use crate::store::Batch;
 
 /// The vault's ledger identity: the checkpoint origin, the key name in signed notes, and the key.
@@ -108,16 +108,25 @@ impl Vault {
         merkle::consistency_proof(&view.nodes()?, from, to).map_err(ledger_err)
     }
 
-    /// The vault's signature over (index, leaf, time) of an organization read.
-    pub fn access_receipt(
+    /// The receipt of ledger entry `index`, appended by the batch `committed`: that batch
+    /// sealed (signed once, by whichever of its reads asks first) and the entry's path in it.
+    pub fn access_receipt<'c>(
         &self,
+        committed: &'c crate::store::writer::Committed,
         index: u64,
-        leaf: [u8; 32],
-        time: String,
-    ) -> (AccessReceipt, [u8; 64]) {
-        let r = AccessReceipt { index, leaf, time };
-        let sig = sign_receipt(&self.signer.key, &r);
-        (r, sig)
+    ) -> Result<(&'c SealedBatch, Vec<Hash>), VaultError> {
+        let sealed = committed
+            .sealed(|c| {
+                SealedBatch::seal(
+                    &self.signer.key,
+                    c.first,
+                    &c.leaves,
+                    self.now().to_rfc3339(),
+                )
+            })
+            .map_err(ledger_err)?;
+        let path = sealed.path_of(index).map_err(ledger_err)?;
+        Ok((sealed, path))
     }
 }
 

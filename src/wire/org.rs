@@ -1,6 +1,6 @@
 //! Organizations: public identity, tokens, the read, key changes.
 
-use crate::crypto::b64::{serde_array, serde_bytes};
+use crate::crypto::b64::{serde_array, serde_array_vec, serde_bytes};
 use crate::crypto::wrap::Wrap;
 use crate::domain::catalog::{Label, Purpose};
 use crate::domain::controller::ControllerDetails;
@@ -94,24 +94,70 @@ pub struct ReadResponse {
     pub grant_id: GrantId,
     pub purpose: Purpose,
     pub ledger: LedgerRef,
-    /// The vault's signature over (index, leaf, time): proof the access was logged.
+    /// Proof the access was logged: the read's place in a batch the vault signed.
     pub receipt: ReadReceipt,
 }
 
+/// Proof that a read was logged (wire v2): the vault signs each committed batch once, and each
+/// read gets the inclusion proof of its leaf in that batch. The org client checks it against
+/// the pinned vault key (`ledger::receipt::verify_access_receipt`).
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct ReadReceipt {
     pub index: u64,
     #[serde(with = "serde_array")]
     #[schema(value_type = Base64Url32)]
     pub leaf: [u8; 32],
+    pub batch: ReceiptBatch,
+    /// RFC 9162 inclusion proof of `index − batch.first` in a tree of `batch.size` leaves.
+    #[serde(with = "serde_array_vec")]
+    #[schema(value_type = Vec<Base64Url32>)]
+    pub path: Vec<[u8; 32]>,
+    /// The signing key, in C2SP signed-note verifier form (display: clients verify with the key
+    /// they pinned).
+    pub vault_key: String,
+}
+
+/// The batch a read was committed in, as the vault signed it.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ReceiptBatch {
+    /// Ledger index of the batch's first entry.
+    pub first: u64,
+    /// How many entries the batch appended.
+    pub size: u64,
+    /// RFC 9162 tree hash over the batch's leaves (leaf hash `SHA-256(0x00 ‖ leaf)`).
+    #[serde(with = "serde_array")]
+    #[schema(value_type = Base64Url32)]
+    pub root: [u8; 32],
+    /// When the batch was sealed (signed as given).
     #[schema(value_type = Timestamp)]
     pub time: String,
-    /// Ed25519 over `assent/v1/receipt\n` index `\n` leaf (base64url) `\n` time.
+    /// Ed25519 by the vault key over `assent/v2/receipt-batch\n` first `\n` size `\n`
+    /// base64url(root) `\n` time.
     #[serde(with = "serde_array")]
     #[schema(value_type = Base64Url64)]
     pub signature: [u8; 64],
-    /// The signing key, in C2SP signed-note verifier form.
-    pub vault_key: String,
+}
+
+impl ReceiptBatch {
+    pub fn new(head: &crate::ledger::receipt::BatchHead, signature: [u8; 64]) -> Self {
+        Self {
+            first: head.first,
+            size: head.size,
+            root: head.root,
+            time: head.time.clone(),
+            signature,
+        }
+    }
+
+    /// The signed head.
+    pub fn head(&self) -> crate::ledger::receipt::BatchHead {
+        crate::ledger::receipt::BatchHead {
+            first: self.first,
+            size: self.size,
+            root: self.root,
+            time: self.time.clone(),
+        }
+    }
 }
 
 /// An organization's new keys, with its current identity key's signature over the change.

@@ -966,12 +966,30 @@ fn a_forged_access_receipt_is_refused() {
     let cid = w.alice.customer_id.to_string();
     w.proxy.rule(|_, path, v| {
         if path.starts_with("/v1/org/customers/") {
-            v["receipt"]["time"] = "2020-01-01T00:00:00Z".into();
+            v["receipt"]["batch"]["time"] = "2020-01-01T00:00:00Z".into();
         }
     });
     assert_refused(
         w.org.read(&cid, "email", IDV),
-        "not signed by the pinned vault key",
+        "does not prove the read was logged under the pinned vault key",
+    );
+}
+
+/// A receipt whose path leads elsewhere is no proof that the read was logged, even with the
+/// batch's genuine signature.
+#[test]
+fn an_access_receipt_with_a_bent_path_is_refused() {
+    let mut w = world();
+    approve(&mut w).unwrap();
+    let cid = w.alice.customer_id.to_string();
+    w.proxy.rule(|_, path, v| {
+        if path.starts_with("/v1/org/customers/") {
+            v["receipt"]["path"] = serde_json::json!([b64::encode(&[3u8; 32])]);
+        }
+    });
+    assert_refused(
+        w.org.read(&cid, "email", IDV),
+        "does not prove the read was logged",
     );
 }
 

@@ -9,7 +9,6 @@ use assent::ledger::error::LedgerError;
 use assent::ledger::note::{
     MAX_NOTE_LEN, Verifier, key_id, open, parse_verifier_key, sign, verifier_key,
 };
-use assent::ledger::receipt::{AccessReceipt, receipt_message, sign_receipt, verify_receipt};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::SigningKey;
@@ -317,57 +316,80 @@ fn checkpoint_body_parsing_is_strict() {
     }
 }
 
+/// Wire v2 access receipts against known answers made by an independent implementation
+/// (`tests/vectors/receipt-batch-v2.mjs`: Node's crypto and RFC 9162 written out): the same
+/// root, message, signature and paths, every path verifying, and any changed field refused.
 #[test]
-fn receipts_round_trip_and_bind_every_field() {
-    let key = SigningKey::from_bytes(&[5; 32]);
-    let public = key.verifying_key().to_bytes();
-    let r = AccessReceipt {
-        index: 7,
-        leaf: [0; 32],
-        time: "2026-01-02T03:04:05Z".to_owned(),
+fn batch_receipts_match_the_vector_and_bind_every_field() {
+    use assent::crypto::b64;
+    use assent::ledger::receipt::{BatchHead, SealedBatch, batch_message, verify_access_receipt};
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../vectors/receipt-batch-v2.json")).unwrap();
+    let arr = |s: &serde_json::Value| -> [u8; 32] {
+        b64::decode_array(s.as_str().unwrap(), "x").unwrap()
     };
-    let expected = format!(
-        "assent/v1/receipt\n7\n{}\n2026-01-02T03:04:05Z",
-        "A".repeat(43)
-    );
-    assert_eq!(receipt_message(&r), expected.into_bytes());
-    let sig = sign_receipt(&key, &r);
-    verify_receipt(&public, &r, &sig).unwrap();
-    let changed = [
-        AccessReceipt {
-            index: 8,
-            ..r.clone()
-        },
-        AccessReceipt {
-            leaf: [1; 32],
-            ..r.clone()
-        },
-        AccessReceipt {
-            time: "2026-01-02T03:04:06Z".to_owned(),
-            ..r.clone()
-        },
-    ];
-    for c in &changed {
+    let seed = arr(&v["ed25519_seed"]);
+    let key = SigningKey::from_bytes(&seed);
+    let public = key.verifying_key().to_bytes();
+    assert_eq!(public, arr(&v["ed25519_public"]));
+    for c in v["cases"].as_array().unwrap() {
+        let leaves: Vec<[u8; 32]> = c["leaves"].as_array().unwrap().iter().map(arr).collect();
+        let first = c["first"].as_u64().unwrap();
+        let time = c["time"].as_str().unwrap().to_owned();
+        let sealed = SealedBatch::seal(&key, first, &leaves, time.clone()).unwrap();
+        assert_eq!(sealed.head.root, arr(&c["root"]));
+        assert_eq!(sealed.head.size, leaves.len() as u64);
         assert_eq!(
-            verify_receipt(&public, c, &sig),
-            Err(LedgerError::BadSignature)
+            batch_message(&sealed.head),
+            c["message"].as_str().unwrap().as_bytes()
         );
+        let signature: [u8; 64] =
+            b64::decode_array(c["signature"].as_str().unwrap(), "sig").unwrap();
+        assert_eq!(
+            sealed.signature, signature,
+            "Ed25519 is deterministic (RFC 8032)"
+        );
+        for (i, want) in c["paths"].as_array().unwrap().iter().enumerate() {
+            let want: Vec<[u8; 32]> = want.as_array().unwrap().iter().map(arr).collect();
+            let index = first + i as u64;
+            assert_eq!(sealed.path_of(index).unwrap(), want);
+            verify_access_receipt(&public, index, &leaves[i], &sealed.head, &want, &signature)
+                .unwrap();
+            let bent = [
+                BatchHead {
+                    first: first + 1,
+                    ..sealed.head.clone()
+                },
+                BatchHead {
+                    size: sealed.head.size + 1,
+                    ..sealed.head.clone()
+                },
+                BatchHead {
+                    root: [9; 32],
+                    ..sealed.head.clone()
+                },
+                BatchHead {
+                    time: "2026-12-01T12:00:01Z".into(),
+                    ..sealed.head.clone()
+                },
+            ];
+            for b in &bent {
+                assert!(
+                    verify_access_receipt(&public, index, &leaves[i], b, &want, &signature)
+                        .is_err()
+                );
+            }
+            assert!(
+                verify_access_receipt(&public, index, &[7; 32], &sealed.head, &want, &signature)
+                    .is_err()
+            );
+            let other = SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes();
+            assert_eq!(
+                verify_access_receipt(&other, index, &leaves[i], &sealed.head, &want, &signature),
+                Err(LedgerError::BadSignature)
+            );
+        }
     }
-    let other = SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes();
-    assert_eq!(
-        verify_receipt(&other, &r, &sig),
-        Err(LedgerError::BadSignature)
-    );
-    assert_eq!(
-        verify_receipt(&public, &r, &sig[..63]),
-        Err(LedgerError::BadSignature)
-    );
-    let mut flipped = sig;
-    flipped[10] ^= 1;
-    assert_eq!(
-        verify_receipt(&public, &r, &flipped),
-        Err(LedgerError::BadSignature)
-    );
 }
 
 /// One edit of a note's bytes.

@@ -347,6 +347,7 @@ fn a_rewritten_or_truncated_history_is_detected() {
 
 #[test]
 fn organizations_get_a_signed_receipt_for_each_read() {
+    use assent::ledger::receipt::verify_access_receipt;
     let tv = start();
     let (d, org, _) = granted(&tv, &handle("rcpt"), None);
     let raw: Value = org
@@ -356,27 +357,111 @@ fn organizations_get_a_signed_receipt_for_each_read() {
             &[("purpose", IDV)],
         )
         .unwrap();
-    let r = &raw["receipt"];
-    let receipt = assent::ledger::receipt::AccessReceipt {
-        index: r["index"].as_u64().unwrap(),
-        leaf: b64::decode_array(r["leaf"].as_str().unwrap(), "leaf").unwrap(),
-        time: r["time"].as_str().unwrap().to_owned(),
-    };
-    let sig = b64::decode(r["signature"].as_str().unwrap()).unwrap();
-    let key = pinned(r["vault_key"].as_str().unwrap()).unwrap();
+    let r: assent::wire::org::ReadReceipt = serde_json::from_value(raw["receipt"].clone()).unwrap();
+    let key = pinned(&r.vault_key).unwrap();
     assert_eq!(key, verifier(&tv));
-    assent::ledger::receipt::verify_receipt(&key.public, &receipt, &sig).unwrap();
-    assert_eq!(receipt.index, raw["ledger"]["index"].as_u64().unwrap());
-    let mut forged = receipt.clone();
-    forged.index += 1;
-    assert!(assent::ledger::receipt::verify_receipt(&key.public, &forged, &sig).is_err());
+    let head = r.batch.head();
+    verify_access_receipt(
+        &key.public,
+        r.index,
+        &r.leaf,
+        &head,
+        &r.path,
+        &r.batch.signature,
+    )
+    .unwrap();
+    assert_eq!(r.index, raw["ledger"]["index"].as_u64().unwrap());
+    assert!(
+        verify_access_receipt(
+            &key.public,
+            r.index + 1,
+            &r.leaf,
+            &head,
+            &r.path,
+            &r.batch.signature
+        )
+        .is_err()
+    );
     // The customer's own ledger has the same leaf at that index.
     let entries = d.ledger().unwrap()["entries"].as_array().unwrap().clone();
-    let mine = entries
-        .iter()
-        .find(|e| e["index"] == receipt.index)
+    let mine = entries.iter().find(|e| e["index"] == r.index).unwrap();
+    assert_eq!(mine["leaf"], raw["receipt"]["leaf"]);
+}
+
+/// Reads committed in one batch share one signature (the vault signs per batch, not per read),
+/// and each read's path proves its own leaf under that batch's root.
+#[test]
+fn reads_in_one_batch_share_one_signature_and_each_proves_its_own_leaf() {
+    use assent::ledger::receipt::verify_access_receipt;
+    let tv = start();
+    let (d, _, _) = granted(&tv, &handle("batchrcpt"), None);
+    let cid = d.customer_id.to_string();
+    // Organization clients sign in first (a token request is itself an act of the writer).
+    let orgs: Vec<_> = (0..6).map(|_| crate::common::demo_org(&tv)).collect();
+    // Hold the writer so that the reads below queue into one batch.
+    let held = {
+        let vault = tv.vault.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(
+                vault
+                    .store()
+                    .writer()
+                    .act(|_tx: &mut dyn assent::store::Batch| {
+                        std::thread::sleep(std::time::Duration::from_millis(600));
+                        Ok::<_, assent::store::StoreError>(())
+                    }),
+            )
+            .unwrap();
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let readers: Vec<_> = orgs
+        .into_iter()
+        .map(|org| {
+            let cid = cid.clone();
+            std::thread::spawn(move || {
+                let raw: Value = org
+                    .api
+                    .get_query(
+                        &format!("/v1/org/customers/{cid}/envelopes/email"),
+                        &[("purpose", IDV)],
+                    )
+                    .unwrap();
+                serde_json::from_value::<assent::wire::org::ReadReceipt>(raw["receipt"].clone())
+                    .unwrap()
+            })
+        })
+        .collect();
+    held.join().unwrap();
+    let receipts: Vec<_> = readers.into_iter().map(|t| t.join().unwrap()).collect();
+    let key = verifier(&tv);
+    for r in &receipts {
+        verify_access_receipt(
+            &key.public,
+            r.index,
+            &r.leaf,
+            &r.batch.head(),
+            &r.path,
+            &r.batch.signature,
+        )
         .unwrap();
-    assert_eq!(mine["leaf"], r["leaf"]);
+    }
+    let first = &receipts[0].batch;
+    let shared = receipts
+        .iter()
+        .filter(|r| r.batch.first == first.first && r.batch.signature == first.signature)
+        .count();
+    assert!(
+        shared >= 2,
+        "reads queued together were signed together: {shared} of 6"
+    );
+    let mut indexes: Vec<_> = receipts.iter().map(|r| r.index).collect();
+    indexes.sort();
+    indexes.dedup();
+    assert_eq!(indexes.len(), 6, "each read its own entry");
 }
 
 /// The DPV 2.3 term list (tests/receipts/README.md): `prefix:term` of every current term.

@@ -37,8 +37,10 @@ fn response(v: &Value) -> Value {
     body["purpose"] = "dpv:IdentityVerification".into();
     body["ledger"] = serde_json::json!({ "index": 0, "leaf": b64::encode(&[0u8; 32]) });
     body["receipt"] = serde_json::json!({
-        "index": 0, "leaf": b64::encode(&[0u8; 32]), "time": "2026-11-24T00:00:00Z",
-        "signature": b64::encode(&[0u8; 64]), "vault_key": "x",
+        "index": 0, "leaf": b64::encode(&[0u8; 32]), "path": [],
+        "batch": { "first": 0, "size": 1, "root": b64::encode(&[0u8; 32]),
+                   "time": "2026-11-24T00:00:00Z", "signature": b64::encode(&[0u8; 64]) },
+        "vault_key": "x",
     });
     body
 }

@@ -32,6 +32,8 @@ pub struct Batching {
     /// party → newest sequence number (read once per party per batch, then counted here).
     seqs: HashMap<String, u64>,
     writes: u64,
+    /// The leaves appended in this batch, in order (the batch a receipt covers).
+    pub(super) leaves: Vec<[u8; 32]>,
 }
 
 #[derive(Default)]
@@ -75,6 +77,7 @@ impl PgBatch {
                 pending: RefCell::default(),
                 seqs: HashMap::new(),
                 writes: 0,
+                leaves: Vec::new(),
             },
         })
     }
@@ -344,6 +347,7 @@ impl Batch for PgBatch {
         )?;
         let created = self.side.frontier.push(merkle::leaf_hash(&prepared.leaf));
         self.side.writes += 1;
+        self.side.leaves.push(prepared.leaf);
         let p = self.side.pending.get_mut();
         p.idx.push(i64_of(index)?);
         p.stored.push(prepared.stored());

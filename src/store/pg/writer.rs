@@ -3,7 +3,7 @@
 //! frontier is read from the head under that lock and written back with it, never kept by a
 //! node between batches.
 
-use super::super::writer::{Committer, Finish, Job, run_jobs};
+use super::super::writer::{Committed, Committer, Finish, Job, run_jobs};
 use super::{Conn, PgBatch, PgStore, StoreError, WriterLink};
 use std::sync::Arc;
 
@@ -30,7 +30,11 @@ impl PgCommitter {
 }
 
 impl Committer for PgCommitter {
-    fn commit(&mut self, jobs: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), StoreError> {
+    fn commit(
+        &mut self,
+        jobs: Vec<Job>,
+        finishes: &mut Vec<Finish>,
+    ) -> Result<Committed, StoreError> {
         // A connection PostgreSQL closed while the writer was idle shows only when used: one
         // more try on a fresh connection (nothing of the batch has run yet).
         let begun = self
@@ -56,8 +60,9 @@ impl Committer for PgCommitter {
             return Err(StoreError::Aborted);
         }
         let moved = batch.side.frontier.size() != before;
+        let leaves = std::mem::take(&mut batch.side.leaves);
         self.size = batch.commit(moved)?;
-        Ok(())
+        Ok(Committed::new(before, leaves))
     }
 
     fn size(&self) -> u64 {
