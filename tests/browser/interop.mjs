@@ -18,6 +18,7 @@ import { leafHash, verifyConsistency, verifyInclusion } from '../../web/src/ledg
 import { openNote, parseVerifierKey } from '../../web/src/ledger/note.js';
 import { checkCheckpoint, leafCommitment, verifyLedger } from '../../web/src/ledger/verify.js';
 import { verifyOrgKeyLog } from '../../web/src/ledger/orgkeys.js';
+import { verifyAccessReceipt } from '../../web/src/ledger/receipt.js';
 
 let checks = 0;
 function ok(cond, what) {
@@ -336,6 +337,21 @@ async function open(inPath) {
   badChange.entries[1].event.change_signature = badChange.entries[0].event.key_signature;
   tampered.org_key_change = await kind(verifyOrgKeyLog(verifier, badChange, null, consistency, v.org.org_id));
   tampered.org_other_id = await kind(verifyOrgKeyLog(verifier, L.org_keys, null, consistency, 'org_other'));
+  // Access receipts (wire v2) sealed by Rust: each verifies against the vault key; a bent
+  // field, path or key does not.
+  const vaultKey = fromB64url(v.receipts.public);
+  for (const r of v.receipts.items) await verifyAccessReceipt(vaultKey, r);
+  const r0 = v.receipts.items[0];
+  const bent = [
+    { ...r0, index: r0.index + 1 },
+    { ...r0, batch: { ...r0.batch, time: '2020-01-01T00:00:00Z' } },
+    { ...r0, batch: { ...r0.batch, first: r0.batch.first + 1 } },
+    { ...r0, path: r0.path.length ? [b64url(new Uint8Array(32))] : [] , leaf: b64url(new Uint8Array(32).fill(9)) },
+  ];
+  let refused = 0;
+  for (const b of bent) await verifyAccessReceipt(vaultKey, b).catch(() => { refused += 1; });
+  await verifyAccessReceipt(fromB64url(v.receipts.other_public), r0).catch(() => { refused += 1; });
+  found.receipts = { verified: v.receipts.items.length, refused };
   found.tampered = tampered;
   console.log(JSON.stringify(found));
 }

@@ -461,12 +461,15 @@ fn js_opens_and_verifies_what_rust_seals() {
             "fork_checkpoint": fork_note,
             "other_history_checkpoint": other_history_note,
         },
+        "receipts": receipts_for_the_page(&vault_key),
     });
     let tmp = tempfile::tempdir().unwrap();
     let inp = tmp.path().join("rust.json");
     std::fs::write(&inp, input.to_string()).unwrap();
     let found = parse(&node(&["open", inp.to_str().unwrap()]));
 
+    assert_eq!(found["receipts"]["verified"], 5, "{}", found["receipts"]);
+    assert_eq!(found["receipts"]["refused"], 5, "{}", found["receipts"]);
     assert_eq!(found["owner_plaintext"], plaintext);
     assert_eq!(found["org_plaintext"], plaintext);
     assert_eq!(found["grant_verifies"], true);
@@ -506,4 +509,32 @@ fn js_opens_and_verifies_what_rust_seals() {
         }),
         "the JS verifier must notice every kind of tampering"
     );
+}
+
+/// Access receipts as the vault makes them (one sealed batch of five reads, in wire form) for
+/// the page's `verifyAccessReceipt`, with another key it must refuse.
+fn receipts_for_the_page(vault_key: &assent::crypto::keys::SigningKey) -> Value {
+    use assent::ledger::receipt::SealedBatch;
+    let leaves: Vec<Hash> = (0..5u8).map(|i| [i.wrapping_mul(37); 32]).collect();
+    let sealed = SealedBatch::seal(vault_key, 40, &leaves, "2026-12-01T10:00:00Z".into()).unwrap();
+    let items: Vec<Value> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, leaf)| {
+            let index = 40 + i as u64;
+            let receipt = assent::wire::org::ReadReceipt {
+                index,
+                leaf: *leaf,
+                batch: assent::wire::org::ReceiptBatch::new(&sealed.head, sealed.signature),
+                path: sealed.path_of(index).unwrap(),
+                vault_key: String::new(),
+            };
+            serde_json::to_value(receipt).unwrap()
+        })
+        .collect();
+    json!({
+        "public": b64::encode(&vault_key.verifying_key().to_bytes()),
+        "other_public": b64::encode(&generate_signing_key().verifying_key().to_bytes()),
+        "items": items,
+    })
 }
