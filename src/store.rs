@@ -39,7 +39,7 @@ pub use writer::Writer;
 pub mod prelude {
     pub use super::customers::{CustomerReads, CustomerWrites};
     pub use super::envelopes::{EnvelopeReads, EnvelopeWrites};
-    pub use super::grants::{GrantReads, GrantWrites};
+    pub use super::grants::{GrantReads, GrantWrites, ReadRecheck};
     pub use super::ledger_reads::LedgerReads;
     pub use super::orgs::{OrgReads, OrgWrites};
     pub use super::requests::{RequestReads, RequestWrites};
@@ -52,6 +52,7 @@ pub trait Reads:
     + orgs::OrgReads
     + envelopes::EnvelopeReads
     + grants::GrantReads
+    + grants::ReadRecheck
     + requests::RequestReads
     + ledger_reads::LedgerReads
 {
@@ -62,6 +63,7 @@ impl<R> Reads for R where
         + orgs::OrgReads
         + envelopes::EnvelopeReads
         + grants::GrantReads
+        + grants::ReadRecheck
         + requests::RequestReads
         + ledger_reads::LedgerReads
 {

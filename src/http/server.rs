@@ -194,6 +194,7 @@ pub async fn start_with(
         name: keys.name.clone(),
         key: keys.signing.clone(),
         rotations: keys.rotations.clone(),
+        verifier: Default::default(),
     };
     let vault = Vault::new(
         store,

@@ -42,6 +42,39 @@ pub trait GrantReads {
     ) -> Result<bool, StoreError>;
 }
 
+/// A read's re-check in the batch (invariant 12), one lookup where the backend can: the grant as
+/// it stands, if the envelope and the grant's wrap of `label` are still exactly what the read
+/// planned on; `None` if the grant is gone or either changed.
+pub trait ReadRecheck {
+    fn grant_if_unchanged(
+        &self,
+        grant: &GrantId,
+        customer: &CustomerId,
+        label: &Label,
+        envelope: &Pinned<super::records::EnvelopeRecord>,
+        wrap: &Pinned<GrantWrap>,
+    ) -> Result<Option<Grant>, StoreError>;
+}
+
+impl<R: Open> ReadRecheck for R {
+    fn grant_if_unchanged(
+        &self,
+        grant: &GrantId,
+        customer: &CustomerId,
+        label: &Label,
+        envelope: &Pinned<super::records::EnvelopeRecord>,
+        wrap: &Pinned<GrantWrap>,
+    ) -> Result<Option<Grant>, StoreError> {
+        use super::envelopes::EnvelopeReads as _;
+        if !self.envelope_unchanged(customer, label, envelope)?
+            || !self.wrap_unchanged(grant, label, wrap)?
+        {
+            return Ok(None);
+        }
+        self.grant(grant)
+    }
+}
+
 pub trait GrantWrites {
     /// Stores a new grant and lists it under its customer and its (org, customer) pair.
     fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;

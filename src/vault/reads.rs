@@ -110,7 +110,9 @@ impl Ask {
         mut plan: Plan,
     ) -> Result<Option<Plan>, VaultError> {
         let gid = &plan.grant.terms.grant_id;
-        let Some(current) = tx.grant(gid)? else {
+        let Some(current) =
+            tx.grant_if_unchanged(gid, &self.customer, &self.label, &plan.envelope, &plan.wrap)?
+        else {
             return Ok(None);
         };
         let holds = choose_grant(
@@ -119,9 +121,7 @@ impl Ask {
             &self.purpose,
             self.now,
         )
-        .is_ok()
-            && tx.envelope_unchanged(&self.customer, &self.label, &plan.envelope)?
-            && tx.wrap_unchanged(gid, &self.label, &plan.wrap)?;
+        .is_ok();
         if !holds {
             return Ok(None);
         }

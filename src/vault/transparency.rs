@@ -16,12 +16,16 @@ pub struct LedgerSigner {
     /// Rotation statements leading to `key`, oldest first (served to clients, which verify
     /// each with the key they pinned).
     pub rotations: Vec<String>,
+    /// `verifier_key()`, made once (every read's receipt names it).
+    pub verifier: std::sync::OnceLock<String>,
 }
 
 impl LedgerSigner {
     /// `name+hexkeyid+base64(0x01‖pub)`, the C2SP signed-note verifier key.
     pub fn verifier_key(&self) -> String {
-        note::verifier_key(&self.name, &self.key.verifying_key().to_bytes())
+        self.verifier
+            .get_or_init(|| note::verifier_key(&self.name, &self.key.verifying_key().to_bytes()))
+            .clone()
     }
 
     pub fn public(&self) -> [u8; 32] {

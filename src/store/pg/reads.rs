@@ -337,6 +337,34 @@ impl<S: Side> GrantReads for Pg<S> {
     }
 }
 
+impl<S: Side> super::super::grants::ReadRecheck for Pg<S> {
+    /// One statement: the grant, only if the envelope and the wrap are byte for byte as planned.
+    fn grant_if_unchanged(
+        &self,
+        grant: &GrantId,
+        customer: &CustomerId,
+        label: &Label,
+        envelope: &Pinned<EnvelopeRecord>,
+        wrap: &Pinned<GrantWrap>,
+    ) -> Result<Option<Grant>, StoreError> {
+        self.json(
+            "grants",
+            "SELECT g.record FROM grants g WHERE g.grant_id = $1 \
+             AND EXISTS (SELECT 1 FROM envelopes e \
+                         WHERE e.customer_id = $2 AND e.label = $3 AND e.record = $4) \
+             AND EXISTS (SELECT 1 FROM wraps w \
+                         WHERE w.grant_id = $1 AND w.label = $3 AND w.record = $5)",
+            &[
+                &grant.as_str(),
+                &customer.as_str(),
+                &label.as_str(),
+                &envelope.stored,
+                &wrap.stored,
+            ],
+        )
+    }
+}
+
 impl<S: Side> RequestReads for Pg<S> {
     fn request(&self, id: &RequestId) -> Result<Option<AccessRequest>, StoreError> {
         self.json(
