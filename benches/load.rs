@@ -244,6 +244,15 @@ fn main() {
         "redb vault peak RSS under the load above: {:.1} MiB",
         rss as f64 / 1024.0
     );
+    // A refused request is a failure of the run, not a figure: the scenario measured
+    // something other than what it names.
+    let failed: Vec<_> = rows.iter().filter(|r| r.r.non2xx > 0).collect();
+    if !failed.is_empty() {
+        for r in failed {
+            eprintln!("FAILED: {} answered {} non-2xx", r.name, r.r.non2xx);
+        }
+        std::process::exit(1);
+    }
 }
 
 /// Environment of every vault process the bench starts.
