@@ -146,6 +146,27 @@ fn main() {
             .spawn()
             .unwrap()
     });
+    // BENCH_STRACE=1: count the writer thread's page writes and fdatasyncs during the read
+    // scenario (strace -c on the `assent-writer` thread).
+    let strace = std::env::var("BENCH_STRACE")
+        .is_ok_and(|v| v == "1")
+        .then(|| writer_tid(vault.id()))
+        .flatten()
+        .map(|tid| {
+            Command::new("strace")
+                .args([
+                    "-c",
+                    "-w",
+                    "-e",
+                    "trace=pwrite64,fdatasync",
+                    "-p",
+                    &tid.to_string(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        });
     let vault_pid = [vault.id()];
     rows.push(run(
         "redb: org envelope read (authorized + logged)",
@@ -158,6 +179,17 @@ fn main() {
     ));
     if let Some(mut p) = perf {
         let _ = p.wait();
+    }
+    if let Some(p) = strace {
+        // SIGINT ends the trace and prints its summary.
+        let _ = Command::new("kill")
+            .args(["-INT", &p.id().to_string()])
+            .status();
+        let out = p.wait_with_output().unwrap();
+        println!(
+            "writer thread during the redb read scenario (strace -c -w):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     rows.push(run(
         "redb: customer envelope write (1 KiB)",
@@ -253,6 +285,18 @@ fn main() {
         }
         std::process::exit(1);
     }
+}
+
+/// The thread id of the vault's group-commit writer (`assent-writer`).
+fn writer_tid(pid: u32) -> Option<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .find(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim() == "assent-writer")
+        })
+        .and_then(|t| t.file_name().to_str()?.parse().ok())
 }
 
 /// Environment of every vault process the bench starts.
