@@ -359,12 +359,7 @@ impl Vault {
         if grants.iter().all(|g| g.terms.max_reads.is_some()) {
             return Ok(());
         }
-        let mut counts: std::collections::HashMap<GrantId, u32> = Default::default();
-        for e in self.customer_ledger(customer)?.0 {
-            if let crate::ledger::Event::Read { grant_id, .. } = e.event.event {
-                *counts.entry(grant_id).or_default() += 1;
-            }
-        }
+        let counts = self.read_counts(customer)?;
         for g in grants.iter_mut().filter(|g| g.terms.max_reads.is_none()) {
             g.reads = counts.get(&g.terms.grant_id).copied().unwrap_or(0);
         }

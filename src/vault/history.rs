@@ -22,13 +22,55 @@ impl Vault {
         customer: &CustomerId,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
         self.opened(
+            customer.as_str(),
             |v| v.customer_event_indexes(customer),
             |e| e.customer() == Some(customer),
         )
     }
 
     pub fn org_ledger(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-        self.opened(|v| v.org_event_indexes(org), |e| e.org() == Some(org))
+        self.opened(
+            org.as_str(),
+            |v| v.org_event_indexes(org),
+            |e| e.org() == Some(org),
+        )
+    }
+
+    /// How many `read` events each of the customer's grants has in the ledger: the customer's
+    /// events parsed, nothing hashed or copied.
+    pub fn read_counts(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<std::collections::HashMap<crate::domain::ids::GrantId, u32>, VaultError> {
+        let view = self.store().read()?;
+        let size = view.ledger_size()?;
+        let upto = view.indexed_upto()?.min(size);
+        let mut counts = std::collections::HashMap::new();
+        let mut count = |index: u64, stored: &[u8]| -> Result<(), VaultError> {
+            let event = open_event(index, stored)?;
+            if let Event::Read {
+                grant_id,
+                customer_id,
+                ..
+            } = event.event
+                && &customer_id == customer
+            {
+                *counts.entry(grant_id).or_insert(0u32) += 1;
+            }
+            Ok(())
+        };
+        for i in view.customer_event_indexes(customer)? {
+            let stored = view
+                .event(i)?
+                .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
+            count(i, &stored)?;
+        }
+        for (i, stored) in view.events_between(upto, size)? {
+            if mentions(&stored, customer.as_str()) {
+                count(i, &stored)?;
+            }
+        }
+        Ok(counts)
     }
 
     /// An organization's key log: its `org_registered` and `org_keys_changed` events, in ledger
@@ -57,6 +99,9 @@ impl Vault {
         let view = self.store().read()?;
         let mut out = Vec::new();
         for (i, stored) in view.events_between(from, to)? {
+            if !mentions(&stored, customer.as_str()) {
+                continue;
+            }
             let entry = open_entry(i, &stored)?;
             if entry.event.event.customer() == Some(customer) {
                 out.push(entry);
@@ -76,8 +121,11 @@ impl Vault {
 
     /// A party's events: those in its index (below the `indexed_upto` watermark), then those
     /// appended since, found by scanning the few records above the watermark.
+    /// `party` is the party's id: an event that concerns it names it in its canonical bytes,
+    /// so the scan skips the others without parsing them.
     fn opened(
         &self,
+        party: &str,
         indexed: impl Fn(&dyn Reads) -> Result<Vec<u64>, crate::store::StoreError>,
         concerns: impl Fn(&Event) -> bool,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
@@ -86,6 +134,9 @@ impl Vault {
         let upto = view.indexed_upto()?.min(size);
         let mut out = opened_entries(&*view, indexed(&*view)?)?;
         for (i, stored) in view.events_between(upto, size)? {
+            if !mentions(&stored, party) {
+                continue;
+            }
             let entry = open_entry(i, &stored)?;
             if concerns(&entry.event.event) {
                 out.push(entry);
@@ -93,6 +144,20 @@ impl Vault {
         }
         Ok((out, size))
     }
+}
+
+/// Whether a stored event's bytes contain `id` (ids are long and distinct: a party's id
+/// appears only in events that name it). A filter before parsing, never the decision.
+fn mentions(stored: &[u8], id: &str) -> bool {
+    let id = id.as_bytes();
+    !id.is_empty() && stored.windows(id.len()).any(|w| w == id)
+}
+
+fn open_event(index: u64, stored: &[u8]) -> Result<Sequenced, VaultError> {
+    let (_, canonical) = crate::ledger::event::split_stored(stored)
+        .ok_or_else(|| VaultError::Internal(format!("ledger event {index} truncated")))?;
+    crate::ledger::event::parse_canonical(canonical)
+        .map_err(|e| VaultError::Internal(format!("ledger event {index}: {e}")))
 }
 
 /// The events at `indexes`, opened, in that order.
