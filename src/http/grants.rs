@@ -120,8 +120,7 @@ pub async fn revoke(
     Path(raw): Path<String>,
 ) -> Result<Json<Revoked>, ApiError> {
     let id = grant_id(&raw)?;
-    let (mut grant, appended) = s.vault.revoke(me.clone(), id).await?;
-    s.vault.count_reads(&me, std::slice::from_mut(&mut grant))?;
+    let (grant, appended) = s.vault.revoke(me, id).await?;
     Ok(Json(Revoked {
         grant: GrantView::new(grant, s.vault.now()).named(&s.vault)?,
         ledger: appended.into(),

@@ -405,14 +405,8 @@ pub fn check(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
         if g.revoked_at.is_some() != h.revoked.contains(&id) {
             return Err(bad("grants", id, "revocation differs from the ledger"));
         }
-        // A quota's count is kept exactly; other grants' reads are counted from the ledger
-        // (a stored count from before reads stopped writing it may lag, never lead).
         let reads = h.reads.get(&id).copied().unwrap_or(0);
-        let agrees = match g.terms.max_reads {
-            Some(_) => g.reads == reads,
-            None => g.reads <= reads,
-        };
-        if !agrees {
+        if g.reads != reads {
             return Err(bad(
                 "grants",
                 id,

@@ -320,19 +320,8 @@ impl Vault {
             .await
     }
 
-    /// Grants of a customer (newest first), with their reads counted (see `count_reads`).
+    /// Grants of a customer (newest first).
     pub fn customer_grants(&self, customer: &CustomerId) -> Result<Vec<Grant>, VaultError> {
-        let mut out = self.customer_grants_as_stored(customer)?;
-        self.count_reads(customer, &mut out)?;
-        Ok(out)
-    }
-
-    /// Grants of a customer (newest first) as stored: what decisions need (a quota's count is
-    /// exact), without counting other grants' reads in the ledger.
-    pub fn customer_grants_as_stored(
-        &self,
-        customer: &CustomerId,
-    ) -> Result<Vec<Grant>, VaultError> {
         let mut out = self.store().read()?.grants_of(customer)?;
         out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(out)
@@ -340,30 +329,8 @@ impl Vault {
 
     pub fn grant_for(&self, gid: &GrantId, party: Party<'_>) -> Result<Grant, VaultError> {
         let g = self.store().read()?.grant(gid)?;
-        let mut g = g
-            .filter(|g| party.owns(&g.terms.customer_id, &g.terms.org_id))
-            .ok_or_else(|| VaultError::not_found("grant_not_found", format!("no grant {gid}")))?;
-        let customer = g.terms.customer_id.clone();
-        self.count_reads(&customer, std::slice::from_mut(&mut g))?;
-        Ok(g)
-    }
-
-    /// A grant's `reads` as its `read` events in the ledger. The stored count is kept only for
-    /// grants with a quota (the read decides on it in the batch); a read under any other grant
-    /// writes nothing but its ledger entry (append-only commits), so it is counted here.
-    pub fn count_reads(
-        &self,
-        customer: &CustomerId,
-        grants: &mut [Grant],
-    ) -> Result<(), VaultError> {
-        if grants.iter().all(|g| g.terms.max_reads.is_some()) {
-            return Ok(());
-        }
-        let counts = self.read_counts(customer)?;
-        for g in grants.iter_mut().filter(|g| g.terms.max_reads.is_none()) {
-            g.reads = counts.get(&g.terms.grant_id).copied().unwrap_or(0);
-        }
-        Ok(())
+        g.filter(|g| party.owns(&g.terms.customer_id, &g.terms.org_id))
+            .ok_or_else(|| VaultError::not_found("grant_not_found", format!("no grant {gid}")))
     }
 
     /// The wraps still held for a grant (empty once revoked): for the customer to inspect.

@@ -36,43 +36,6 @@ impl Vault {
         )
     }
 
-    /// How many `read` events each of the customer's grants has in the ledger: the customer's
-    /// events parsed, nothing hashed or copied.
-    pub fn read_counts(
-        &self,
-        customer: &CustomerId,
-    ) -> Result<std::collections::HashMap<crate::domain::ids::GrantId, u32>, VaultError> {
-        let view = self.store().read()?;
-        let size = view.ledger_size()?;
-        let upto = view.indexed_upto()?.min(size);
-        let mut counts = std::collections::HashMap::new();
-        let mut count = |index: u64, stored: &[u8]| -> Result<(), VaultError> {
-            let event = open_event(index, stored)?;
-            if let Event::Read {
-                grant_id,
-                customer_id,
-                ..
-            } = event.event
-                && &customer_id == customer
-            {
-                *counts.entry(grant_id).or_insert(0u32) += 1;
-            }
-            Ok(())
-        };
-        for i in view.customer_event_indexes(customer)? {
-            let stored = view
-                .event(i)?
-                .ok_or_else(|| VaultError::Internal(format!("ledger event {i} missing")))?;
-            count(i, &stored)?;
-        }
-        for (i, stored) in view.events_between(upto, size)? {
-            if mentions(&stored, customer.as_str()) {
-                count(i, &stored)?;
-            }
-        }
-        Ok(counts)
-    }
-
     /// An organization's key log: its `org_registered` and `org_keys_changed` events, in ledger
     /// order, and the ledger size they were read at. Public: their nonces open them to anyone.
     pub fn org_key_log(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
@@ -151,13 +114,6 @@ impl Vault {
 fn mentions(stored: &[u8], id: &str) -> bool {
     let id = id.as_bytes();
     !id.is_empty() && stored.windows(id.len()).any(|w| w == id)
-}
-
-fn open_event(index: u64, stored: &[u8]) -> Result<Sequenced, VaultError> {
-    let (_, canonical) = crate::ledger::event::split_stored(stored)
-        .ok_or_else(|| VaultError::Internal(format!("ledger event {index} truncated")))?;
-    crate::ledger::event::parse_canonical(canonical)
-        .map_err(|e| VaultError::Internal(format!("ledger event {index}: {e}")))
 }
 
 /// The events at `indexes`, opened, in that order.

@@ -157,12 +157,8 @@ impl Vault {
                     Some(plan) => plan,
                     None => ask.plan(tx)?,
                 };
-                // Append-only: only a quota needs a stored count (decided on above, in the
-                // batch); any other read writes its ledger entry and nothing else.
-                if plan.grant.terms.max_reads.is_some() {
-                    plan.grant.reads = plan.grant.reads.saturating_add(1);
-                    tx.put_grant(&plan.grant)?;
-                }
+                plan.grant.reads = plan.grant.reads.saturating_add(1);
+                tx.put_grant(&plan.grant)?;
                 let ledger = tx.append(&plan.event, ask.nonce)?;
                 Ok::<_, VaultError>((plan, ask.purpose, ledger, ask.now))
             })
