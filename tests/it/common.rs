@@ -445,3 +445,28 @@ pub fn org_registration(org_id: &str) -> Value {
         "controller": controller_json(),
     })
 }
+
+/// What differs between an acknowledged act and the ledger entry at its index: the leaf, the
+/// event type and each acknowledged field (the crash and multi-node tests' check). Empty when
+/// they agree.
+pub fn act_differences(
+    want_leaf: &[u8; 32],
+    kind: &str,
+    fields: &Value,
+    leaf: &[u8; 32],
+    event: &Value,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    if leaf != want_leaf {
+        wrong.push("leaf".to_owned());
+    }
+    if event["type"] != kind {
+        wrong.push(format!("type {}", event["type"]));
+    }
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        if &event[k] != v {
+            wrong.push(format!("{k}: {} (acknowledged {v})", event[k]));
+        }
+    }
+    wrong
+}

@@ -338,20 +338,8 @@ struct Act {
 impl Act {
     /// Checks the stored leaf and event against what was acknowledged.
     fn check(&self, leaf: &[u8; 32], event: &Value) -> Result<(), String> {
-        let mut wrong = Vec::new();
-        if leaf != &self.leaf {
-            wrong.push("leaf".to_owned());
-        }
-        if event["type"] != self.kind {
-            wrong.push(format!("type {}", event["type"]));
-        }
-        if let Some(fields) = self.fields.as_object() {
-            for (k, v) in fields {
-                if &event[k] != v {
-                    wrong.push(format!("{k}: {} (acknowledged {v})", event[k]));
-                }
-            }
-        }
+        let wrong =
+            crate::common::act_differences(&self.leaf, self.kind, &self.fields, leaf, event);
         if wrong.is_empty() {
             Ok(())
         } else {

@@ -515,18 +515,7 @@ struct Act {
 
 impl Act {
     fn check(&self, leaf: &[u8; 32], event: &Value) -> Result<(), String> {
-        let mut wrong = Vec::new();
-        if leaf != &self.leaf {
-            wrong.push("leaf".to_owned());
-        }
-        if event["type"] != self.kind {
-            wrong.push(format!("type {}", event["type"]));
-        }
-        for (k, v) in self.fields.as_object().into_iter().flatten() {
-            if &event[k] != v {
-                wrong.push(format!("{k}: {} (acknowledged {v})", event[k]));
-            }
-        }
+        let wrong = common::act_differences(&self.leaf, self.kind, &self.fields, leaf, event);
         if wrong.is_empty() {
             Ok(())
         } else {
@@ -1481,27 +1470,72 @@ fn fail_if(problems: &[String], cluster: &Cluster, seed: u64) {
 // ---------------------------------------------------------------------------------------------
 // The tests.
 
+/// What both tests start from: three nodes on a fresh database, the vault's key, the demo
+/// organization and a second one registered through node `register_on`.
+struct Begun {
+    began: Instant,
+    seed: u64,
+    store: String,
+    cluster: Cluster,
+    verifier: Verifier,
+    vault_key: String,
+    book: Book,
+    demo: OrgSecret,
+    shop: OrgSecret,
+    urls: Vec<String>,
+    registered: Value,
+}
+
+fn begin(shop_id: &str, register_on: usize) -> Begun {
+    common::install_crypto();
+    let began = Instant::now();
+    let seed = seed();
+    let store = pg::scratch_database();
+    let cluster = Cluster::start(&store);
+    let (verifier, vault_key) = vault_verifier();
+    let shop = OrgSecret::generate(shop_id);
+    let urls = cluster.urls();
+    let registered = shop.register(&urls[register_on]).unwrap_or_else(|e| {
+        panic!(
+            "registering {} through node {}: {e}",
+            shop.id, NAMES[register_on]
+        )
+    });
+    Begun {
+        began,
+        seed,
+        store,
+        cluster,
+        verifier,
+        vault_key,
+        book: Book::default(),
+        demo: OrgSecret::demo(),
+        shop,
+        urls,
+        registered,
+    }
+}
+
 #[test]
 fn three_nodes_one_ledger() {
     if skip("three_nodes_one_ledger") {
         return;
     }
-    common::install_crypto();
-    let began = Instant::now();
-    let seed = seed();
-    let store = pg::scratch_database();
-    let mut cluster = Cluster::start(&store);
-    let (verifier, vault_key) = vault_verifier();
-    let book = Book::default();
-    let demo = OrgSecret::demo();
-    let shop = OrgSecret::generate("org_mn_shop");
-    let urls = cluster.urls();
-
     // A second organization, registered through C; the demo org's token comes from A, the
     // shop's from B, and both are used at every node.
-    let registered = shop
-        .register(&urls[2])
-        .unwrap_or_else(|e| panic!("registering {} through node C: {e}", shop.id));
+    let Begun {
+        began,
+        seed,
+        store,
+        mut cluster,
+        verifier,
+        vault_key,
+        book,
+        demo,
+        shop,
+        urls,
+        registered,
+    } = begin("org_mn_shop", 2);
     let cx = Ctx::new(urls.clone(), (&demo, 0), (&shop, 1), &book, &vault_key);
     cx.record_answer(
         2,
@@ -1554,19 +1588,19 @@ fn kill_9_one_node_under_load() {
     if skip("kill_9_one_node_under_load") {
         return;
     }
-    common::install_crypto();
-    let began = Instant::now();
-    let seed = seed();
-    let store = pg::scratch_database();
-    let mut cluster = Cluster::start(&store);
-    let (verifier, vault_key) = vault_verifier();
-    let book = Book::default();
-    let demo = OrgSecret::demo();
-    let shop = OrgSecret::generate("org_mn_kill");
-    let urls = cluster.urls();
-    let registered = shop
-        .register(&urls[0])
-        .unwrap_or_else(|e| panic!("registering {} through node A: {e}", shop.id));
+    let Begun {
+        began,
+        seed,
+        store,
+        mut cluster,
+        verifier,
+        vault_key,
+        book,
+        demo,
+        shop,
+        urls,
+        registered,
+    } = begin("org_mn_kill", 0);
     // The demo organization's token comes from C, the node that will be killed: tokens are
     // the vault's, not the node's.
     let cx = Ctx::new(urls.clone(), (&demo, 2), (&shop, 1), &book, &vault_key);
