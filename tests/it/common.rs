@@ -470,3 +470,20 @@ pub fn act_differences(
     }
     wrong
 }
+
+/// A ledger page's entries as the API lists them: index → (leaf, event).
+pub type Entries = std::collections::BTreeMap<u64, ([u8; 32], Value)>;
+
+/// The entries of a ledger page; an entry listed twice is an error.
+pub fn entries_of(page: &Value) -> Result<Entries, String> {
+    let mut out = Entries::new();
+    for e in page["entries"].as_array().ok_or("no entries")? {
+        let index = e["index"].as_u64().ok_or("an entry without index")?;
+        let leaf = b64::decode_array::<32>(e["leaf"].as_str().unwrap_or_default(), "leaf")
+            .map_err(|e| e.to_string())?;
+        if out.insert(index, (leaf, e["event"].clone())).is_some() {
+            return Err(format!("entry {index} listed twice"));
+        }
+    }
+    Ok(out)
+}

@@ -1053,21 +1053,7 @@ fn strs(v: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// A customer's ledger as the API lists it: index → (leaf, event).
-type Entries = BTreeMap<u64, ([u8; 32], Value)>;
-
-fn entries_of(page: &Value) -> Result<Entries, String> {
-    let mut out = BTreeMap::new();
-    for e in page["entries"].as_array().ok_or("no entries")? {
-        let index = e["index"].as_u64().ok_or("entry without index")?;
-        let leaf = b64::decode_array::<32>(e["leaf"].as_str().unwrap_or_default(), "leaf")
-            .map_err(|e| e.to_string())?;
-        if out.insert(index, (leaf, e["event"].clone())).is_some() {
-            return Err(format!("entry {index} listed twice"));
-        }
-    }
-    Ok(out)
-}
+use crate::common::{Entries, entries_of};
 
 fn count(entries: &Entries, kind: &str, key: &str, value: &Value) -> usize {
     entries
