@@ -21,7 +21,8 @@ test: lint web
 	$(MAKE) test-browser
 
 ## The integration suite on a throw-away PostgreSQL cluster (pg_virtualenv, from Debian's
-## postgresql-common: `apt-get install -y postgresql`; skipped with a note when it is missing).
+## postgresql-common). scripts/with-postgres.sh installs Debian's `postgresql` when run as root
+## with apt-get; elsewhere, without it, the suite is skipped with a note.
 test-postgres:
 	bash scripts/with-postgres.sh $(CARGO) test --test it
 
