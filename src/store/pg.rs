@@ -32,7 +32,8 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-/// Pooled connections per node (snapshots and tools; the writer and the listener each hold one more of their own).
+/// Pooled connections per node (snapshots and tools); the writer and the listener each hold
+/// one more of their own.
 pub const POOL_SIZE: usize = 16;
 
 /// A connection pool on one database and the runtime its connections run on.
