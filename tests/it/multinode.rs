@@ -1509,26 +1509,20 @@ fn three_nodes_one_ledger() {
     }
     // A second organization, registered through C; the demo org's token comes from A, the
     // shop's from B, and both are used at every node.
-    let Begun {
-        began,
-        seed,
-        store,
-        mut cluster,
-        verifier,
-        vault_key,
-        book,
-        demo,
-        shop,
-        urls,
-        registered,
-    } = begin("org_mn_shop", 2);
-    let cx = Ctx::new(urls.clone(), (&demo, 0), (&shop, 1), &book, &vault_key);
+    let mut b = begin("org_mn_shop", 2);
+    let cx = Ctx::new(
+        b.urls.clone(),
+        (&b.demo, 0),
+        (&b.shop, 1),
+        &b.book,
+        &b.vault_key,
+    );
     cx.record_answer(
         2,
         None,
         "org_registered",
-        &registered,
-        json!({ "org_id": shop.id }),
+        &b.registered,
+        json!({ "org_id": b.shop.id }),
     );
 
     // Six client threads, three customers each, every step through the next node in turn.
@@ -1543,30 +1537,36 @@ fn three_nodes_one_ledger() {
             });
         }
     });
-    let mut problems = std::mem::take(&mut *book.problems.lock().unwrap());
-    let ck = check_ledger(&cx, &[0, 1, 2], &verifier, &vault_key, &[&demo, &shop]);
+    let mut problems = std::mem::take(&mut *b.book.problems.lock().unwrap());
+    let ck = check_ledger(
+        &cx,
+        &[0, 1, 2],
+        &b.verifier,
+        &b.vault_key,
+        &[&b.demo, &b.shop],
+    );
     problems.extend(ck.problems.iter().cloned());
     let expected_scripts = (THREADS * PER_THREAD) as u64;
-    if book.scripts_done.load(Ordering::Relaxed) != expected_scripts {
+    if b.book.scripts_done.load(Ordering::Relaxed) != expected_scripts {
         problems.push(format!(
             "{} of {expected_scripts} customer scripts ran to the end",
-            book.scripts_done.load(Ordering::Relaxed)
+            b.book.scripts_done.load(Ordering::Relaxed)
         ));
     }
-    if book.revocations_refused.load(Ordering::Relaxed) != expected_scripts * 2 {
+    if b.book.revocations_refused.load(Ordering::Relaxed) != expected_scripts * 2 {
         problems.push(format!(
             "{} reads were refused after revocations; expected {}",
-            book.revocations_refused.load(Ordering::Relaxed),
+            b.book.revocations_refused.load(Ordering::Relaxed),
             expected_scripts * 2
         ));
     }
-    problems.extend(cluster.stop());
-    let (audit_problems, audit) = check_audit(&store, &ck, true, 0);
+    problems.extend(b.cluster.stop());
+    let (audit_problems, audit) = check_audit(&b.store, &ck, true, 0);
     problems.extend(audit_problems);
-    summary("three_nodes_one_ledger", &book, &ck, &audit, began);
-    fail_if(&problems, &cluster, seed);
-    drop(cluster);
-    pg::drop_database(&store);
+    summary("three_nodes_one_ledger", &b.book, &ck, &audit, b.began);
+    fail_if(&problems, &b.cluster, b.seed);
+    drop(b.cluster);
+    pg::drop_database(&b.store);
 }
 
 #[test]
@@ -1574,28 +1574,22 @@ fn kill_9_one_node_under_load() {
     if skip("kill_9_one_node_under_load") {
         return;
     }
-    let Begun {
-        began,
-        seed,
-        store,
-        mut cluster,
-        verifier,
-        vault_key,
-        book,
-        demo,
-        shop,
-        urls,
-        registered,
-    } = begin("org_mn_kill", 0);
+    let mut b = begin("org_mn_kill", 0);
     // The demo organization's token comes from C, the node that will be killed: tokens are
     // the vault's, not the node's.
-    let cx = Ctx::new(urls.clone(), (&demo, 2), (&shop, 1), &book, &vault_key);
+    let cx = Ctx::new(
+        b.urls.clone(),
+        (&b.demo, 2),
+        (&b.shop, 1),
+        &b.book,
+        &b.vault_key,
+    );
     cx.record_answer(
         0,
         None,
         "org_registered",
-        &registered,
-        json!({ "org_id": shop.id }),
+        &b.registered,
+        json!({ "org_id": b.shop.id }),
     );
 
     const VICTIM: usize = 2;
@@ -1614,7 +1608,7 @@ fn kill_9_one_node_under_load() {
             i += 1;
         }
     };
-    let mut rng = Rng(seed);
+    let mut rng = Rng(b.seed);
     let seeds: Vec<u64> = (0..THREADS).map(|_| rng.next()).collect();
     let mut waited_out = false;
     std::thread::scope(|s| {
@@ -1624,66 +1618,72 @@ fn kill_9_one_node_under_load() {
         }
         // Mid-load: once C has acknowledged a fair share and the load is well under way.
         let waiting = Instant::now();
-        while book.acked[VICTIM].load(Ordering::Relaxed) < 40
-            || book.acts.lock().unwrap().len() < 150
+        while b.book.acked[VICTIM].load(Ordering::Relaxed) < 40
+            || b.book.acts.lock().unwrap().len() < 150
         {
-            if book.problems() > 0 || waiting.elapsed() > Duration::from_secs(120) {
-                waited_out = book.problems() == 0;
+            if b.book.problems() > 0 || waiting.elapsed() > Duration::from_secs(120) {
+                waited_out = b.book.problems() == 0;
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         cx.victim.store(VICTIM, Ordering::SeqCst);
-        cluster.nodes[VICTIM].kill9();
+        b.cluster.nodes[VICTIM].kill9();
     });
-    let mut problems = std::mem::take(&mut *book.problems.lock().unwrap());
+    let mut problems = std::mem::take(&mut *b.book.problems.lock().unwrap());
     if waited_out {
         problems.push("the load did not get under way within 120 s".into());
     }
     for n in (0..NODES).filter(|n| *n != VICTIM) {
-        if book.acked_after_kill[n].load(Ordering::Relaxed) == 0 {
+        if b.book.acked_after_kill[n].load(Ordering::Relaxed) == 0 {
             problems.push(format!(
                 "node {} acknowledged nothing after node {} was killed",
                 NAMES[n], NAMES[VICTIM]
             ));
         }
     }
-    fail_if(&problems, &cluster, seed);
+    fail_if(&problems, &b.cluster, b.seed);
 
     // The killed node comes back on the same database and serves its share of one more
     // customer (its steps go to all three nodes in turn).
-    if let Err(e) = cluster.restart(VICTIM) {
+    if let Err(e) = b.cluster.restart(VICTIM) {
         problems.push(format!(
             "restarting node {} after kill -9: {e}",
             NAMES[VICTIM]
         ));
-        fail_if(&problems, &cluster, seed);
+        fail_if(&problems, &b.cluster, b.seed);
     }
     let cx = Ctx::new(
-        cluster.urls(),
-        (&demo, VICTIM),
-        (&shop, VICTIM),
-        &book,
-        &vault_key,
+        b.cluster.urls(),
+        (&b.demo, VICTIM),
+        (&b.shop, VICTIM),
+        &b.book,
+        &b.vault_key,
     );
-    let before = book.acked[VICTIM].load(Ordering::Relaxed);
+    let before = b.book.acked[VICTIM].load(Ordering::Relaxed);
     customer_script(&cx, &mut Router { k: 0, rng: None }, "mn-kill-restarted");
-    problems.extend(std::mem::take(&mut *book.problems.lock().unwrap()));
-    if book.acked[VICTIM].load(Ordering::Relaxed) == before {
+    problems.extend(std::mem::take(&mut *b.book.problems.lock().unwrap()));
+    if b.book.acked[VICTIM].load(Ordering::Relaxed) == before {
         problems.push(format!(
             "node {} acknowledged nothing after its restart",
             NAMES[VICTIM]
         ));
     }
 
-    let ck = check_ledger(&cx, &[0, 1, 2], &verifier, &vault_key, &[&demo, &shop]);
+    let ck = check_ledger(
+        &cx,
+        &[0, 1, 2],
+        &b.verifier,
+        &b.vault_key,
+        &[&b.demo, &b.shop],
+    );
     problems.extend(ck.problems.iter().cloned());
-    problems.extend(cluster.stop());
-    let cut_signups = book.cut_off_signups.load(Ordering::Relaxed);
-    let (audit_problems, audit) = check_audit(&store, &ck, false, cut_signups);
+    problems.extend(b.cluster.stop());
+    let cut_signups = b.book.cut_off_signups.load(Ordering::Relaxed);
+    let (audit_problems, audit) = check_audit(&b.store, &ck, false, cut_signups);
     problems.extend(audit_problems);
-    summary("kill_9_one_node_under_load", &book, &ck, &audit, began);
-    fail_if(&problems, &cluster, seed);
-    drop(cluster);
-    pg::drop_database(&store);
+    summary("kill_9_one_node_under_load", &b.book, &ck, &audit, b.began);
+    fail_if(&problems, &b.cluster, b.seed);
+    drop(b.cluster);
+    pg::drop_database(&b.store);
 }
