@@ -83,6 +83,24 @@ pub struct OrgClient {
     pub trust: Trust,
 }
 
+/// An access token from `api`'s vault for a fresh client assertion (RFC 7523) whose audience
+/// is `endpoint`: the token endpoint as this organization names the vault (its own URL, or the
+/// balancer's in front of several nodes).
+pub fn access_token(api: &Api, keys: &OrgKeys, endpoint: &str) -> Result<String, ClientError> {
+    let now = crate::clock::now().unix();
+    let assertion = tokens::client_assertion(&keys.identity, &keys.org_id, endpoint, now)
+        .map_err(|e| ClientError::Usage(e.to_string()))?;
+    let answer: TokenAnswer = api.post_form(
+        "/v1/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", crate::wire::org::JWT_BEARER),
+            ("client_assertion", assertion.as_str()),
+        ],
+    )?;
+    Ok(answer.access_token)
+}
+
 impl OrgClient {
     /// Authenticates with a fresh client assertion (RFC 7523) and keeps the access token.
     /// Trusts the first vault key it sees; see [`OrgClient::connect_pinned`].
@@ -99,21 +117,8 @@ impl OrgClient {
     ) -> Result<Self, ClientError> {
         let mut api = Api::new(server)?;
         let endpoint = format!("{}/v1/oauth/token", api.base());
-        let now = crate::clock::now().unix();
-        let assertion = tokens::client_assertion(&keys.identity, &keys.org_id, &endpoint, now)
-            .map_err(|e| ClientError::Usage(e.to_string()))?;
-        let answer: TokenAnswer = api.post_form(
-            "/v1/oauth/token",
-            &[
-                ("grant_type", "client_credentials"),
-                (
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                ),
-                ("client_assertion", assertion.as_str()),
-            ],
-        )?;
-        api.set_token(answer.access_token);
+        let token = access_token(&api, &keys, &endpoint)?;
+        api.set_token(token);
         let trust = match trust {
             Some(t) => t,
             None => Trust::new(&api.get_text("/v1/ledger/key")?, None, 0)?,

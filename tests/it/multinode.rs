@@ -448,29 +448,11 @@ impl OrgSecret {
     /// An access token from node `url` (the client assertion names the balancer's token
     /// endpoint, as every node expects).
     fn token(&self, url: &str) -> Result<String, ClientError> {
-        let endpoint = format!("{PUBLIC_URL}/v1/oauth/token");
-        let assertion = assent::tokens::client_assertion(
-            &self.identity,
-            &self.id,
-            &endpoint,
-            assent::clock::now().unix(),
+        assent::client::org::access_token(
+            &Api::new(url)?,
+            &self.keys(),
+            &format!("{PUBLIC_URL}/v1/oauth/token"),
         )
-        .map_err(|e| ClientError::Usage(e.to_string()))?;
-        let answer: Value = Api::new(url)?.post_form(
-            "/v1/oauth/token",
-            &[
-                ("grant_type", "client_credentials"),
-                (
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                ),
-                ("client_assertion", assertion.as_str()),
-            ],
-        )?;
-        answer["access_token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| ClientError::Protocol(format!("no access token: {answer}")))
     }
 
     /// This organization's client at `url` with `token`, pinned to the vault key.
