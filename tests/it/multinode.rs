@@ -1444,7 +1444,6 @@ struct Begun {
     began: Instant,
     seed: u64,
     store: String,
-    cluster: Cluster,
     verifier: Verifier,
     vault_key: String,
     book: Book,
@@ -1452,9 +1451,32 @@ struct Begun {
     shop: OrgSecret,
     urls: Vec<String>,
     registered: Value,
+    register_on: usize,
 }
 
-fn begin(shop_id: &str, register_on: usize) -> Begun {
+impl Begun {
+    /// The clients' context, with the second organization's registration recorded; the demo
+    /// organization's token comes from node `demo_node`, the other's from `shop_node`.
+    fn ctx(&self, demo_node: usize, shop_node: usize) -> Ctx<'_> {
+        let cx = Ctx::new(
+            self.urls.clone(),
+            (&self.demo, demo_node),
+            (&self.shop, shop_node),
+            &self.book,
+            &self.vault_key,
+        );
+        cx.record_answer(
+            self.register_on,
+            None,
+            "org_registered",
+            &self.registered,
+            json!({ "org_id": self.shop.id }),
+        );
+        cx
+    }
+}
+
+fn begin(shop_id: &str, register_on: usize) -> (Begun, Cluster) {
     common::install_crypto();
     let began = Instant::now();
     let seed = seed();
@@ -1469,11 +1491,10 @@ fn begin(shop_id: &str, register_on: usize) -> Begun {
             shop.id, NAMES[register_on]
         )
     });
-    Begun {
+    let begun = Begun {
         began,
         seed,
         store,
-        cluster,
         verifier,
         vault_key,
         book: Book::default(),
@@ -1481,7 +1502,9 @@ fn begin(shop_id: &str, register_on: usize) -> Begun {
         shop,
         urls,
         registered,
-    }
+        register_on,
+    };
+    (begun, cluster)
 }
 
 #[test]
@@ -1491,21 +1514,8 @@ fn three_nodes_one_ledger() {
     }
     // A second organization, registered through C; the demo org's token comes from A, the
     // shop's from B, and both are used at every node.
-    let mut b = begin("org_mn_shop", 2);
-    let cx = Ctx::new(
-        b.urls.clone(),
-        (&b.demo, 0),
-        (&b.shop, 1),
-        &b.book,
-        &b.vault_key,
-    );
-    cx.record_answer(
-        2,
-        None,
-        "org_registered",
-        &b.registered,
-        json!({ "org_id": b.shop.id }),
-    );
+    let (b, mut cluster) = begin("org_mn_shop", 2);
+    let cx = b.ctx(0, 1);
 
     // Six client threads, three customers each, every step through the next node in turn.
     std::thread::scope(|s| {
@@ -1542,12 +1552,12 @@ fn three_nodes_one_ledger() {
             expected_scripts * 2
         ));
     }
-    problems.extend(b.cluster.stop());
+    problems.extend(cluster.stop());
     let (audit_problems, audit) = check_audit(&b.store, &ck, true, 0);
     problems.extend(audit_problems);
     summary("three_nodes_one_ledger", &b.book, &ck, &audit, b.began);
-    fail_if(&problems, &b.cluster, b.seed);
-    drop(b.cluster);
+    fail_if(&problems, &cluster, b.seed);
+    drop(cluster);
     pg::drop_database(&b.store);
 }
 
@@ -1556,23 +1566,10 @@ fn kill_9_one_node_under_load() {
     if skip("kill_9_one_node_under_load") {
         return;
     }
-    let mut b = begin("org_mn_kill", 0);
+    let (b, mut cluster) = begin("org_mn_kill", 0);
     // The demo organization's token comes from C, the node that will be killed: tokens are
     // the vault's, not the node's.
-    let cx = Ctx::new(
-        b.urls.clone(),
-        (&b.demo, 2),
-        (&b.shop, 1),
-        &b.book,
-        &b.vault_key,
-    );
-    cx.record_answer(
-        0,
-        None,
-        "org_registered",
-        &b.registered,
-        json!({ "org_id": b.shop.id }),
-    );
+    let cx = b.ctx(2, 1);
 
     const VICTIM: usize = 2;
     // Every thread runs customers until it has finished two it began after the kill.
@@ -1610,7 +1607,7 @@ fn kill_9_one_node_under_load() {
             std::thread::sleep(Duration::from_millis(5));
         }
         cx.victim.store(VICTIM, Ordering::SeqCst);
-        b.cluster.nodes[VICTIM].kill9();
+        cluster.nodes[VICTIM].kill9();
     });
     let mut problems = std::mem::take(&mut *b.book.problems.lock().unwrap());
     if waited_out {
@@ -1624,19 +1621,19 @@ fn kill_9_one_node_under_load() {
             ));
         }
     }
-    fail_if(&problems, &b.cluster, b.seed);
+    fail_if(&problems, &cluster, b.seed);
 
     // The killed node comes back on the same database and serves its share of one more
     // customer (its steps go to all three nodes in turn).
-    if let Err(e) = b.cluster.restart(VICTIM) {
+    if let Err(e) = cluster.restart(VICTIM) {
         problems.push(format!(
             "restarting node {} after kill -9: {e}",
             NAMES[VICTIM]
         ));
-        fail_if(&problems, &b.cluster, b.seed);
+        fail_if(&problems, &cluster, b.seed);
     }
     let cx = Ctx::new(
-        b.cluster.urls(),
+        cluster.urls(),
         (&b.demo, VICTIM),
         (&b.shop, VICTIM),
         &b.book,
@@ -1660,12 +1657,12 @@ fn kill_9_one_node_under_load() {
         &[&b.demo, &b.shop],
     );
     problems.extend(ck.problems.iter().cloned());
-    problems.extend(b.cluster.stop());
+    problems.extend(cluster.stop());
     let cut_signups = b.book.cut_off_signups.load(Ordering::Relaxed);
     let (audit_problems, audit) = check_audit(&b.store, &ck, false, cut_signups);
     problems.extend(audit_problems);
     summary("kill_9_one_node_under_load", &b.book, &ck, &audit, b.began);
-    fail_if(&problems, &b.cluster, b.seed);
-    drop(b.cluster);
+    fail_if(&problems, &cluster, b.seed);
+    drop(cluster);
     pg::drop_database(&b.store);
 }
