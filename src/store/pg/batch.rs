@@ -108,6 +108,17 @@ impl PgBatch {
         Ok(size)
     }
 
+    /// A counted write (invariant 3: the writer aborts a batch whose use case failed after
+    /// writing); returns the rows it touched.
+    fn write(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        self.side.writes += 1;
+        self.conn.exec(sql, params)
+    }
+
     fn put<T: Serialize>(
         &mut self,
         table: &'static str,
@@ -121,8 +132,7 @@ impl PgBatch {
         })?;
         let mut params = keys.to_vec();
         params.push(&record);
-        self.side.writes += 1;
-        self.conn.exec(sql, &params)?;
+        self.write(sql, &params)?;
         Ok(())
     }
 
@@ -198,8 +208,7 @@ impl CustomerWrites for PgBatch {
     }
 
     fn reserve_handle(&mut self, handle: &Handle, id: &CustomerId) -> Result<(), StoreError> {
-        self.side.writes += 1;
-        self.conn.exec(
+        self.write(
             "INSERT INTO handles (handle, customer_id) VALUES ($1, $2) \
              ON CONFLICT (handle) DO UPDATE SET customer_id = EXCLUDED.customer_id",
             &[&handle.as_str(), &id.as_str()],
@@ -208,8 +217,7 @@ impl CustomerWrites for PgBatch {
     }
 
     fn remove_customer(&mut self, id: &CustomerId) -> Result<bool, StoreError> {
-        self.side.writes += 1;
-        Ok(self.conn.exec(
+        Ok(self.write(
             "DELETE FROM customers WHERE customer_id = $1",
             &[&id.as_str()],
         )? > 0)
@@ -244,8 +252,7 @@ impl EnvelopeWrites for PgBatch {
         customer: &CustomerId,
         label: &Label,
     ) -> Result<bool, StoreError> {
-        self.side.writes += 1;
-        Ok(self.conn.exec(
+        Ok(self.write(
             "DELETE FROM envelopes WHERE customer_id = $1 AND label = $2",
             &[&customer.as_str(), &label.as_str()],
         )? > 0)
@@ -287,17 +294,14 @@ impl GrantWrites for PgBatch {
     }
 
     fn remove_wrap(&mut self, grant: &GrantId, label: &Label) -> Result<bool, StoreError> {
-        self.side.writes += 1;
-        Ok(self.conn.exec(
+        Ok(self.write(
             "DELETE FROM wraps WHERE grant_id = $1 AND label = $2",
             &[&grant.as_str(), &label.as_str()],
         )? > 0)
     }
 
     fn remove_wraps(&mut self, grant: &GrantId) -> Result<u64, StoreError> {
-        self.side.writes += 1;
-        self.conn
-            .exec("DELETE FROM wraps WHERE grant_id = $1", &[&grant.as_str()])
+        self.write("DELETE FROM wraps WHERE grant_id = $1", &[&grant.as_str()])
     }
 }
 
@@ -368,8 +372,7 @@ impl Batch for PgBatch {
     /// Compare-and-set: stored only if no larger size is (checkpoints only move forward); the
     /// same size is replaced (a new vault key re-signs the current tree).
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
-        self.side.writes += 1;
-        self.conn.exec(
+        self.write(
             "INSERT INTO checkpoints (size, note) SELECT $1, $2 \
              WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE size > $1) \
              ON CONFLICT (size) DO UPDATE SET note = EXCLUDED.note",
