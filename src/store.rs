@@ -173,14 +173,6 @@ impl Store {
         }
     }
 
-    /// Which backend this is, for logs and errors: `redb` or `postgres`.
-    pub fn backend_name(&self) -> &'static str {
-        match self.backend {
-            Backend::Redb(_) => "redb",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-
     /// A private directory next to the data (`<data>/staging`, 0700) for files the vault
     /// writes on the way out, such as an online backup: never the shared temp directory.
     pub fn staging_dir(&self) -> Result<std::path::PathBuf, StoreError> {
