@@ -66,6 +66,10 @@ pub enum LedgerError {
     /// No signature in a note is from a known key, so the note must be rejected.
     #[error("note carries no signature from a known key")]
     UnknownKey,
+    /// Fewer of the policy's witnesses cosigned a checkpoint than its quorum
+    /// (c2sp.org/tlog-cosignature).
+    #[error("the checkpoint is cosigned by {have} trusted witness(es); the policy needs {need}")]
+    NoQuorum { have: usize, need: usize },
     /// A checkpoint body is malformed or names another origin (c2sp.org/tlog-checkpoint).
     #[error("bad checkpoint: {0}")]
     BadCheckpoint(String),

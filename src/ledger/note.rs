@@ -85,9 +85,15 @@ fn check_name(name: &str) -> Result<(), LedgerError> {
 
 /// The key id of an Ed25519 note key: `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public)[..4]`.
 pub fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
+    typed_key_id(name, ED25519_TYPE, public)
+}
+
+/// The key id of a note key of signature type `typ` (c2sp.org/signed-note: 0x01 Ed25519,
+/// 0x04 `cosignature/v1`): `SHA-256(name ‖ 0x0A ‖ typ ‖ public)[..4]`.
+pub fn typed_key_id(name: &str, typ: u8, public: &[u8; 32]) -> [u8; 4] {
     let digest: [u8; 32] = Sha256::new()
         .chain_update(name.as_bytes())
-        .chain_update([b'\n', ED25519_TYPE])
+        .chain_update([b'\n', typ])
         .chain_update(public)
         .finalize()
         .into();
@@ -97,21 +103,28 @@ pub fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
 
 /// The textual verifier key: `name + "+" + hex(key id) + "+" + base64std(0x01 ‖ public)`.
 pub fn verifier_key(name: &str, public: &[u8; 32]) -> String {
-    let id: String = key_id(name, public)
+    typed_verifier_key(name, ED25519_TYPE, public)
+}
+
+/// The textual verifier key of a key of signature type `typ`.
+pub fn typed_verifier_key(name: &str, typ: u8, public: &[u8; 32]) -> String {
+    let id: String = typed_key_id(name, typ, public)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     let mut typed = Vec::with_capacity(33);
-    typed.push(ED25519_TYPE);
+    typed.push(typ);
     typed.extend_from_slice(public);
     format!("{name}+{id}+{}", STANDARD.encode(typed))
 }
 
-/// Parses a verifier key made by [`verifier_key`] (or Go's `note.NewVerifier` format).
-///
-/// Refuses an invalid name, a key id that is not 8 lowercase hex digits, a key type other than
-/// Ed25519, a public key that is not a curve point, and a key id that does not match the key.
-pub fn parse_verifier_key(s: &str) -> Result<Verifier, LedgerError> {
+/// Parses a textual verifier key of signature type `typ` into its name, key id and Ed25519
+/// public key. Refuses an invalid name, a key id that is not 8 lowercase hex digits, another
+/// type, a key that is not a curve point, and a key id that does not match the key.
+pub fn parse_typed_verifier_key(
+    s: &str,
+    typ: u8,
+) -> Result<(String, [u8; 4], [u8; 32]), LedgerError> {
     // The name holds no '+', the base64 part may: split at the first two '+' only.
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
@@ -122,15 +135,27 @@ pub fn parse_verifier_key(s: &str) -> Result<Verifier, LedgerError> {
     let typed = STANDARD
         .decode(b64)
         .map_err(|_| bad("verifier key is not base64"))?;
-    let Some((&ED25519_TYPE, key)) = typed.split_first() else {
-        return Err(bad("verifier key is not an Ed25519 key"));
+    let Some((_, key)) = typed.split_first().filter(|(t, _)| **t == typ) else {
+        return Err(bad(&format!("verifier key is not of type 0x{typ:02x}")));
     };
     let public = <[u8; 32]>::try_from(key).map_err(|_| bad("Ed25519 key must be 32 bytes"))?;
-    let verifier = Verifier::new(name, &public)?;
-    if verifier.key_id != id {
+    VerifyingKey::from_bytes(&public).map_err(|_| bad("public key is not a curve point"))?;
+    if typed_key_id(name, typ, &public) != id {
         return Err(bad("key id does not match the key"));
     }
-    Ok(verifier)
+    Ok((name.to_owned(), id, public))
+}
+
+/// Parses a verifier key made by [`verifier_key`] (or Go's `note.NewVerifier` format).
+///
+/// Refuses what [`parse_typed_verifier_key`] refuses, and any type but Ed25519 (0x01).
+pub fn parse_verifier_key(s: &str) -> Result<Verifier, LedgerError> {
+    let (name, key_id, public) = parse_typed_verifier_key(s, ED25519_TYPE)?;
+    Ok(Verifier {
+        name,
+        key_id,
+        public,
+    })
 }
 
 /// Parses 8 lowercase hex digits into a big-endian key id.
@@ -170,20 +195,27 @@ pub fn sign(text: &str, name: &str, key: &SigningKey) -> Result<String, LedgerEr
     let mut blob = Vec::with_capacity(68);
     blob.extend_from_slice(&key_id(name, &public));
     blob.extend_from_slice(&key.sign(text.as_bytes()).to_bytes());
-    let note = format!("{text}\n{SIG_PREFIX}{name} {}\n", STANDARD.encode(blob));
+    let note = format!("{text}\n{}\n", signature_line(name, &blob));
     if note.len() > MAX_NOTE_LEN {
         return Err(bad("note is too large"));
     }
     Ok(note)
 }
 
-/// Opens a signed note: checks its form, verifies every signature whose (name, key id) matches a
-/// known verifier, and returns the text and the verifiers that signed it (each once).
-///
-/// Signatures from unknown keys are ignored. Fails with [`LedgerError::BadNote`] on a malformed
-/// note, [`LedgerError::BadSignature`] if any known key's signature fails (the whole note is
-/// rejected), and [`LedgerError::UnknownKey`] if no known key signed it.
-pub fn open(note: &str, verifiers: &[Verifier]) -> Result<(String, Vec<Verifier>), LedgerError> {
+/// One signature line of a note: the key name, the 4-byte key id and the rest of the blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureLine {
+    pub name: String,
+    pub key_id: [u8; 4],
+    /// The bytes after the key id (an Ed25519 signature for type 0x01; timestamp and
+    /// signature for `cosignature/v1`).
+    pub signature: Vec<u8>,
+}
+
+/// Splits a signed note into its text (ending in a newline) and its signature lines, checking
+/// its form only (size, control characters, the blank line, each line's shape). No signature
+/// is verified.
+pub fn split(note: &str) -> Result<(String, Vec<SignatureLine>), LedgerError> {
     if note.len() > MAX_NOTE_LEN {
         return Err(bad("note is too large"));
     }
@@ -196,18 +228,37 @@ pub fn open(note: &str, verifiers: &[Verifier]) -> Result<(String, Vec<Verifier>
     let lines = sigs
         .strip_suffix('\n')
         .ok_or_else(|| bad("signatures must end with a newline"))?;
-    let text = format!("{head}\n");
-    let mut signed_by: Vec<Verifier> = Vec::new();
+    let mut out = Vec::new();
     for (count, line) in lines.split('\n').enumerate() {
         if count >= MAX_SIGNATURES {
             return Err(bad("too many signatures"));
         }
-        let (name, id, signature) = parse_signature_line(line)?;
+        let (name, key_id, signature) = parse_signature_line(line)?;
+        out.push(SignatureLine {
+            name: name.to_owned(),
+            key_id,
+            signature,
+        });
+    }
+    Ok((format!("{head}\n"), out))
+}
+
+/// Opens a signed note: checks its form, verifies every signature whose (name, key id) matches a
+/// known verifier, and returns the text and the verifiers that signed it (each once).
+///
+/// Signatures from unknown keys are ignored (a cosignature line, say, whose key id is of
+/// another type). Fails with [`LedgerError::BadNote`] on a malformed note,
+/// [`LedgerError::BadSignature`] if any known key's signature fails (the whole note is
+/// rejected), and [`LedgerError::UnknownKey`] if no known key signed it.
+pub fn open(note: &str, verifiers: &[Verifier]) -> Result<(String, Vec<Verifier>), LedgerError> {
+    let (text, lines) = split(note)?;
+    let mut signed_by: Vec<Verifier> = Vec::new();
+    for line in &lines {
         for verifier in verifiers
             .iter()
-            .filter(|v| v.name == name && v.key_id == id)
+            .filter(|v| v.name == line.name && v.key_id == line.key_id)
         {
-            verify_signature(&verifier.public, text.as_bytes(), &signature)
+            verify_signature(&verifier.public, text.as_bytes(), &line.signature)
                 .map_err(|_| LedgerError::BadSignature)?;
             if !signed_by.contains(verifier) {
                 signed_by.push(verifier.clone());
@@ -218,6 +269,11 @@ pub fn open(note: &str, verifiers: &[Verifier]) -> Result<(String, Vec<Verifier>
         return Err(LedgerError::UnknownKey);
     }
     Ok((text, signed_by))
+}
+
+/// `— <name> base64std(blob)`: one signature line, without its newline.
+pub fn signature_line(name: &str, blob: &[u8]) -> String {
+    format!("{SIG_PREFIX}{name} {}", STANDARD.encode(blob))
 }
 
 /// Splits `— <name> <base64>` into the name, the key id and the signature bytes.
