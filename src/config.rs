@@ -86,6 +86,25 @@ pub struct AdminKeyFile {
     pub ed25519_seed: String,
 }
 
+/// A witness's cosigning key (`assent witness keygen`), kept by the witness's operator.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct WitnessKeyFile {
+    pub kind: String,
+    #[serde(default)]
+    pub demo: bool,
+    /// The witness's key name in cosignature lines.
+    pub name: String,
+    pub ed25519_seed: String,
+}
+
+impl WitnessKeyFile {
+    pub fn load(path: &Path) -> Result<(Self, SigningKey), ConfigError> {
+        let f: Self = read_json(path)?;
+        let key = SigningKey::from_bytes(&*seed(&f.ed25519_seed, "ed25519_seed")?);
+        Ok((f, key))
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 pub struct AdminPublicFile {
     pub kind: String,

@@ -1,6 +1,7 @@
 //! The consent ledger: events, their leaf commitments and the RFC 9162 Merkle tree. Pure.
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod error;
 pub mod event;
 pub mod merkle;

@@ -20,3 +20,4 @@ pub mod store;
 pub mod tokens;
 pub mod vault;
 pub mod wire;
+pub mod witness;

@@ -25,4 +25,5 @@ mod ops;
 mod pg;
 mod two_nodes;
 mod wire_vectors;
+mod witness_vectors;
 mod write_path;
