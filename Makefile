@@ -8,9 +8,10 @@ WEB_SRC := $(shell find web/src -name '*.js') web/build.mjs web/package.json
 
 .PHONY: run test lint build clean bench web test-browser test-postgres
 
-## Build and start the vault on http://127.0.0.1:8080 with demo keys and ./data.
+## Build and start the vault on http://127.0.0.1:8080 with demo keys and ./data, and a demo
+## witness in the same process that cosigns its checkpoints (keys-example/witness.key).
 run: web
-	$(CARGO) run --bin assent -- serve --demo --data data --keys keys-example --web web --listen 127.0.0.1:8080
+	$(CARGO) run --bin assent -- serve --demo --demo-witness --data data --keys keys-example --web web --listen 127.0.0.1:8080
 
 ## Every test: formatting, lints, unit, property, vector and integration tests, the
 ## cross-implementation (Rust ↔ browser code) tests, the integration suite again on PostgreSQL,

@@ -8,6 +8,7 @@ pub mod keygen;
 pub mod ledger;
 pub mod org;
 pub mod serve;
+pub mod witness;
 
 use crate::client::ClientError;
 use clap::{Parser, Subcommand};
@@ -43,6 +44,8 @@ pub enum Command {
     Config(serve::ConfigArgs),
     /// Verify a vault's ledger (anyone) or audit its database (operator, offline).
     Ledger(ledger::LedgerArgs),
+    /// An independent witness that cosigns a vault's checkpoints (C2SP tlog-witness).
+    Witness(witness::WitnessArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +89,7 @@ pub fn init_logging(format: &str, level: &str) {
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    if !matches!(cli.command, Command::Serve(_)) {
+    if !matches!(cli.command, Command::Serve(_) | Command::Witness(_)) {
         init_logging("human", "warn");
     }
     match cli.command {
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Config(a) => serve::check(a),
         Command::Backup(a) => backup::backup(a),
         Command::Restore(a) => backup::restore(a),
+        Command::Witness(a) => witness::run(a),
     }
 }
 

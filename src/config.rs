@@ -275,4 +275,16 @@ pub struct ServeConfig {
     pub auth_per_ip_per_minute: u32,
     /// Logins per handle and token requests per organization per minute.
     pub auth_per_account_per_minute: u32,
+    /// Witnesses asked to cosign checkpoints.
+    pub witnesses: WitnessSetup,
+}
+
+/// The witnesses a vault asks to cosign its checkpoints (C2SP tlog-witness).
+#[derive(Clone, Debug, Default)]
+pub struct WitnessSetup {
+    pub endpoints: Vec<crate::vault::witnessing::WitnessEndpoint>,
+    /// How many must cosign (0 only without witnesses).
+    pub quorum: usize,
+    /// Run a demo witness in the same process (counted in `quorum`).
+    pub demo: bool,
 }

@@ -88,6 +88,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         // the public ledger: checkpoints, key, proofs, the receipts' JSON-LD context
         .routes(routes!(transparency::checkpoint))
         .routes(routes!(transparency::key))
+        .routes(routes!(transparency::witnesses))
         .routes(routes!(transparency::rotations))
         .routes(routes!(transparency::inclusion))
         .routes(routes!(transparency::consistency))

@@ -25,6 +25,40 @@ pub struct Settings {
     pub limits: Limits,
     pub log: Log,
     pub receipts: Receipts,
+    pub witnesses: Witnesses,
+}
+
+/// Witnesses asked to cosign each checkpoint (C2SP tlog-witness).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Witnesses {
+    /// `URL VERIFIER-KEY` per witness, separated by commas or newlines.
+    pub list: String,
+    /// How many of them must cosign before a checkpoint is offered (1..=number listed).
+    pub quorum: u32,
+    /// Also run a demo witness in this process (key `<keys.dir>/witness.key`, state
+    /// `<storage.data_dir>/witness.redb`) and count it; with no other witness the quorum is 1.
+    pub demo: bool,
+}
+
+impl Witnesses {
+    /// The listed witnesses as (URL, verifier key text).
+    pub fn entries(&self) -> Result<Vec<(String, String)>, SettingsError> {
+        self.list
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                e.split_once(char::is_whitespace)
+                    .map(|(u, k)| (u.trim().to_owned(), k.trim().to_owned()))
+                    .ok_or_else(|| {
+                        SettingsError::Invalid(format!(
+                            "witnesses.list: `{e}` must be `URL VERIFIER-KEY`"
+                        ))
+                    })
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -252,6 +286,24 @@ impl Settings {
                 "server.request_timeout_secs and limits.max_envelope_bytes must be positive".into(),
             );
         }
+        let witnesses = self.witnesses.entries()?;
+        for (url, key) in &witnesses {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(format!("witnesses.list: `{url}` is not an http(s) URL"));
+            }
+            if let Err(e) = crate::ledger::cosignature::WitnessKey::parse(key) {
+                return bad(format!("witnesses.list: `{key}`: {e}"));
+            }
+        }
+        let quorum = self.witnesses.quorum as usize;
+        let count = witnesses.len() + usize::from(self.witnesses.demo);
+        let demo_alone = self.witnesses.demo && witnesses.is_empty() && quorum == 0;
+        if !demo_alone && (count == 0) != (quorum == 0) || quorum > count {
+            return bad(format!(
+                "witnesses.quorum must be between 1 and the number of witnesses ({count}), \
+                 and 0 without witnesses"
+            ));
+        }
         if !crate::domain::catalog::is_jurisdiction(&self.receipts.jurisdiction) {
             return bad(format!(
                 "receipts.jurisdiction `{}` must be an ISO 3166-1 alpha-2 code (e.g. IE) or EU: \
@@ -268,6 +320,20 @@ impl Settings {
         let mut shown = self.clone();
         shown.storage.url = redact_password(&shown.storage.url);
         toml::to_string_pretty(&shown).map_err(|e| SettingsError::Invalid(e.to_string()))
+    }
+
+    fn witness_setup(&self) -> Result<crate::config::WitnessSetup, SettingsError> {
+        let mut endpoints = Vec::new();
+        for (url, key) in self.witnesses.entries()? {
+            let key = crate::ledger::cosignature::WitnessKey::parse(&key)
+                .map_err(|e| SettingsError::Invalid(format!("witnesses.list: {e}")))?;
+            endpoints.push(crate::vault::witnessing::WitnessEndpoint { url, key });
+        }
+        Ok(crate::config::WitnessSetup {
+            endpoints,
+            quorum: (self.witnesses.quorum as usize).max(usize::from(self.witnesses.demo)),
+            demo: self.witnesses.demo,
+        })
     }
 
     pub fn serve_config(&self) -> Result<ServeConfig, SettingsError> {
@@ -295,6 +361,7 @@ impl Settings {
             shutdown_grace_secs: self.server.shutdown_grace_secs,
             auth_per_ip_per_minute: self.limits.auth_per_ip_per_minute,
             auth_per_account_per_minute: self.limits.auth_per_account_per_minute,
+            witnesses: self.witness_setup()?,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod history;
 pub mod orgs;
 pub mod reads;
 pub mod transparency;
+pub mod witnessing;
 
 pub use error::VaultError;
 
@@ -47,6 +48,8 @@ pub struct Vault {
     /// burst of logins queues instead of exhausting memory and CPU.
     argon2: std::sync::Arc<tokio::sync::Semaphore>,
     clock: crate::clock::Clock,
+    /// The witnesses asked to cosign checkpoints (`None`: a vault without witnesses).
+    witnessing: Option<std::sync::Arc<witnessing::Witnessing>>,
 }
 
 impl Vault {
@@ -65,7 +68,14 @@ impl Vault {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
             clock: crate::clock::Clock::system(),
+            witnessing: None,
         }
+    }
+
+    /// The same vault, asking `w`'s witnesses to cosign its checkpoints.
+    pub fn with_witnessing(mut self, w: witnessing::Witnessing) -> Self {
+        self.witnessing = Some(std::sync::Arc::new(w));
+        self
     }
 
     pub fn store(&self) -> &Store {

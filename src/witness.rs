@@ -168,3 +168,25 @@ async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response 
         }
     }
 }
+
+/// Binds `listen` and serves `witness` there; returns its URL and the serving task.
+pub async fn serve(
+    witness: Arc<Witness>,
+    listen: &str,
+    addr_file: Option<&std::path::Path>,
+) -> Result<(String, tokio::task::JoinHandle<std::io::Result<()>>), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("{listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let url = format!("http://{addr}");
+    tracing::info!(witness = %witness.verifier_key(), %url, "witness listening");
+    if let Some(f) = addr_file {
+        std::fs::write(f, &url).map_err(|e| e.to_string())?;
+    }
+    let app = router(witness);
+    Ok((
+        url,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    ))
+}

@@ -44,6 +44,15 @@ pub struct ServeArgs {
     /// Write the bound URL to this file once listening (for scripts and tests).
     #[arg(long)]
     pub addr_file: Option<PathBuf>,
+    /// A witness to ask for cosignatures: `URL VERIFIER-KEY` (witnesses.list; repeatable).
+    #[arg(long = "witness", value_name = "URL KEY")]
+    pub witnesses: Vec<String>,
+    /// How many witnesses must cosign a checkpoint before it is offered (witnesses.quorum).
+    #[arg(long)]
+    pub witness_quorum: Option<u32>,
+    /// Run a demo witness in this process with `<keys>/witness.key` (witnesses.demo).
+    #[arg(long)]
+    pub demo_witness: bool,
 }
 
 #[derive(Args)]
@@ -91,6 +100,18 @@ pub fn settings(a: &ServeArgs) -> Result<Settings, CliError> {
     }
     if let Some(v) = &a.log_format {
         s.log.format = v.clone();
+    }
+    for w in &a.witnesses {
+        if !s.witnesses.list.trim().is_empty() {
+            s.witnesses.list.push(',');
+        }
+        s.witnesses.list.push_str(w);
+    }
+    if let Some(q) = a.witness_quorum {
+        s.witnesses.quorum = q;
+    }
+    if a.demo_witness {
+        s.witnesses.demo = true;
     }
     s.validate().map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(s)

@@ -20,6 +20,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     TooManyRequests,
     Unavailable,
+    /// 503: no checkpoint carries the witnesses' quorum yet.
+    Unwitnessed(String),
     Internal,
 }
 
@@ -39,7 +41,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Unwitnessed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +64,7 @@ impl ApiError {
                 "too many attempts; wait a minute and try again".into(),
             ),
             Self::Unavailable => ("unavailable", "the vault is busy; try again".into()),
+            Self::Unwitnessed(m) => ("unwitnessed", m.clone()),
             Self::Internal => (
                 "internal",
                 "something went wrong on our side; it has been logged".into(),
@@ -110,6 +113,7 @@ impl From<VaultError> for ApiError {
                 Self::Unavailable
             }
             VaultError::Busy => Self::Unavailable,
+            VaultError::Unwitnessed(m) => Self::Unwitnessed(m),
             VaultError::Store(_) | VaultError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 Self::Internal

@@ -195,7 +195,7 @@ pub async fn receipt(
     let revoked_entry = entries.iter().find(
         |e| matches!(&e.event.event, Event::GrantRevoked { grant_id, .. } if *grant_id == id),
     );
-    let (size, checkpoint) = s.vault.checkpoint_now().await?;
+    let (size, checkpoint) = s.vault.witnessed_checkpoint().await?;
     let created = ledger_link(
         &s.vault,
         g.ledger_index,

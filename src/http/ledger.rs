@@ -22,19 +22,19 @@ impl From<Appended> for LedgerRef {
     }
 }
 
-/// A party's events, each with its inclusion proof against a fresh signed checkpoint.
+/// A party's events, each with its inclusion proof against the checkpoint clients are offered
+/// (signed now; with witnesses, the newest carrying their quorum).
 ///
-/// Invariant: `entries` were read at a ledger size no larger than the checkpoint signed here
-/// (checkpoints only move forward), so every entry gets a proof.
+/// Invariant: every entry listed is below the checkpoint's size and has a proof. Without
+/// witnesses that is every entry read (the checkpoint is signed after the read and only moves
+/// forward); with witnesses, entries past the newest cosigned checkpoint are left out until
+/// the witnesses cosign a newer one (their own sequence numbers show the client nothing was
+/// skipped).
 async fn page(s: &AppState, entries: Vec<OpenedEntry>) -> Result<LedgerPage, ApiError> {
-    let (size, checkpoint) = s.vault.checkpoint_now().await?;
+    let (size, checkpoint) = s.vault.witnessed_checkpoint().await?;
     let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
-        let proof = if e.index < size {
-            Some(hashes(&s.vault.inclusion_proof(e.index, size)?))
-        } else {
-            None
-        };
+    for e in entries.into_iter().filter(|e| e.index < size) {
+        let proof = Some(hashes(&s.vault.inclusion_proof(e.index, size)?));
         out.push(Entry {
             index: e.index,
             nonce: e.nonce,

@@ -205,6 +205,7 @@ pub async fn start_with(
         signer,
     )
     .with_clock(options.clock.clone());
+    let vault = with_witnesses(vault, &config, &keys).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Start(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -352,7 +353,57 @@ async fn gauges_every_ten_seconds(vault: Vault, limits: Arc<super::limits::AuthL
     }
 }
 
-/// Signs a checkpoint at least once a second while the tree grows (C2SP tlog-checkpoint).
+/// The vault asking its configured witnesses (and the demo witness, started here on a free
+/// loopback port, when asked for) to cosign its checkpoints.
+async fn with_witnesses(
+    vault: Vault,
+    config: &ServeConfig,
+    keys: &VaultKeys,
+) -> Result<Vault, ServeError> {
+    let setup = &config.witnesses;
+    let mut endpoints = setup.endpoints.clone();
+    if setup.demo {
+        let key = config.keys_dir.join("witness.key");
+        let (file, signing) = crate::config::WitnessKeyFile::load(&key)?;
+        if file.demo && !config.demo {
+            return Err(ServeError::Start(format!(
+                "{} is a DEMO witness key; pass --demo to use it",
+                key.display()
+            )));
+        }
+        let log = crate::witness::protocol::Log {
+            origin: keys.name.clone(),
+            keys: keys.verifiers()?,
+        };
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| ServeError::Start(e.to_string()))?;
+        let state =
+            crate::witness::state::WitnessState::open(&config.data_dir.join("witness.redb"), None)
+                .map_err(|e| ServeError::Start(e.to_string()))?;
+        let witness = crate::witness::Witness::new(
+            file.name.clone(),
+            signing,
+            vec![log],
+            state,
+            crate::clock::Clock::system(),
+        );
+        let public = crate::ledger::cosignature::WitnessKey::parse(&witness.verifier_key())
+            .map_err(|e| ServeError::Start(e.to_string()))?;
+        let (url, _task) = crate::witness::serve(Arc::new(witness), "127.0.0.1:0", None)
+            .await
+            .map_err(ServeError::Start)?;
+        tracing::info!(%url, witness = %public.to_key_string(), "demo witness started in this process");
+        endpoints.push(crate::vault::witnessing::WitnessEndpoint { url, key: public });
+    }
+    if endpoints.is_empty() {
+        return Ok(vault);
+    }
+    let w = crate::vault::witnessing::Witnessing::new(endpoints, setup.quorum)
+        .map_err(|e| ServeError::Start(e.to_string()))?;
+    Ok(vault.with_witnessing(w))
+}
+
+/// Signs a checkpoint at least once a second while the tree grows (C2SP tlog-checkpoint), and
+/// has it cosigned by the witnesses, if any.
 async fn checkpoint_every_second(vault: Vault) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -364,6 +415,10 @@ async fn checkpoint_every_second(vault: Vault) {
         };
         if behind && let Err(e) = vault.checkpoint_now().await {
             tracing::warn!(error = %e, "could not sign a checkpoint");
+        }
+        if vault.witness_policy().quorum > 0 {
+            // Failures are logged inside; the next tick (or a reader) asks again.
+            let _ = vault.witnessed_checkpoint().await;
         }
     }
 }

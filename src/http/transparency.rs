@@ -16,25 +16,43 @@ use utoipa::IntoParams;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
-/// The newest C2SP tlog-checkpoint signed note (signs one first if the tree has none).
+/// The newest C2SP tlog-checkpoint signed note clients are offered (signs one first if the
+/// tree has none). With witnesses, the newest carrying their quorum of `cosignature/v1` lines
+/// (C2SP tlog-cosignature) after the vault's own signature line. Clients check both: the vault
+/// line against the key they pinned, the cosignatures against the witness policy they pinned.
 #[utoipa::path(
     get,
     path = "/v1/ledger/checkpoint",
     operation_id = "ledger_checkpoint",
     tag = "ledger",
     responses(
-        (status = 200, description = "The newest signed checkpoint: origin, tree size, base64 root, blank line, signature line",
+        (status = 200, description = "The newest signed checkpoint: origin, tree size, base64 root, blank line, the vault's signature line, then any witnesses' cosignature lines",
             body = String, content_type = "text/plain"),
-        (status = 503, description = "`unavailable`: the first checkpoint was not committed; retry", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the first checkpoint was not committed; `unwitnessed`: no checkpoint carries the witnesses' quorum yet; retry", body = ErrorBody),
     ),
 )]
 pub async fn checkpoint(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    // The newest one, unless the current key did not sign it (just after a key rotation).
-    let note = match s.vault.latest_checkpoint()? {
-        Some((_, note)) if s.vault.signer().signed(&note) => note,
-        _ => s.vault.checkpoint_now().await?.1,
-    };
+    let (_, note) = s.vault.witnessed_checkpoint().await?;
     Ok(([(header::CONTENT_TYPE, TEXT)], note))
+}
+
+/// The witness policy this vault follows: `witness <verifier key>` lines and `quorum <k>`
+/// (`quorum 0` without witnesses). A device pins it on first use, like the vault key; after
+/// that, this answer is only compared with the pin, never believed over it.
+#[utoipa::path(
+    get,
+    path = "/v1/ledger/witnesses",
+    operation_id = "ledger_witnesses",
+    tag = "ledger",
+    responses(
+        (status = 200, description = "The witness policy (text)", body = String, content_type = "text/plain"),
+    ),
+)]
+pub async fn witnesses(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, TEXT)],
+        s.vault.witness_policy().to_text(),
+    )
 }
 
 /// The C2SP signed-note verifier key: `name+hexkeyid+base64(0x01‖pub)`.

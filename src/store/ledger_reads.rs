@@ -34,6 +34,8 @@ pub trait LedgerReads {
     fn nodes(&self) -> Result<Box<dyn NodeReader + '_>, StoreError>;
     /// The newest signed checkpoint: (tree size, note).
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
+    /// The `limit` newest signed checkpoints, newest first.
+    fn recent_checkpoints(&self, limit: usize) -> Result<Vec<(u64, String)>, StoreError>;
 }
 
 impl<R: Open> LedgerReads for R {
@@ -92,6 +94,15 @@ impl<R: Open> LedgerReads for R {
             .table(CHECKPOINTS)?
             .last()?
             .map(|(k, v)| (k.value(), v.value().to_owned())))
+    }
+
+    fn recent_checkpoints(&self, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.table(CHECKPOINTS)?.iter()?.rev().take(limit) {
+            let (k, v) = item?;
+            out.push((k.value(), v.value().to_owned()));
+        }
+        Ok(out)
     }
 }
 

@@ -21,6 +21,9 @@ pub enum VaultError {
     /// Too many expensive operations (Argon2id) at once; try again shortly.
     #[error("busy")]
     Busy,
+    /// No checkpoint carries the witnesses' quorum yet (they are down or behind).
+    #[error("{0}")]
+    Unwitnessed(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]

@@ -84,6 +84,7 @@ pub fn start_with_options(
         shutdown_grace_secs: 5,
         auth_per_ip_per_minute: 1_000_000,
         auth_per_account_per_minute: 1_000_000,
+        witnesses: Default::default(),
     };
     adjust(&mut config);
     if crate::pg::available() && config.store_url.is_none() {

@@ -476,6 +476,18 @@ impl<S: Side> LedgerReads for Pg<S> {
             .map(|r| Ok((u64_of(&r, 0)?, text(&r, 1)?)))
             .transpose()
     }
+
+    fn recent_checkpoints(&self, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.conn
+            .rows(
+                "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT $1",
+                &[&limit],
+            )?
+            .iter()
+            .map(|r| Ok((u64_of(r, 0)?, text(r, 1)?)))
+            .collect()
+    }
 }
 
 fn node(conn: &Conn, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
