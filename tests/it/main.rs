@@ -25,5 +25,6 @@ mod ops;
 mod pg;
 mod two_nodes;
 mod wire_vectors;
+mod witness_interop;
 mod witness_vectors;
 mod write_path;
