@@ -26,5 +26,6 @@ mod pg;
 mod two_nodes;
 mod wire_vectors;
 mod witness_interop;
+mod witness_server;
 mod witness_vectors;
 mod write_path;
