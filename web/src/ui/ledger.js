@@ -34,7 +34,17 @@ function statusBox(L) {
         : 'and unchanged since you last looked on this device.'),
     L.vaultKey?.pinnedAt
       ? h('p', { class: 'meta', id: 'vault-key' }, `Checked with the vault’s key this device has kept since ${when(L.vaultKey.pinnedAt)}.`)
-      : null);
+      : null,
+    witnessLine(L.witnesses));
+}
+
+/** The witnesses (of the pinned policy) whose cosignature on this checkpoint verified here. */
+function witnessLine(list) {
+  if (!list?.length) return null;
+  const at = (t) => (t < 8640000000000n ? ` (${when(new Date(Number(t) * 1000).toISOString())})` : '');
+  const names = list.map((c) => `${c.witness}${at(c.time)}`);
+  return h('p', { class: 'meta', id: 'ledger-witnesses' },
+    `Cosigned by ${list.length === 1 ? 'an independent witness' : `${list.length} independent witnesses`}, checked on this device: ${names.join(', ')}. So others are shown this same history.`);
 }
 
 export async function renderLedger(ctx, root) {
