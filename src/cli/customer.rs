@@ -4,6 +4,7 @@ use super::{CliError, print_json, split_list};
 use crate::client::customer::{self as device, Choice, Device, KdfCost, OrgCheck};
 use crate::client::parse_duration;
 use crate::client::profile::Profile;
+use crate::client::verify;
 use crate::crypto::bundle::{DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T};
 use crate::domain::catalog::{Label, Purpose};
 use crate::domain::ids::{GrantId, RequestId};
@@ -23,6 +24,11 @@ pub struct CustomerArgs {
         global = true
     )]
     pub profile: PathBuf,
+    /// The witness policy (`witness <key>` lines and `quorum <k>`) to pin at sign-up instead of
+    /// trusting the one the vault serves; on a profile that has one pinned, it must be the
+    /// same. Every checkpoint must then carry the quorum of these witnesses' cosignatures.
+    #[arg(long, env = "ASSENT_WITNESS_POLICY", global = true)]
+    pub witness_policy: Option<PathBuf>,
     #[command(subcommand)]
     pub command: CustomerCommand,
 }
@@ -234,9 +240,35 @@ fn report_rotated(rotated: &[Label]) {
     }
 }
 
+/// Loads the profile; a `--witness-policy` given is pinned if the profile has none yet, and
+/// must be the pinned one otherwise (the pin never moves silently).
+fn load(path: &Path, witness_policy: Option<&Path>) -> Result<Profile, CliError> {
+    let mut profile = Profile::load(path)?;
+    let Some(file) = witness_policy else {
+        return Ok(profile);
+    };
+    let given = verify::policy_file(file)?;
+    match &profile.witness_policy {
+        None => profile.witness_policy = Some(given.to_text()),
+        Some(text) => {
+            let pinned = verify::parse_policy(text, &path.display().to_string())?;
+            if !verify::same_policy(&pinned, &given) {
+                return Err(CliError::Usage(format!(
+                    "{} pins another witness policy ({}) than {} ({}); the pin does not move",
+                    path.display(),
+                    verify::describe(&pinned),
+                    file.display(),
+                    verify::describe(&given)
+                )));
+            }
+        }
+    }
+    Ok(profile)
+}
+
 /// Unlocks the device; any unlock also performs pending key rotations.
-fn open(path: &Path) -> Result<Unlocked, CliError> {
-    let profile = Profile::load(path)?;
+fn open(path: &Path, witness_policy: Option<&Path>) -> Result<Unlocked, CliError> {
+    let profile = load(path, witness_policy)?;
     let d = device::unlock(&profile, passphrase(false)?.as_bytes())?;
     let mut u = Unlocked {
         path: path.to_owned(),
@@ -251,9 +283,9 @@ fn open(path: &Path) -> Result<Unlocked, CliError> {
 
 /// `customer vault-key [--accept]`: unlocks without touching the ledger (which does not verify
 /// under the old key until a change is accepted).
-fn vault_key(path: &Path, accept: bool) -> Result<(), CliError> {
+fn vault_key(path: &Path, witness_policy: Option<&Path>, accept: bool) -> Result<(), CliError> {
     use crate::client::verify::KeyChange;
-    let mut profile = Profile::load(path)?;
+    let mut profile = load(path, witness_policy)?;
     let mut d = device::unlock(&profile, passphrase(false)?.as_bytes())?;
     let change = d.vault_key_change()?;
     let shown = match &change {
@@ -310,6 +342,7 @@ fn guess_type(path: &Path) -> &'static str {
 }
 
 pub fn run(a: CustomerArgs) -> Result<(), CliError> {
+    let policy = a.witness_policy.as_deref();
     match a.command {
         CustomerCommand::Signup {
             handle,
@@ -322,8 +355,14 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                     a.profile.display()
                 )));
             }
-            let profile =
-                device::sign_up(&server, &handle, passphrase(true)?.as_bytes(), &kdf.cost())?;
+            let witnesses = policy.map(verify::policy_file).transpose()?;
+            let profile = device::sign_up_pinned(
+                &server,
+                &handle,
+                passphrase(true)?.as_bytes(),
+                &kdf.cost(),
+                witnesses,
+            )?;
             profile.save(&a.profile)?;
             eprintln!(
                 "welcome, {handle}: your profile is in {}",
@@ -361,25 +400,25 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                 }
                 _ => return Err(CliError::Usage("give --text or --file".into())),
             };
-            let mut u = open(&a.profile)?;
+            let mut u = open(&a.profile, policy)?;
             let answer = u.d.put(&label, &ct, &bytes, false)?;
             u.save()?;
             print_json(&answer)
         }
         CustomerCommand::List => print_json(
-            &open(&a.profile)?
+            &open(&a.profile, policy)?
                 .d
                 .api
                 .get::<serde_json::Value>("/v1/me/envelopes")?,
         ),
         CustomerCommand::Get { label, out } => {
             let label = Label::parse(&label)?;
-            let (e, plain) = open(&a.profile)?.d.get(&label)?;
+            let (e, plain) = open(&a.profile, policy)?.d.get(&label)?;
             eprintln!("{} version {}", e.summary.label, e.summary.version);
             super::write_contents(&e.summary.content_type, &plain, out.as_deref())
         }
         CustomerCommand::Requests => {
-            let mut u = open(&a.profile)?;
+            let mut u = open(&a.profile, policy)?;
             let out = requests(&mut u.d)?;
             u.save()?;
             print_json(&out)
@@ -408,25 +447,25 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                 accept_unverified: accept_unverified_org,
                 accept_key_change,
             };
-            let mut u = open(&a.profile)?;
+            let mut u = open(&a.profile, policy)?;
             let answer = u.d.approve(&rid, &choice, &check)?;
             u.save()?;
             eprintln!("granted: {}", answer["grant"]["grant_id"]);
             print_json(&answer)
         }
         CustomerCommand::Decline { request_id } => print_json(
-            &open(&a.profile)?
+            &open(&a.profile, policy)?
                 .d
                 .decline(&RequestId::parse(&request_id)?)?,
         ),
         CustomerCommand::Grants => {
-            let mut u = open(&a.profile)?;
+            let mut u = open(&a.profile, policy)?;
             let out = grants(&mut u.d)?;
             u.save()?;
             print_json(&out)
         }
         CustomerCommand::Revoke { grant_id } => {
-            let mut u = open(&a.profile)?;
+            let mut u = open(&a.profile, policy)?;
             let answer = u.d.revoke(&GrantId::parse(&grant_id)?)?;
             eprintln!("{}", answer["note"].as_str().unwrap_or(""));
             let rotated = u.d.rotate_pending()?;
@@ -434,9 +473,9 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             u.save()?;
             print_json(&answer)
         }
-        CustomerCommand::VaultKey { accept } => vault_key(&a.profile, accept),
+        CustomerCommand::VaultKey { accept } => vault_key(&a.profile, policy, accept),
         CustomerCommand::Passphrase { kdf } => {
-            let mut profile = Profile::load(&a.profile)?;
+            let mut profile = load(&a.profile, policy)?;
             let current = passphrase(false)?;
             let d = device::unlock(&profile, current.as_bytes())?;
             let new = new_passphrase()?;
@@ -458,27 +497,29 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
                         .into(),
                 ));
             }
-            let profile = Profile::load(&a.profile)?;
+            let profile = load(&a.profile, policy)?;
             let pass = passphrase(false)?;
             let d = device::unlock(&profile, pass.as_bytes())?;
             print_json(&d.close_account(&profile, pass.as_bytes())?)
         }
         CustomerCommand::Rotate => {
-            let mut u = open(&a.profile)?;
+            let mut u = open(&a.profile, policy)?;
             let rotated = u.d.rotate_pending()?;
             u.save()?;
             print_json(&json!({ "rotated": rotated }))
         }
         CustomerCommand::Erase { label } => {
             let label = Label::parse(&label)?;
-            print_json(&open(&a.profile)?.d.erase(&label)?)
+            print_json(&open(&a.profile, policy)?.d.erase(&label)?)
         }
-        CustomerCommand::Ledger { action: None } => print_json(&open(&a.profile)?.d.ledger()?),
+        CustomerCommand::Ledger { action: None } => {
+            print_json(&open(&a.profile, policy)?.d.ledger()?)
+        }
         CustomerCommand::Ledger {
             action: Some(LedgerAction::Verify),
-        } => verify_ledger(&a.profile),
+        } => verify_ledger(&a.profile, policy),
         CustomerCommand::Receipts { grant } => {
-            let u = open(&a.profile)?;
+            let u = open(&a.profile, policy)?;
             let (d, profile) = (&u.d, &u.profile);
             let ids: Vec<String> = match grant {
                 Some(g) => vec![GrantId::parse(&g)?.to_string()],
@@ -519,17 +560,25 @@ fn check_receipt_signatures(profile: &Profile, r: &serde_json::Value) -> Result<
     Ok(())
 }
 
-fn verify_ledger(path: &Path) -> Result<(), CliError> {
-    let mut u = open(path)?;
+fn verify_ledger(path: &Path, witness_policy: Option<&Path>) -> Result<(), CliError> {
+    let mut u = open(path, witness_policy)?;
     let name = u.d.trust.verifier.name.clone();
     let ledger =
         u.d.own_ledger()
             .map_err(|e| CliError::Usage(format!("VERIFICATION FAILED: {e}")))?;
     u.save()?;
     let v = &ledger.verified;
+    // Already checked inside own_ledger; listed again to name the witnesses.
+    let cosigned = verify::check_witnessed(&u.d.trust.witnesses, &v.note)
+        .map_err(|e| CliError::Usage(format!("VERIFICATION FAILED: {e}")))?;
     eprintln!(
-        "ok: checkpoint of {} entries signed by {name}; all {} of your entries included, numbered 1–{} without a gap{}",
+        "ok: checkpoint of {} entries signed by {name}{}; all {} of your entries included, numbered 1–{} without a gap{}",
         v.checkpoint.size,
+        if cosigned.is_empty() {
+            String::new()
+        } else {
+            format!(" and cosigned by {}", cosigned.join(", "))
+        },
         v.entries_checked(),
         u.d.trust.last_seq,
         v.consistent_with.map_or(String::new(), |s| format!(
@@ -541,6 +590,7 @@ fn verify_ledger(path: &Path) -> Result<(), CliError> {
         "entries_checked": v.entries_checked(),
         "last_seq": u.d.trust.last_seq,
         "consistent_with": v.consistent_with,
+        "cosigned_by": cosigned,
     }))
 }
 

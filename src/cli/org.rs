@@ -1,14 +1,16 @@
 //! `assent org`: the organization's client, with its own key file.
 
 use super::{CliError, print_json, split_list};
+use crate::client::Api;
 use crate::client::org::{Ask, OrgClient};
 use crate::client::parse_duration;
-use crate::client::verify::Trust;
+use crate::client::verify::{self, Trust};
 use crate::config::{OrgKeys, write_json};
 use crate::crypto::b64;
 use crate::crypto::keys::{X25519Secret, generate_signing_key};
 use crate::crypto::sign::{fingerprint, fingerprint_words, sign_org_key};
 use crate::domain::ids::OrgId;
+use crate::ledger::cosignature::WitnessPolicy;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;
@@ -37,6 +39,11 @@ pub struct OrgArgs {
     /// Pin this vault key (C2SP verifier form) instead of trusting the first one seen.
     #[arg(long, env = "ASSENT_VAULT_KEY", global = true)]
     pub vault_key: Option<String>,
+    /// The witness policy to pin instead of trusting the one the vault serves first; once
+    /// pinned (in the state file) it must be the same. Every checkpoint must then carry the
+    /// quorum of these witnesses' cosignatures.
+    #[arg(long, env = "ASSENT_WITNESS_POLICY", global = true)]
+    pub witness_policy: Option<PathBuf>,
     #[command(subcommand)]
     pub command: OrgCommand,
 }
@@ -45,6 +52,9 @@ pub struct OrgArgs {
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct OrgState {
     vault_key: Option<String>,
+    /// The pinned witness policy (text form); a state file without one pins on next use.
+    #[serde(default)]
+    witness_policy: Option<String>,
     last_checkpoint: Option<String>,
     #[serde(default)]
     last_seq: u64,
@@ -73,18 +83,53 @@ impl OrgArgs {
         serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
     }
 
+    /// The witness policy to hold the vault to: the state file's pin (a `--witness-policy`
+    /// given must be the same), else the flag's, else `None` (the vault's, on first use).
+    fn witnesses(&self, state: &OrgState) -> Result<Option<WitnessPolicy>, CliError> {
+        let given = self
+            .witness_policy
+            .as_deref()
+            .map(verify::policy_file)
+            .transpose()?;
+        let Some(text) = &state.witness_policy else {
+            return Ok(given);
+        };
+        let pinned = verify::parse_policy(text, &self.state_path().display().to_string())?;
+        if let Some(given) = given
+            && !verify::same_policy(&pinned, &given)
+        {
+            return Err(CliError::Usage(format!(
+                "{} pins another witness policy ({}) than the one given ({}); the pin does not move",
+                self.state_path().display(),
+                verify::describe(&pinned),
+                verify::describe(&given)
+            )));
+        }
+        Ok(Some(pinned))
+    }
+
     /// Connects with the pinned vault key (the flag, else the state file, else the first one
-    /// seen, which is then pinned).
+    /// seen, which is then pinned) and the pinned witness policy ([`OrgArgs::witnesses`], else
+    /// the vault's on first use, which is then pinned).
     fn connect(&self) -> Result<(OrgClient, OrgState), CliError> {
         let state = self.load_state()?;
-        let trust = self
-            .vault_key
-            .as_ref()
-            .or(state.vault_key.as_ref())
-            .map(|k| Trust::new(k, state.last_checkpoint.clone(), state.last_seq))
-            .transpose()?;
-        let c = OrgClient::connect_pinned(&self.server, OrgKeys::load(&self.key)?, trust)?;
-        if state.vault_key.is_none() {
+        let api = Api::new(&self.server)?;
+        let key = match self.vault_key.as_ref().or(state.vault_key.as_ref()) {
+            Some(k) => k.clone(),
+            None => api.get_text("/v1/ledger/key")?,
+        };
+        let witnesses = match self.witnesses(&state)? {
+            Some(p) => p,
+            None => verify::served_policy(&api)?,
+        };
+        let trust = Trust::new(
+            &key,
+            witnesses,
+            state.last_checkpoint.clone(),
+            state.last_seq,
+        )?;
+        let c = OrgClient::connect_pinned(&self.server, OrgKeys::load(&self.key)?, Some(trust))?;
+        if state.vault_key.is_none() || state.witness_policy.is_none() {
             // Keep the key pinned on first use, whatever this command does next.
             self.save_state(&c, &state)?;
         }
@@ -94,6 +139,7 @@ impl OrgArgs {
     fn save_state(&self, c: &OrgClient, state: &OrgState) -> Result<(), CliError> {
         let state = OrgState {
             vault_key: Some(c.trust.verifier.to_key_string()),
+            witness_policy: Some(c.trust.witnesses.to_text()),
             last_checkpoint: c.trust.last_checkpoint.clone(),
             last_seq: c.trust.last_seq,
             previous_keys: state.previous_keys.clone(),

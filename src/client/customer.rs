@@ -14,6 +14,7 @@ use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId, RequestId};
 use crate::domain::request::RequestStatus;
 use crate::domain::time::Timestamp;
 use crate::ledger::Event;
+use crate::ledger::cosignature::WitnessPolicy;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use zeroize::{Zeroize, Zeroizing};
@@ -37,14 +38,35 @@ pub struct KdfCost {
     pub p: u32,
 }
 
-/// Creates keys on this device, seals them under the passphrase and registers the account.
+/// Creates keys on this device, seals them under the passphrase and registers the account,
+/// pinning the vault's key and the witness policy it serves (trust on first use).
 pub fn sign_up(
     server: &str,
     handle: &str,
     passphrase: &[u8],
     cost: &KdfCost,
 ) -> Result<Profile, ClientError> {
+    sign_up_pinned(server, handle, passphrase, cost, None)
+}
+
+/// [`sign_up`], pinning `witnesses` (a policy the customer got from outside the vault) when
+/// given: a vault serving another policy is refused before any account is made.
+pub fn sign_up_pinned(
+    server: &str,
+    handle: &str,
+    passphrase: &[u8],
+    cost: &KdfCost,
+    witnesses: Option<WitnessPolicy>,
+) -> Result<Profile, ClientError> {
     let api = Api::new(server)?;
+    // Trust on first use unless given: pin the policy the vault serves now.
+    let witnesses = match witnesses {
+        Some(p) => {
+            verify::check_served_policy(&api, &p)?;
+            p
+        }
+        None => verify::served_policy(&api)?,
+    };
     let kdf = KdfParams::with_cost(cost.m_kib, cost.t, cost.p)?;
     let keys = derive_keys(passphrase, &kdf)?;
     let secrets = CustomerSecrets::generate();
@@ -64,6 +86,7 @@ pub fn sign_up(
     super::verify::pinned(&vault_key)?;
     Ok(Profile {
         vault_key: Some(vault_key),
+        witness_policy: Some(witnesses.to_text()),
         last_checkpoint: None,
         last_seq: 0,
         org_anchors: BTreeMap::new(),
@@ -124,9 +147,19 @@ pub fn unlock(profile: &Profile, passphrase: &[u8]) -> Result<Device, ClientErro
         Some(k) => k.clone(),
         None => api.get_text("/v1/ledger/key")?.trim().to_owned(),
     };
+    // The same for the witness policy; a pinned one must still be the one the vault serves.
+    let witnesses = match &profile.witness_policy {
+        Some(text) => {
+            let pinned = verify::parse_policy(text, "the profile's witness policy")?;
+            verify::check_served_policy(&api, &pinned)?;
+            pinned
+        }
+        None => verify::served_policy(&api)?,
+    };
     Ok(Device {
         trust: Trust::new(
             &vault_key,
+            witnesses,
             profile.last_checkpoint.clone(),
             profile.last_seq,
         )?,
@@ -203,6 +236,7 @@ impl Device {
     /// Writes what this device learned (pins, anchors) back into its profile.
     pub fn save_into(&self, profile: &mut Profile) {
         profile.vault_key = Some(self.trust.verifier.to_key_string());
+        profile.witness_policy = Some(self.trust.witnesses.to_text());
         profile.last_checkpoint = self.trust.last_checkpoint.clone();
         profile.last_seq = self.trust.last_seq;
         profile.org_anchors = self.anchors.clone();
@@ -308,7 +342,7 @@ impl Device {
     /// Whether the vault's key changed since this device pinned it, and if so whether the
     /// pinned key vouched for the new one.
     pub fn vault_key_change(&self) -> Result<verify::KeyChange, ClientError> {
-        verify::key_change(&self.api, &self.trust)
+        verify::key_change(&self.api, &self.trust).map_err(refused)
     }
 
     /// Accepts a vouched key change (the customer's decision), re-pinning the new key.

@@ -109,7 +109,8 @@ impl OrgClient {
     }
 
     /// Authenticates, keeping `trust` (what this organization pinned before); without one, the
-    /// vault key is fetched and trusted on first use.
+    /// vault key and witness policy are fetched and trusted on first use. A vault that serves
+    /// another witness policy than the pinned one is refused.
     pub fn connect_pinned(
         server: &str,
         keys: OrgKeys,
@@ -120,8 +121,16 @@ impl OrgClient {
         let token = access_token(&api, &keys, &endpoint)?;
         api.set_token(token);
         let trust = match trust {
-            Some(t) => t,
-            None => Trust::new(&api.get_text("/v1/ledger/key")?, None, 0)?,
+            Some(t) => {
+                verify::check_served_policy(&api, &t.witnesses)?;
+                t
+            }
+            None => Trust::new(
+                &api.get_text("/v1/ledger/key")?,
+                verify::served_policy(&api)?,
+                None,
+                0,
+            )?,
         };
         Ok(Self { api, keys, trust })
     }

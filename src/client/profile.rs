@@ -21,6 +21,10 @@ pub struct Profile {
     /// The vault's checkpoint key (C2SP verifier form), pinned at sign-up.
     #[serde(default)]
     pub vault_key: Option<String>,
+    /// The witness policy (text form) every checkpoint must satisfy, pinned at sign-up; a
+    /// profile without one pins the vault's on its next use.
+    #[serde(default)]
+    pub witness_policy: Option<String>,
     /// The last checkpoint verified, for the next consistency check.
     #[serde(default)]
     pub last_checkpoint: Option<String>,

@@ -3,14 +3,19 @@
 //! its consistency with the last checkpoint this device verified, each entry's leaf recomputed
 //! from its event and nonce, and each entry's inclusion proof against the signed root. A party's
 //! own listing must also be complete: its sequence numbers run 1, 2, 3, … without a gap and never
-//! go back below what this device saw before.
+//! go back below what this device saw before. With a pinned witness policy, every checkpoint
+//! must also carry the policy's quorum of witness cosignatures (C2SP tlog-cosignature): the
+//! witnesses cosign only one history, so a vault showing this device a history others do not
+//! see cannot get it cosigned.
 
 use super::{Api, ClientError};
 use crate::crypto::b64;
 use crate::crypto::sign::{OrgKeyChange, verify_org_key, verify_org_key_change};
 use crate::domain::ids::OrgId;
 use crate::domain::time::Timestamp;
+use crate::ledger::LedgerError;
 use crate::ledger::checkpoint::Checkpoint;
+use crate::ledger::cosignature::WitnessPolicy;
 use crate::ledger::merkle::{self, Hash};
 use crate::ledger::note::{Verifier, parse_verifier_key};
 use crate::ledger::{Event, Sequenced, leaf_commitment};
@@ -54,6 +59,14 @@ pub enum VerifyFailure {
         pinned: u64,
         shown: u64,
     },
+    #[error(
+        "not cosigned by enough of your trusted witnesses (have {have}, need {need}): the vault may be showing you a different history than others see"
+    )]
+    Unwitnessed { have: usize, need: usize },
+    #[error(
+        "a cosignature claiming to be from one of your trusted witnesses does not verify ({0}): the vault may be showing you a different history than others see"
+    )]
+    BadCosignature(String),
     #[error("{org}'s key log does not verify: {reason}")]
     KeyLog { org: String, reason: String },
     #[error("{0}")]
@@ -61,10 +74,13 @@ pub enum VerifyFailure {
 }
 
 /// What a device has pinned about a vault and its own place in it: the vault's verifier key,
-/// the last checkpoint it verified and the highest own sequence number it saw.
+/// the witness policy its checkpoints must satisfy, the last checkpoint it verified and the
+/// highest own sequence number it saw.
 #[derive(Debug, Clone)]
 pub struct Trust {
     pub verifier: Verifier,
+    /// Pinned like the vault key; a quorum of 0 asks for no cosignature.
+    pub witnesses: WitnessPolicy,
     pub last_checkpoint: Option<String>,
     pub last_seq: u64,
 }
@@ -72,14 +88,85 @@ pub struct Trust {
 impl Trust {
     pub fn new(
         vault_key: &str,
+        witnesses: WitnessPolicy,
         last_checkpoint: Option<String>,
         last_seq: u64,
     ) -> Result<Self, ClientError> {
         Ok(Self {
             verifier: pinned(vault_key)?,
+            witnesses,
             last_checkpoint,
             last_seq,
         })
+    }
+}
+
+/// Parses a witness policy (text form, see [`WitnessPolicy`]); `what` names its source.
+pub fn parse_policy(text: &str, what: &str) -> Result<WitnessPolicy, ClientError> {
+    WitnessPolicy::parse(text)
+        .map_err(|e| ClientError::Usage(format!("{what} is not a valid witness policy: {e}")))
+}
+
+/// Reads a witness policy file (`--witness-policy`).
+pub fn policy_file(path: &std::path::Path) -> Result<WitnessPolicy, ClientError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))?;
+    parse_policy(&text, &path.display().to_string())
+}
+
+/// The policy the vault says it follows (`GET /v1/ledger/witnesses`): the vault's word, only
+/// pinned on first use or compared with a pin, never believed over one.
+pub fn served_policy(api: &Api) -> Result<WitnessPolicy, ClientError> {
+    let text = api.get_text("/v1/ledger/witnesses")?;
+    WitnessPolicy::parse(&text)
+        .map_err(|e| ClientError::Protocol(format!("the vault's witness policy: {e}")))
+}
+
+/// The same witnesses (in any order) and the same quorum.
+pub fn same_policy(a: &WitnessPolicy, b: &WitnessPolicy) -> bool {
+    let keys = |p: &WitnessPolicy| {
+        let mut k: Vec<String> = p.witnesses.iter().map(|w| w.to_key_string()).collect();
+        k.sort();
+        k
+    };
+    a.quorum == b.quorum && keys(a) == keys(b)
+}
+
+/// Refuses when the vault now serves another policy than the pinned one: the pin never moves
+/// silently (a vault naming other witnesses may be naming witnesses it controls).
+pub fn check_served_policy(api: &Api, pinned: &WitnessPolicy) -> Result<(), ClientError> {
+    let served = served_policy(api)?;
+    if same_policy(&served, pinned) {
+        return Ok(());
+    }
+    Err(ClientError::Refused(format!(
+        "the vault now serves another witness policy than the one this device pinned \
+         (pinned: {}; served: {}): its checkpoints may not be cosigned by the witnesses you \
+         trust. Nothing was done; ask the vault's operator why the witnesses changed.",
+        describe(pinned),
+        describe(&served)
+    )))
+}
+
+/// A policy in one line, for messages.
+pub fn describe(p: &WitnessPolicy) -> String {
+    if p.quorum == 0 {
+        return "no witnesses".into();
+    }
+    let names: Vec<&str> = p.witnesses.iter().map(|w| w.name.as_str()).collect();
+    format!("{} of {}", p.quorum, names.join(", "))
+}
+
+/// Checks that `note` carries the pinned policy's quorum of valid cosignatures (nothing to
+/// check with a quorum of 0). Returns the witnesses that cosigned.
+pub fn check_witnessed(policy: &WitnessPolicy, note: &str) -> Result<Vec<String>, VerifyFailure> {
+    if policy.quorum == 0 {
+        return Ok(Vec::new());
+    }
+    match policy.check(note) {
+        Ok(found) => Ok(found.into_iter().map(|c| c.witness).collect()),
+        Err(LedgerError::NoQuorum { have, need }) => Err(VerifyFailure::Unwitnessed { have, need }),
+        Err(e) => Err(VerifyFailure::BadCosignature(e.to_string())),
     }
 }
 
@@ -99,15 +186,23 @@ fn hashes(v: &Value) -> Result<Vec<Hash>, ClientError> {
         .collect()
 }
 
-/// Checks `note` against the pinned key, then against the last checkpoint seen (if any): a
-/// smaller tree, another root for the same size, or a failed consistency proof is a failure.
+/// Checks `note` against the pinned key and the pinned witness policy, then against the last
+/// checkpoint seen (if any): a smaller tree, another root for the same size, or a failed
+/// consistency proof is a failure.
 pub fn check_checkpoint(
     api: &Api,
     verifier: &Verifier,
+    witnesses: &WitnessPolicy,
     note: &str,
     last_seen: Option<&str>,
 ) -> Result<(Checkpoint, Option<u64>), VerifyFailure> {
-    check_checkpoint_across(api, verifier, note, last_seen.map(|n| (n, verifier)))
+    check_checkpoint_across(
+        api,
+        verifier,
+        witnesses,
+        note,
+        last_seen.map(|n| (n, verifier)),
+    )
 }
 
 /// [`check_checkpoint`] where the last checkpoint seen was signed by `last_seen.1` (the key
@@ -116,11 +211,16 @@ pub fn check_checkpoint(
 pub fn check_checkpoint_across(
     api: &Api,
     verifier: &Verifier,
+    witnesses: &WitnessPolicy,
     note: &str,
     last_seen: Option<(&str, &Verifier)>,
 ) -> Result<(Checkpoint, Option<u64>), VerifyFailure> {
+    // The server-sent note: its vault line against the pinned key, its cosignatures against
+    // the pinned witness policy, before anything else about it is believed.
     let cp = Checkpoint::verify(note, &verifier.name, verifier)
         .map_err(|e| VerifyFailure::Signature(e.to_string()))?;
+    check_witnessed(witnesses, note)?;
+    // The last checkpoint seen was accepted (and witnessed, if a policy was pinned) before.
     let Some((old_note, old_verifier)) = last_seen else {
         return Ok((cp, None));
     };
@@ -191,20 +291,23 @@ impl Verified {
     }
 }
 
-/// Verifies a page: the checkpoint (pinned key, consistency with `last_seen`), then for every
+/// Verifies a page: the checkpoint (pinned key, pinned witness quorum, consistency with
+/// `last_seen`), then for every
 /// entry the leaf recomputed from the event exactly as sent and the nonce, the index below the
 /// checkpoint size, and the inclusion proof against the signed root. Entries come back in
 /// index order.
 pub fn verify_page(
     api: &Api,
     verifier: &Verifier,
+    witnesses: &WitnessPolicy,
     page: &Value,
     last_seen: Option<&str>,
 ) -> Result<Verified, VerifyFailure> {
     let note = page["checkpoint"]
         .as_str()
         .ok_or_else(|| ClientError::Protocol("no checkpoint in the ledger answer".into()))?;
-    let (cp, consistent_with) = check_checkpoint(api, verifier, note, last_seen)?;
+    // The page's `checkpoint` field: pinned key, pinned witness quorum, consistency.
+    let (cp, consistent_with) = check_checkpoint(api, verifier, witnesses, note, last_seen)?;
     let raw: Vec<RawEntry> = serde_json::from_value(page["entries"].clone())
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
     let mut entries = Vec::with_capacity(raw.len());
@@ -335,7 +438,13 @@ pub fn verify_own(
     page: &Value,
     party: Party<'_>,
 ) -> Result<Verified, VerifyFailure> {
-    let v = verify_page(api, &trust.verifier, page, trust.last_checkpoint.as_deref())?;
+    let v = verify_page(
+        api,
+        &trust.verifier,
+        &trust.witnesses,
+        page,
+        trust.last_checkpoint.as_deref(),
+    )?;
     let last = check_complete(&v.entries, party, trust.last_seq)?;
     trust.last_checkpoint = Some(v.note.clone());
     trust.last_seq = last;
@@ -489,6 +598,7 @@ pub fn org_key_log(api: &Api, trust: &mut Trust, org: &OrgId) -> Result<OrgKeyLo
     let v = verify_page(
         api,
         &trust.verifier,
+        &trust.witnesses,
         &page,
         trust.last_checkpoint.as_deref(),
     )?;
@@ -515,8 +625,12 @@ pub enum KeyChange {
 /// Looks at the vault's current checkpoint and, if the pinned key no longer signs it, at the
 /// rotation statements (`GET /v1/ledger/key/rotations`): only statements verified from the
 /// pinned key count, and the chain must end at the key that signs the current checkpoint.
-pub fn key_change(api: &Api, trust: &Trust) -> Result<KeyChange, ClientError> {
+/// A checkpoint without the pinned witness quorum is refused whoever signed it.
+pub fn key_change(api: &Api, trust: &Trust) -> Result<KeyChange, VerifyFailure> {
     let note = api.get_text("/v1/ledger/checkpoint")?;
+    // The served checkpoint: the pinned witness quorum first (it binds the body, whichever
+    // key signed it), then which vault key signs it.
+    check_witnessed(&trust.witnesses, &note)?;
     if Checkpoint::verify(&note, &trust.verifier.name, &trust.verifier).is_ok() {
         return Ok(KeyChange::None);
     }
@@ -547,9 +661,12 @@ pub fn accept_key(api: &Api, trust: &mut Trust, change: &KeyChange) -> Result<()
         return Err(VerifyFailure::Signature("empty rotation chain".into()));
     };
     let last = trust.last_checkpoint.clone();
+    // The vouched note: the new key's signature, the pinned witness quorum, and consistency
+    // with the history verified under the old key.
     check_checkpoint_across(
         api,
         &next,
+        &trust.witnesses,
         note,
         last.as_deref().map(|n| (n, &trust.verifier)),
     )?;

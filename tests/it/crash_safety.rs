@@ -546,6 +546,7 @@ fn op_signup(w: &World, it: usize) -> Outcome {
         x25519_public: secrets.x25519_public(),
         ed25519_public: secrets.ed25519_public(),
         vault_key: None,
+        witness_policy: None,
         last_checkpoint: None,
         last_seq: 0,
         org_anchors: Default::default(),
@@ -1419,6 +1420,7 @@ fn check_online(
         let checked = verify_page(
             &dev.api,
             verifier,
+            &Default::default(),
             &page,
             best.as_ref().map(|b| b.1.as_str()),
         )

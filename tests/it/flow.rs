@@ -408,6 +408,7 @@ fn acknowledged_acts_survive_a_restart() {
             x25519_public: tv.vault.customer(&d.customer_id).unwrap().x25519_public,
             ed25519_public: tv.vault.customer(&d.customer_id).unwrap().ed25519_public,
             vault_key: None,
+            witness_policy: None,
             last_checkpoint: None,
             last_seq: 0,
             org_anchors: Default::default(),

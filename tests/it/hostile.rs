@@ -290,7 +290,13 @@ fn world() -> World {
 
 /// An organization client through `url`, pinning the vault's real key (as `--vault-key` does).
 fn org_client(tv: &TestVault, url: &str, keys: OrgKeys) -> OrgClient {
-    let trust = Trust::new(&tv.vault.signer().verifier_key(), None, 0).unwrap();
+    let trust = Trust::new(
+        &tv.vault.signer().verifier_key(),
+        Default::default(),
+        None,
+        0,
+    )
+    .unwrap();
     OrgClient::connect_pinned(url, keys, Some(trust)).unwrap()
 }
 

@@ -120,8 +120,14 @@ fn proofs_over_http_verify_and_bad_ranges_are_refused() {
         ))
         .unwrap();
     merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &proof(&c)).unwrap();
-    let (cp, with) =
-        check_checkpoint(&api, &verifier(&tv), &checkpoint(&tv).0, Some(&old_note)).unwrap();
+    let (cp, with) = check_checkpoint(
+        &api,
+        &verifier(&tv),
+        &Default::default(),
+        &checkpoint(&tv).0,
+        Some(&old_note),
+    )
+    .unwrap();
     assert_eq!((cp.size, with), (new.size, Some(old.size)));
     for (path, code) in [
         (
@@ -208,7 +214,7 @@ fn verify_own_ledger(
     customer: &str,
     pinned_seq: u64,
 ) -> Result<Verified, VerifyFailure> {
-    let page = verify_page(api, v, ledger, None)?;
+    let page = verify_page(api, v, &Default::default(), ledger, None)?;
     check_complete(&page.entries, Party::Customer(customer), pinned_seq)?;
     Ok(page)
 }
@@ -307,10 +313,10 @@ fn a_rewritten_or_truncated_history_is_detected() {
     let (b_note, _) = fresh_checkpoint(&b);
     let v = verifier(&a);
     let api_b = Api::new(&b.url).unwrap();
-    let e = check_checkpoint(&api_b, &v, &b_note, Some(&a_note)).unwrap_err();
+    let e = check_checkpoint(&api_b, &v, &Default::default(), &b_note, Some(&a_note)).unwrap_err();
     assert!(matches!(e, VerifyFailure::Inconsistent { .. }), "{e}");
     let api_a = Api::new(&a.url).unwrap();
-    let e = check_checkpoint(&api_a, &v, &a_note, Some(&b_note)).unwrap_err();
+    let e = check_checkpoint(&api_a, &v, &Default::default(), &a_note, Some(&b_note)).unwrap_err();
     assert!(matches!(e, VerifyFailure::Truncated { .. }), "{e}");
 
     // The CLI says which check failed and exits non-zero.

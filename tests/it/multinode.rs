@@ -460,7 +460,7 @@ impl OrgSecret {
         OrgClient {
             api: Api::new(url).unwrap().with_token(token.to_owned()),
             keys: self.keys(),
-            trust: Trust::new(vault_key, None, 0).unwrap(),
+            trust: Trust::new(vault_key, Default::default(), None, 0).unwrap(),
         }
     }
 
@@ -1093,8 +1093,14 @@ fn check_ledger(
                 continue;
             }
         };
-        match verify_page(&dev.api, verifier, &page, newest.as_deref())
-            .and_then(|v| check_complete(&v.entries, Party::Customer(&c), 0).map(|_| v))
+        match verify_page(
+            &dev.api,
+            verifier,
+            &Default::default(),
+            &page,
+            newest.as_deref(),
+        )
+        .and_then(|v| check_complete(&v.entries, Party::Customer(&c), 0).map(|_| v))
         {
             Ok(v) => {
                 ck.ledgers += 1;
@@ -1193,7 +1199,13 @@ fn check_ledger(
                 continue;
             }
         };
-        if let Err(e) = verify_page(&api, verifier, &page, newest.as_deref()) {
+        if let Err(e) = verify_page(
+            &api,
+            verifier,
+            &Default::default(),
+            &page,
+            newest.as_deref(),
+        ) {
             ck.problems.push(format!(
                 "{}'s key log through node {} does not verify: {e}",
                 org.id, NAMES[n]
@@ -1320,7 +1332,13 @@ fn check_ledger(
     for (k, pair) in chain.windows(2).enumerate() {
         let n = pick(k);
         let api = Api::new(&cx.urls[n]).unwrap();
-        match check_checkpoint(&api, verifier, &pair[1].1, Some(&pair[0].1)) {
+        match check_checkpoint(
+            &api,
+            verifier,
+            &Default::default(),
+            &pair[1].1,
+            Some(&pair[0].1),
+        ) {
             Ok(_) => ck.consistency_proofs += 1,
             Err(e) => ck.problems.push(format!(
                 "the checkpoint of size {} is not consistent with the one of size {} (proof \
