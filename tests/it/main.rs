@@ -28,4 +28,5 @@ mod wire_vectors;
 mod witness_interop;
 mod witness_server;
 mod witness_vectors;
+mod witnesses;
 mod write_path;
