@@ -4,9 +4,9 @@
 // checkpoint only with the PINNED quorum of valid cosignatures (web/src/ledger/cosignature.js,
 // guard.js). Checked here: (a) the honest vault's ledger shows as verified and cosigned; (b) a
 // checkpoint without the pinned quorum (cosignatures stripped, or forged) is refused in plain
-// words and nothing is saved; (c) a served policy other than the pinned one is refused, also from
-// the same vault restarted without its witness, while a device that never pinned witnesses
-// accepts that vault.
+// words, nothing is saved, and an organization's key log under one is not believed; (c) a served
+// policy other than the pinned one is refused, also from the same vault restarted without its
+// witness, while a device that never pinned witnesses accepts that vault.
 //
 // Run: `node --test tests/browser/witness.test.mjs` after `cargo build --bin assent` and
 // `npm run build --prefix web`.
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { b64std, fromB64std, hex } from '../../web/src/crypto/bytes.js';
 import { ed25519Public } from '../../web/src/crypto/keys.js';
 import { cosignatureKeyId, parsePolicy, policyText } from '../../web/src/ledger/cosignature.js';
-import { DESKTOP, ROOT, SHOTS, go, launchBrowser, needBuilt, newPage, putText, saveText, shooter, signUp, startVault, stopVault } from './harness.mjs';
+import { DESKTOP, ROOT, SHOTS, cli, go, launchBrowser, needBuilt, newPage, putText, saveText, shooter, signUp, startVault, stopVault } from './harness.mjs';
 import { startProxy } from './proxy.mjs';
 
 const PASS = 'correct horse battery staple 42';
@@ -132,6 +132,23 @@ test('(b) a forged cosignature of the pinned witness: the whole checkpoint is re
   }));
   await ledgerFails(page, /A witness this device trusts did not sign this checkpoint as the vault claims/);
   await saveRefused(page);
+  await context.close();
+});
+
+test('(b) an organization’s key log under a checkpoint without the cosignature: not confirmed, approval disabled', async () => {
+  const { page, context, handle } = await customer('b-keys');
+  proxy.rule({ method: 'GET', path: /^\/v1\/orgs\/[^/]+\/keys$/, response: (j) => ({ ...j, checkpoint: j.checkpoint.replace(WITNESS_LINE, '') }) });
+  const r = cli(vault, ['org', 'request', '--customer', handle, '--labels', 'email', '--purposes', 'dpv:IdentityVerification', '--duration', '30d', '--justification', 'We must verify your identity']);
+  assert.equal(r.status, 0, r.stderr);
+  const id = JSON.parse(r.stdout).request_id;
+  await page.evaluate((h) => {
+    location.hash = h;
+  }, `#/requests/${id}`);
+  const card = page.locator(`li.request[data-request="${id}"]`);
+  await card.locator('.keylog.bad').waitFor();
+  assert.match(await card.locator('.keylog.bad').textContent(), NO_QUORUM);
+  assert.equal(await card.locator('button.approve').isDisabled(), true);
+  await shots(page, 'b-key-log-no-quorum');
   await context.close();
 });
 
