@@ -32,8 +32,8 @@ pub struct OrgArgs {
         global = true
     )]
     pub key: PathBuf,
-    /// What this organization pinned (vault key, last checkpoint, highest org_seq, earlier
-    /// keys); default: the key file's path with `.state.json` appended.
+    /// What this organization pinned (vault key, witness policy, last checkpoint, highest
+    /// org_seq, earlier keys); default: the key file's path with `.state.json` appended.
     #[arg(long, env = "ASSENT_ORG_STATE", global = true)]
     pub state: Option<PathBuf>,
     /// Pin this vault key (C2SP verifier form) instead of trusting the first one seen.
