@@ -31,8 +31,25 @@ use utoipa_axum::routes;
 
 pub use error::ApiError;
 
+/// What every handler shares. Cloned per request by axum's `State` extractor: one reference
+/// count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub vault: Vault,
     pub tokens: Arc<TokenIssuer>,
     pub admin_public: [u8; 32],

@@ -75,7 +75,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// redb page cache.
-pub const CACHE_BYTES: usize = 64 << 20;
+pub const CACHE_BYTES: usize = 40 << 20;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "assent.redb";

@@ -117,7 +117,12 @@ pub fn policy_file(path: &std::path::Path) -> Result<WitnessPolicy, ClientError>
 /// The policy the vault says it follows (`GET /v1/ledger/witnesses`): the vault's word, only
 /// pinned on first use or compared with a pin, never believed over one.
 pub fn served_policy(api: &Api) -> Result<WitnessPolicy, ClientError> {
-    let text = api.get_text("/v1/ledger/witnesses")?;
+    // A vault from before witnesses has no such endpoint: it has no witnesses (as the page
+    // reads it too). This is only ever pinned on first use; a pin never moves because of it.
+    let text = match api.get_text("/v1/ledger/witnesses") {
+        Err(ClientError::Api { status: 404, .. }) => return Ok(WitnessPolicy::default()),
+        other => other?,
+    };
     WitnessPolicy::parse(&text)
         .map_err(|e| ClientError::Protocol(format!("the vault's witness policy: {e}")))
 }

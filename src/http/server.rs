@@ -223,7 +223,7 @@ pub async fn start_with(
     if config.demo {
         register_demo_org(&vault, &config).await?;
     }
-    let state = AppState {
+    let state = AppState::new(super::Shared {
         vault: vault.clone(),
         tokens: Arc::new(tokens),
         admin_public: keys.admin_public,
@@ -238,7 +238,7 @@ pub async fn start_with(
             .with_requests(options.requests.0, options.requests.1),
         ),
         streams: Arc::default(),
-    };
+    });
     let limits = state.limits.clone();
     let streams = state.streams.clone();
     let app = app(
