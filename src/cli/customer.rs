@@ -146,6 +146,16 @@ pub enum CustomerCommand {
         #[arg(long)]
         accept: bool,
     },
+    /// Compare the witness policy this device pinned with the one the vault serves; with
+    /// --accept, pin the vault's (or, with --from, a policy you got from outside the vault).
+    /// A pinned policy never changes otherwise.
+    WitnessPolicy {
+        #[arg(long)]
+        accept: bool,
+        /// A policy file from an independent source, pinned instead of the vault's.
+        #[arg(long, requires = "accept")]
+        from: Option<PathBuf>,
+    },
     /// Destroy an envelope (ciphertext and every wrapped key).
     Erase {
         #[arg(long)]
@@ -325,6 +335,53 @@ fn vault_key(path: &Path, witness_policy: Option<&Path>, accept: bool) -> Result
     print_json(&shown)
 }
 
+/// `customer witness-policy [--accept [--from FILE]]`: the only way a pinned policy moves, by
+/// the customer's own choice (a vault that adds or replaces witnesses asks its customers to run
+/// it; until then their devices refuse its checkpoints). The history verified so far must still
+/// extend: the next verification checks the new checkpoints against the kept one.
+fn witness_policy(path: &Path, accept: bool, from: Option<&Path>) -> Result<(), CliError> {
+    let mut profile = Profile::load(path)?;
+    let api = crate::client::Api::new(&profile.server)?;
+    let served = verify::served_policy(&api)?;
+    let pinned = profile
+        .witness_policy
+        .as_deref()
+        .map(|t| verify::parse_policy(t, &path.display().to_string()))
+        .transpose()?;
+    let next = match from {
+        Some(file) => verify::policy_file(file)?,
+        None => served.clone(),
+    };
+    let same = pinned
+        .as_ref()
+        .is_some_and(|p| verify::same_policy(p, &served));
+    let shown = json!({
+        "pinned": pinned.as_ref().map(verify::describe),
+        "served": verify::describe(&served),
+        "same": same,
+    });
+    if accept {
+        if !verify::same_policy(&next, &served) {
+            return Err(CliError::Usage(format!(
+                "the vault serves {}, not the policy you chose ({}): its checkpoints would be \
+                 refused; ask its operator",
+                verify::describe(&served),
+                verify::describe(&next)
+            )));
+        }
+        profile.witness_policy = Some(next.to_text());
+        profile.save(path)?;
+        eprintln!("pinned: {}", verify::describe(&next));
+    } else if !same {
+        eprintln!(
+            "the vault serves another witness policy than this device pinned; your device refuses \
+             its checkpoints until you accept one (--accept, or --accept --from FILE with a policy \
+             from an independent source)"
+        );
+    }
+    print_json(&shown)
+}
+
 fn guess_type(path: &Path) -> &'static str {
     match path
         .extension()
@@ -474,6 +531,9 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             print_json(&answer)
         }
         CustomerCommand::VaultKey { accept } => vault_key(&a.profile, policy, accept),
+        CustomerCommand::WitnessPolicy { accept, from } => {
+            witness_policy(&a.profile, accept, from.as_deref())
+        }
         CustomerCommand::Passphrase { kdf } => {
             let mut profile = load(&a.profile, policy)?;
             let current = passphrase(false)?;

@@ -488,3 +488,23 @@ pub fn entries_of(page: &Value) -> Result<Entries, String> {
     }
     Ok(out)
 }
+
+/// The `addr` of the last "assent listening" line of a vault's JSON log (its `--addr-file`
+/// names the public URL, which may be a proxy's).
+pub fn listening_address(log: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .rev()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| {
+            let fields = if v["fields"].is_object() {
+                &v["fields"]
+            } else {
+                &v
+            };
+            (fields["message"] == "assent listening")
+                .then(|| fields["addr"].as_str().map(str::to_owned))
+                .flatten()
+        })
+}

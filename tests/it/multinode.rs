@@ -148,7 +148,7 @@ impl Node {
             let written = std::fs::read_to_string(&self.addr_file)
                 .is_ok_and(|u| u.trim().starts_with("http"));
             if written {
-                let url = listening_address(&self.log).ok_or_else(|| {
+                let url = common::listening_address(&self.log).ok_or_else(|| {
                     format!(
                         "node {} listens but its log names no address:\n{}",
                         self.name,
@@ -244,25 +244,6 @@ impl Node {
             .collect();
         bad[bad.len().saturating_sub(n)..].to_vec()
     }
-}
-
-/// The `addr` of the last "assent listening" line of a JSON log.
-fn listening_address(log: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
-    text.lines()
-        .rev()
-        .filter(|l| l.starts_with('{'))
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|v| {
-            let fields = if v["fields"].is_object() {
-                &v["fields"]
-            } else {
-                &v
-            };
-            (fields["message"] == "assent listening")
-                .then(|| fields["addr"].as_str().map(str::to_owned))
-                .flatten()
-        })
 }
 
 struct Cluster {

@@ -125,7 +125,7 @@ fn vault(data: &Path, witnesses: Option<&Witnesses>, public_url: Option<&str>) -
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if std::fs::read_to_string(&addr).is_ok_and(|u| u.starts_with("http"))
-            && let Some(a) = listening_address(&log)
+            && let Some(a) = common::listening_address(&log)
         {
             return VaultProcess {
                 child,
@@ -141,23 +141,6 @@ fn vault(data: &Path, witnesses: Option<&Witnesses>, public_url: Option<&str>) -
         assert!(Instant::now() < deadline, "the vault did not start");
         std::thread::sleep(Duration::from_millis(30));
     }
-}
-
-/// The bound address from the vault's JSON log (its address file names the public URL).
-fn listening_address(log: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|v| {
-            let f = if v["fields"].is_object() {
-                v["fields"].clone()
-            } else {
-                v
-            };
-            (f["message"] == "assent listening")
-                .then(|| f["addr"].as_str().map(str::to_owned))
-                .flatten()
-        })
 }
 
 fn get(url: &str, path: &str) -> (u16, String) {
@@ -605,4 +588,58 @@ fn cosignatures_stripped_or_altered_by_a_proxy_are_refused() {
     // Nothing was pinned from the tampered answers: honest again, everything passes.
     proxy.transparent();
     all_pass(&cli);
+}
+
+/// A vault that adds witnesses later: a device that pinned "no witnesses" refuses it until the
+/// customer accepts a policy (from an independent file, or the vault's), and its verified
+/// history must still extend under the new policy.
+#[test]
+fn a_policy_moves_only_when_the_customer_accepts_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("vault");
+    let plain = vault(&data, None, None);
+    let customer = Cli::new(tmp.path(), "erin", &plain.url);
+    let (ok, _, err) = customer.signup("erin", None);
+    assert!(ok, "{err}");
+    customer.ok(&["customer", "ledger", "verify"]);
+    drop(plain);
+    let w = witnesses(tmp.path());
+    let witnessed = vault(&data, Some(&w), None);
+    // The same vault, restarted on another port: the profile follows it.
+    let path = customer.dir.join("profile.json");
+    let mut profile: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    profile["server"] = Value::String(witnessed.url.clone());
+    std::fs::write(&path, profile.to_string()).unwrap();
+    customer.refused(&["customer", "ledger", "verify"], "witness policy");
+    let shown = customer.ok(&["customer", "witness-policy"]);
+    assert_eq!(shown["same"], false, "{shown}");
+    // A file naming other witnesses than the vault's is refused, and nothing moves.
+    let other = tmp.path().join("other-policy.txt");
+    let stranger = assent::ledger::cosignature::WitnessKey::new(
+        "stranger.test",
+        &ed25519_dalek::SigningKey::from_bytes(&[3; 32])
+            .verifying_key()
+            .to_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        &other,
+        format!("witness {}\nquorum 1\n", stranger.to_key_string()),
+    )
+    .unwrap();
+    let f = other.to_str().unwrap();
+    customer.refused(
+        &["customer", "witness-policy", "--accept", "--from", f],
+        "not the policy",
+    );
+    customer.refused(&["customer", "ledger", "verify"], "witness policy");
+    let p = w.file.to_str().unwrap();
+    customer.ok(&["customer", "witness-policy", "--accept", "--from", p]);
+    let verified = customer.ok(&["customer", "ledger", "verify"]);
+    assert_eq!(
+        verified["cosigned_by"].as_array().unwrap().len(),
+        2,
+        "{verified}"
+    );
+    assert_eq!(customer.ok(&["customer", "witness-policy"])["same"], true);
 }
