@@ -215,6 +215,12 @@ pub enum OrgCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Compare the pinned witness policy with the vault's; with --accept, pin the vault's (or
+    /// the one given with --witness-policy). A pinned policy never changes otherwise.
+    WitnessPolicy {
+        #[arg(long)]
+        accept: bool,
+    },
 }
 
 pub fn run(a: OrgArgs) -> Result<(), CliError> {
@@ -244,6 +250,7 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
             show(&keys)
         }
         OrgCommand::Show => show(&OrgKeys::load(&a.key)?),
+        OrgCommand::WitnessPolicy { accept } => witness_policy(&a, *accept),
         OrgCommand::Token => {
             let (c, _) = a.connect()?;
             eprintln!("authenticated as {}", c.keys.org_id);
@@ -363,5 +370,41 @@ fn show(keys: &OrgKeys) -> Result<(), CliError> {
         "fingerprint": fingerprint(&id),
         // What customers compare: publish these words where they know it is you.
         "words": fingerprint_words(&id),
+    }))
+}
+
+/// `org witness-policy [--accept]`: the only way the state file's pinned policy moves, by the
+/// organization's choice; the verified history must still extend (the next check proves it).
+fn witness_policy(a: &OrgArgs, accept: bool) -> Result<(), CliError> {
+    let mut state = a.load_state()?;
+    let served = verify::served_policy(&Api::new(&a.server)?)?;
+    let pinned = state
+        .witness_policy
+        .as_deref()
+        .map(|t| verify::parse_policy(t, &a.state_path().display().to_string()))
+        .transpose()?;
+    let next = match &a.witness_policy {
+        Some(file) => verify::policy_file(file)?,
+        None => served.clone(),
+    };
+    let same = pinned
+        .as_ref()
+        .is_some_and(|p| verify::same_policy(p, &served));
+    if accept {
+        if !verify::same_policy(&next, &served) {
+            return Err(CliError::Usage(format!(
+                "the vault serves {}, not the policy given ({}): its checkpoints would be refused",
+                verify::describe(&served),
+                verify::describe(&next)
+            )));
+        }
+        state.witness_policy = Some(next.to_text());
+        write_json(&a.state_path(), &state)?;
+        eprintln!("pinned: {}", verify::describe(&next));
+    }
+    print_json(&json!({
+        "pinned": pinned.as_ref().map(verify::describe),
+        "served": verify::describe(&served),
+        "same": same,
     }))
 }

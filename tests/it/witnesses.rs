@@ -590,8 +590,8 @@ fn cosignatures_stripped_or_altered_by_a_proxy_are_refused() {
     all_pass(&cli);
 }
 
-/// A vault that adds witnesses later: a device that pinned "no witnesses" refuses it until the
-/// customer accepts a policy (from an independent file, or the vault's), and its verified
+/// A vault that adds witnesses later: a device (and an organization's client) that pinned "no
+/// witnesses" refuses it until the customer (the organization) accepts a policy (from an independent file, or the vault's), and its verified
 /// history must still extend under the new policy.
 #[test]
 fn a_policy_moves_only_when_the_customer_accepts_one() {
@@ -602,6 +602,7 @@ fn a_policy_moves_only_when_the_customer_accepts_one() {
     let (ok, _, err) = customer.signup("erin", None);
     assert!(ok, "{err}");
     customer.ok(&["customer", "ledger", "verify"]);
+    Cli::new(tmp.path(), "acme", &plain.url).ok(&["org", "monitor"]);
     drop(plain);
     let w = witnesses(tmp.path());
     let witnessed = vault(&data, Some(&w), None);
@@ -642,4 +643,10 @@ fn a_policy_moves_only_when_the_customer_accepts_one() {
         "{verified}"
     );
     assert_eq!(customer.ok(&["customer", "witness-policy"])["same"], true);
+    // The organization's state file: the same, by its own choice.
+    let org = Cli::new(tmp.path(), "acme", &witnessed.url);
+    org.refused(&["org", "monitor"], "witness policy");
+    assert_eq!(org.ok(&["org", "witness-policy"])["same"], false);
+    org.ok(&["org", "witness-policy", "--accept", "--witness-policy", p]);
+    org.ok(&["org", "monitor"]);
 }
