@@ -27,8 +27,11 @@ test: lint web
 test-postgres:
 	bash scripts/with-postgres.sh $(CARGO) test --test it
 
-## The browser tests alone (needs /usr/bin/chromium: `apt-get install -y chromium`).
+## The browser tests alone. They drive Debian's /usr/bin/chromium, which
+## scripts/debian-install.sh installs when missing (as root with apt-get; elsewhere
+## `apt-get install -y chromium`).
 test-browser: web
+	sh scripts/debian-install.sh /usr/bin/chromium chromium
 	$(CARGO) build --bin assent
 	$(NODE) --test tests/browser/*.test.mjs
 

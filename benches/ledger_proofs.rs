@@ -71,9 +71,11 @@ fn main() {
             state ^= state >> 7;
             state ^= state << 17;
             let index = state % size;
-            // As the vault does per request: open the node table, then read the proof's nodes.
+            // As the vault does per request: open the node table, then read the proof's nodes
+            // (the upper levels through the store's shared node cache).
             let t = Instant::now();
-            let proof = merkle::inclusion_proof(&view.nodes().unwrap(), index, size).unwrap();
+            let proof =
+                merkle::inclusion_proof(&store.proof_nodes(&view).unwrap(), index, size).unwrap();
             gen_times.push(t.elapsed());
             let leaf = view.node(0, index).unwrap().unwrap();
             let t = Instant::now();

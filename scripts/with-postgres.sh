@@ -10,12 +10,8 @@
 # Without PostgreSQL it installs Debian's package when it can (root, apt-get); otherwise it
 # says so and exits 0 (the suites are skipped, not failed).
 set -eu
-if ! command -v pg_virtualenv >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  # A fresh Debian machine (as root): install Debian's PostgreSQL, as .ci/run does.
-  echo "installing Debian's postgresql for the PostgreSQL suites"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-fi
+# A fresh Debian machine (as root): install Debian's PostgreSQL, as .ci/run does.
+sh "$(dirname "$0")/debian-install.sh" pg_virtualenv postgresql
 if ! command -v pg_virtualenv >/dev/null 2>&1; then
   echo "PostgreSQL not installed: skipping the PostgreSQL suites (apt-get install -y postgresql)"
   exit 0

@@ -20,6 +20,7 @@ pub mod error;
 pub mod grants;
 pub mod ledger_reads;
 pub mod ledger_tx;
+pub mod node_cache;
 pub mod orgs;
 pub mod pg;
 pub mod pinned;
@@ -99,6 +100,8 @@ pub struct Store {
     writer: Writer,
     /// The data directory (`storage.data_dir`).
     dir: std::path::PathBuf,
+    /// Upper tree levels, shared by every view's proofs (node_cache.rs).
+    nodes: Arc<node_cache::NodeCache>,
 }
 
 impl Store {
@@ -137,6 +140,7 @@ impl Store {
             backend: Backend::Redb(db),
             writer,
             dir: dir.to_owned(),
+            nodes: Arc::default(),
         })
     }
 
@@ -162,6 +166,7 @@ impl Store {
             backend: Backend::Postgres(store),
             writer,
             dir: dir.to_owned(),
+            nodes: Arc::default(),
         })
     }
 
@@ -191,6 +196,19 @@ impl Store {
 
     pub fn writer(&self) -> &Writer {
         &self.writer
+    }
+
+    /// `view`'s tree nodes for roots and proofs, its upper levels read through the cache all
+    /// views share. `view` must come from [`Store::read`] (committed state: invariant of
+    /// node_cache.rs).
+    pub fn proof_nodes<'v>(
+        &'v self,
+        view: &'v View,
+    ) -> Result<node_cache::CachedNodes<'v>, StoreError> {
+        Ok(node_cache::CachedNodes {
+            view: view.nodes()?,
+            cache: &self.nodes,
+        })
     }
 }
 

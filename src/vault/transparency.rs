@@ -61,7 +61,7 @@ impl Vault {
         let (size, root, latest) = {
             let view = self.store().read()?;
             let size = view.ledger_size()?;
-            let root = merkle::root(&view.nodes()?, size).map_err(ledger_err)?;
+            let root = merkle::root(&self.store().proof_nodes(&view)?, size).map_err(ledger_err)?;
             (size, root, view.latest_checkpoint()?)
         };
         // Reused only if the current key signed it: after a key rotation the first call signs
@@ -99,7 +99,7 @@ impl Vault {
                 format!("index must be below size {size}"),
             ));
         }
-        merkle::inclusion_proof(&view.nodes()?, index, size).map_err(ledger_err)
+        merkle::inclusion_proof(&self.store().proof_nodes(&view)?, index, size).map_err(ledger_err)
     }
 
     /// RFC 9162 §2.1.4.1 consistency proof between tree sizes `from` and `to`.
@@ -109,7 +109,7 @@ impl Vault {
         if from == 0 || from > to {
             return Err(VaultError::bad("bad_sizes", "need 0 < from ≤ to"));
         }
-        merkle::consistency_proof(&view.nodes()?, from, to).map_err(ledger_err)
+        merkle::consistency_proof(&self.store().proof_nodes(&view)?, from, to).map_err(ledger_err)
     }
 
     /// The receipt of ledger entry `index`, appended by the batch `committed`: that batch
