@@ -123,10 +123,12 @@ impl Store {
                 .create(&file)?,
         );
         ledger_tx::init_schema(&db)?;
+        let nodes = Arc::new(node_cache::NodeCache::default());
         let mut frontier = {
             let rtx = db.begin_read()?;
             let view = ReadView::new(rtx);
             let size = ledger_reads::LedgerReads::ledger_size(&view)?;
+            nodes.fill(&view)?;
             Frontier::load(&ledger_reads::LedgerReads::nodes(&view)?, size)?
         };
         // At most one batch plus `writer::INDEX_LAG` events, if the last run did not stop
@@ -140,7 +142,7 @@ impl Store {
             backend: Backend::Redb(db),
             writer,
             dir: dir.to_owned(),
-            nodes: Arc::default(),
+            nodes,
         })
     }
 
@@ -150,11 +152,16 @@ impl Store {
     pub async fn open_postgres(url: &str, dir: &Path) -> Result<Self, StoreError> {
         private_dir(dir)?;
         let store = pg::PgStore::connect(url).await?;
+        let nodes = Arc::new(node_cache::NodeCache::default());
         let size = {
-            let s = store.clone();
-            tokio::task::spawn_blocking(move || ledger_reads::LedgerReads::ledger_size(&s.read()?))
-                .await
-                .map_err(|e| StoreError::Io(e.to_string()))??
+            let (s, n) = (store.clone(), nodes.clone());
+            tokio::task::spawn_blocking(move || {
+                let view = s.read()?;
+                n.fill(&view)?;
+                ledger_reads::LedgerReads::ledger_size(&view)
+            })
+            .await
+            .map_err(|e| StoreError::Io(e.to_string()))??
         };
         let writer = Writer::start(pg::writer::PgCommitter {
             store: store.clone(),
@@ -166,7 +173,7 @@ impl Store {
             backend: Backend::Postgres(store),
             writer,
             dir: dir.to_owned(),
-            nodes: Arc::default(),
+            nodes,
         })
     }
 

@@ -32,6 +32,9 @@ pub trait LedgerReads {
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
     /// The tree's stored nodes, for the many lookups of a root or proof (opened once).
     fn nodes(&self) -> Result<Box<dyn NodeReader + '_>, StoreError>;
+    /// Up to `limit` stored nodes at levels `min_level` and up, highest levels first (to fill
+    /// the node cache at start: node_cache.rs).
+    fn upper_nodes(&self, min_level: u8, limit: usize) -> Result<Vec<(u8, u64, Hash)>, StoreError>;
     /// The newest signed checkpoint: (tree size, note).
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// The `limit` newest signed checkpoints, newest first.
@@ -87,6 +90,22 @@ impl<R: Open> LedgerReads for R {
 
     fn nodes(&self) -> Result<Box<dyn NodeReader + '_>, StoreError> {
         Ok(Box::new(Nodes(self.table(LEDGER_NODES)?)))
+    }
+
+    fn upper_nodes(&self, min_level: u8, limit: usize) -> Result<Vec<(u8, u64, Hash)>, StoreError> {
+        let table = self.table(LEDGER_NODES)?;
+        let mut out = Vec::new();
+        // Levels below 64 only: a node of level 64 would cover more leaves than a u64 counts.
+        for level in (min_level..64).rev() {
+            for item in table.range((level, 0)..=(level, u64::MAX))? {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                let (k, v) = item?;
+                out.push((level, k.value().1, v.value()));
+            }
+        }
+        Ok(out)
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {

@@ -467,6 +467,28 @@ impl<S: Side> LedgerReads for Pg<S> {
         Ok(Box::new(Nodes(&self.conn)))
     }
 
+    fn upper_nodes(&self, min_level: u8, limit: usize) -> Result<Vec<(u8, u64, Hash)>, StoreError> {
+        self.side.settle(&self.conn)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.conn
+            .rows(
+                "SELECT level, idx, hash FROM ledger_nodes WHERE level >= $1 \
+                 ORDER BY level DESC, idx LIMIT $2",
+                &[&i16::from(min_level), &limit],
+            )?
+            .iter()
+            .map(|r| {
+                let level: i16 = r.try_get(0).map_err(db_err)?;
+                let level = u8::try_from(level).map_err(|_| StoreError::Corrupt {
+                    table: "ledger_nodes",
+                    detail: format!("level {level}"),
+                })?;
+                let hash = crate::ledger::merkle::parse_hash(&bytes(r, 2)?)?;
+                Ok((level, u64_of(r, 1)?, hash))
+            })
+            .collect()
+    }
+
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         self.conn
             .row(
