@@ -121,9 +121,6 @@ pub struct Grant {
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<Timestamp>,
-    /// Reads so far. Stored (and decided in the read's batch) only for a grant with a
-    /// `max_reads` quota; for any other grant the stored value is not kept up to date (a read
-    /// writes only its ledger entry) and views fill it from the ledger (`Vault::count_reads`).
     pub reads: u32,
     /// Ledger index of the `grant_created` entry.
     pub ledger_index: u64,

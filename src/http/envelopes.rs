@@ -67,7 +67,7 @@ pub fn recipients(
 ) -> Result<Vec<Recipient>, ApiError> {
     let now = vault.now();
     let mut out = Vec::new();
-    for g in vault.customer_grant_states(me)? {
+    for g in vault.customer_grants(me)? {
         if g.state(now) != crate::domain::grant::GrantState::Active || !g.covers_label(label) {
             continue;
         }

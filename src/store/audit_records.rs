@@ -405,10 +405,8 @@ pub fn check(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
         if g.revoked_at.is_some() != h.revoked.contains(&id) {
             return Err(bad("grants", id, "revocation differs from the ledger"));
         }
-        // Only a quota's count is stored (vault/reads.rs); other grants' reads are their
-        // `read` events, which the ledger checks above already cover.
         let reads = h.reads.get(&id).copied().unwrap_or(0);
-        if g.terms.max_reads.is_some() && g.reads != reads {
+        if g.reads != reads {
             return Err(bad(
                 "grants",
                 id,

@@ -282,9 +282,7 @@ impl Vault {
     ) -> Result<(Grant, Appended), VaultError> {
         let now = self.now();
         let nonce = random_nonce();
-        let counted = customer.clone();
-        let (mut grant, appended) = self
-            .store()
+        self.store()
             .writer()
             .act(move |tx: &mut dyn Batch| {
                 let mut grant: Grant = tx
@@ -317,41 +315,22 @@ impl Vault {
                     },
                     nonce,
                 )?;
-                Ok::<_, VaultError>((grant, appended))
+                Ok((grant, appended))
             })
-            .await?;
-        // Its reads as the committed ledger counts them (no read follows a revocation).
-        let view = self.store().read()?;
-        self.count_reads(&*view, &counted, std::slice::from_mut(&mut grant))?;
-        Ok((grant, appended))
+            .await
     }
 
-    /// Grants of a customer (newest first), each with its reads counted.
+    /// Grants of a customer (newest first).
     pub fn customer_grants(&self, customer: &CustomerId) -> Result<Vec<Grant>, VaultError> {
-        let view = self.store().read()?;
-        let mut out = view.grants_of(customer)?;
-        self.count_reads(&*view, customer, &mut out)?;
+        let mut out = self.store().read()?.grants_of(customer)?;
         out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(out)
     }
 
-    /// Grants of a customer as stored: their state is exact (a quota's reads are stored), the
-    /// reads of a grant without a quota are not counted. For paths that need only the state.
-    pub fn customer_grant_states(&self, customer: &CustomerId) -> Result<Vec<Grant>, VaultError> {
-        Ok(self.store().read()?.grants_of(customer)?)
-    }
-
-    /// One grant of `party`'s, with its reads counted.
     pub fn grant_for(&self, gid: &GrantId, party: Party<'_>) -> Result<Grant, VaultError> {
-        let view = self.store().read()?;
-        let g = view
-            .grant(gid)?
-            .filter(|g| party.owns(&g.terms.customer_id, &g.terms.org_id))
-            .ok_or_else(|| VaultError::not_found("grant_not_found", format!("no grant {gid}")))?;
-        let mut g = g;
-        let customer = g.terms.customer_id.clone();
-        self.count_reads(&*view, &customer, std::slice::from_mut(&mut g))?;
-        Ok(g)
+        let g = self.store().read()?.grant(gid)?;
+        g.filter(|g| party.owns(&g.terms.customer_id, &g.terms.org_id))
+            .ok_or_else(|| VaultError::not_found("grant_not_found", format!("no grant {gid}")))
     }
 
     /// The wraps still held for a grant (empty once revoked): for the customer to inspect.

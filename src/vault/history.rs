@@ -21,46 +21,15 @@ impl Vault {
         &self,
         customer: &CustomerId,
     ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-        opened(
-            &*self.store().read()?,
+        self.opened(
             customer.as_str(),
             |v| v.customer_event_indexes(customer),
             |e| e.customer() == Some(customer),
         )
     }
 
-    /// Sets `reads` of each of `customer`'s `grants` without a quota to the number of `read`
-    /// events naming it in `view`'s ledger (a quota's count is stored: reads.rs).
-    pub(super) fn count_reads(
-        &self,
-        view: &dyn Reads,
-        customer: &CustomerId,
-        grants: &mut [crate::domain::grant::Grant],
-    ) -> Result<(), VaultError> {
-        if grants.iter().all(|g| g.terms.max_reads.is_some()) {
-            return Ok(());
-        }
-        let (entries, _) = opened(
-            view,
-            customer.as_str(),
-            |v| v.customer_event_indexes(customer),
-            |e| e.customer() == Some(customer),
-        )?;
-        let mut counts = std::collections::HashMap::<&str, u32>::new();
-        for e in &entries {
-            if let Event::Read { grant_id, .. } = &e.event.event {
-                *counts.entry(grant_id.as_str()).or_default() += 1;
-            }
-        }
-        for g in grants.iter_mut().filter(|g| g.terms.max_reads.is_none()) {
-            g.reads = counts.get(g.terms.grant_id.as_str()).copied().unwrap_or(0);
-        }
-        Ok(())
-    }
-
     pub fn org_ledger(&self, org: &OrgId) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-        opened(
-            &*self.store().read()?,
+        self.opened(
             org.as_str(),
             |v| v.org_event_indexes(org),
             |e| e.org() == Some(org),
@@ -112,31 +81,32 @@ impl Vault {
     pub fn ledger_size(&self) -> Result<u64, VaultError> {
         Ok(self.store().read()?.ledger_size()?)
     }
-}
 
-/// A party's events in `view`: those in its index (below the `indexed_upto` watermark), then
-/// those appended since, found by scanning the few records above the watermark. `party` is the
-/// party's id: an event that concerns it names it in its canonical bytes, so the scan skips the
-/// others without parsing them.
-fn opened(
-    view: &dyn Reads,
-    party: &str,
-    indexed: impl Fn(&dyn Reads) -> Result<Vec<u64>, crate::store::StoreError>,
-    concerns: impl Fn(&Event) -> bool,
-) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
-    let size = view.ledger_size()?;
-    let upto = view.indexed_upto()?.min(size);
-    let mut out = opened_entries(view, indexed(view)?)?;
-    for (i, stored) in view.events_between(upto, size)? {
-        if !mentions(&stored, party) {
-            continue;
+    /// A party's events: those in its index (below the `indexed_upto` watermark), then those
+    /// appended since, found by scanning the few records above the watermark.
+    /// `party` is the party's id: an event that concerns it names it in its canonical bytes,
+    /// so the scan skips the others without parsing them.
+    fn opened(
+        &self,
+        party: &str,
+        indexed: impl Fn(&dyn Reads) -> Result<Vec<u64>, crate::store::StoreError>,
+        concerns: impl Fn(&Event) -> bool,
+    ) -> Result<(Vec<OpenedEntry>, u64), VaultError> {
+        let view = self.store().read()?;
+        let size = view.ledger_size()?;
+        let upto = view.indexed_upto()?.min(size);
+        let mut out = opened_entries(&*view, indexed(&*view)?)?;
+        for (i, stored) in view.events_between(upto, size)? {
+            if !mentions(&stored, party) {
+                continue;
+            }
+            let entry = open_entry(i, &stored)?;
+            if concerns(&entry.event.event) {
+                out.push(entry);
+            }
         }
-        let entry = open_entry(i, &stored)?;
-        if concerns(&entry.event.event) {
-            out.push(entry);
-        }
+        Ok((out, size))
     }
-    Ok((out, size))
 }
 
 /// Whether a stored event's bytes contain `id` (ids are long and distinct: a party's id

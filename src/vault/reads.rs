@@ -8,9 +8,6 @@
 //! again as it stands now (revoked, expired or out of quota refuses), and the envelope and wrap
 //! must be byte-for-byte what was planned. If anything changed, the read is decided afresh
 //! inside the batch. So a read never succeeds on a grant whose revocation was acknowledged.
-//!
-//! A read's durable writes are its ledger entry (sequential keys) and, only for a grant with a
-//! `max_reads` quota, the grant's read count.
 
 use super::{Vault, VaultError, random_nonce};
 use crate::domain::catalog::{Label, Purpose};
@@ -160,12 +157,8 @@ impl Vault {
                     Some(plan) => plan,
                     None => ask.plan(tx)?,
                 };
-                // Only a quota needs a count decided in the batch; any other grant's reads are
-                // its `read` events (Vault::count_reads), so a read writes no grant page.
-                if plan.grant.terms.max_reads.is_some() {
-                    plan.grant.reads = plan.grant.reads.saturating_add(1);
-                    tx.put_grant(&plan.grant)?;
-                }
+                plan.grant.reads = plan.grant.reads.saturating_add(1);
+                tx.put_grant(&plan.grant)?;
                 let ledger = tx.append(&plan.event, ask.nonce)?;
                 Ok::<_, VaultError>((plan, ask.purpose, ledger, ask.now))
             })
