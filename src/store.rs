@@ -205,6 +205,11 @@ impl Store {
         &self.writer
     }
 
+    /// How many tree nodes the node cache holds (filled at open, then as proofs read).
+    pub fn cached_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// `view`'s tree nodes for roots and proofs, its upper levels read through the cache all
     /// views share. `view` must come from [`Store::read`] (committed state: invariant of
     /// node_cache.rs).

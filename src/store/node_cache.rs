@@ -162,41 +162,4 @@ mod tests {
         );
         assert!(warm <= 2 * usize::from(MIN_LEVEL), "{warm}");
     }
-
-    #[test]
-    fn a_reopened_store_starts_with_its_upper_levels_cached() {
-        use crate::domain::ids::CustomerId;
-        use crate::ledger::Event;
-        use crate::store::{Batch, Store, StoreError};
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        rt.block_on(store.writer().act(|tx: &mut dyn Batch| {
-            for i in 0..600u32 {
-                let mut nonce = [0u8; 32];
-                nonce[..4].copy_from_slice(&i.to_le_bytes());
-                let event = Event::CustomerRegistered {
-                    customer_id: CustomerId::parse("cus_nodes").unwrap(),
-                    at: crate::clock::now(),
-                };
-                tx.append(&event, nonce)?;
-            }
-            Ok::<_, StoreError>(())
-        }))
-        .unwrap();
-        rt.block_on(store.writer().shutdown());
-        drop(store);
-        let store = Store::open(dir.path()).unwrap();
-        // 600 leaves: two complete nodes at level 8 (256 leaves each), one at level 9.
-        assert_eq!(store.nodes.len(), 3);
-        let view = store.read().unwrap();
-        for index in [0, 300, 599] {
-            assert_eq!(
-                merkle::inclusion_proof(&store.proof_nodes(&view).unwrap(), index, 600).unwrap(),
-                merkle::inclusion_proof(&view.nodes().unwrap(), index, 600).unwrap()
-            );
-        }
-        drop(view);
-        rt.block_on(store.writer().shutdown());
-    }
 }
