@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_assent");
@@ -19,15 +19,9 @@ fn repo(p: &str) -> PathBuf {
 }
 
 struct Server {
-    child: Child,
+    /// Held for its `Drop`: the process ends with the value.
+    _child: crate::common::KillOnDrop,
     url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn serve(dir: &Path) -> Server {
@@ -66,7 +60,7 @@ fn serve(dir: &Path) -> Server {
     }
     std::thread::sleep(Duration::from_millis(50));
     Server {
-        child,
+        _child: crate::common::KillOnDrop(child),
         url: std::fs::read_to_string(&addr).unwrap(),
     }
 }

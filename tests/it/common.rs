@@ -36,6 +36,17 @@ pub struct TestVault {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A child process (`assent serve`, `assent witness serve`) killed with SIGKILL and reaped when
+/// dropped, so a failing test leaves nothing running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for TestVault {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {

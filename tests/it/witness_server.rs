@@ -10,7 +10,7 @@ use assent::ledger::note;
 use assent::witness::protocol::AddCheckpoint;
 use ed25519_dalek::SigningKey;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_assent");
@@ -18,15 +18,8 @@ const ORIGIN: &str = "witness-test.example/log";
 
 /// A witness process; killed with SIGKILL when dropped.
 pub struct WitnessProcess {
-    child: Child,
+    child: crate::common::KillOnDrop,
     pub url: String,
-}
-
-impl Drop for WitnessProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `assent witness keygen` into `dir`; returns the witness's verifier key.
@@ -75,7 +68,10 @@ pub fn witness_serve_on(dir: &Path, logs: &[&str], listen: &str) -> Result<Witne
         if let Ok(url) = std::fs::read_to_string(&addr)
             && !url.is_empty()
         {
-            return Ok(WitnessProcess { child, url });
+            return Ok(WitnessProcess {
+                child: crate::common::KillOnDrop(child),
+                url,
+            });
         }
         if let Some(_status) = child.try_wait().unwrap() {
             let mut err = String::new();
@@ -266,7 +262,7 @@ fn a_witness_killed_at_random_moments_never_cosigns_two_roots_for_one_size() {
     for round in 0..8u64 {
         let w = witness_serve(s.dir.path(), &[&s.log_vkey]).unwrap();
         // A killer fires at a varying moment while requests stream in.
-        let pid = w.child.id();
+        let pid = w.child.0.id();
         let killer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20 + 29 * round));
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();

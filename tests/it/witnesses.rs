@@ -15,7 +15,7 @@ use assent::ledger::cosignature::WitnessPolicy;
 use assent::ledger::note;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -71,16 +71,10 @@ fn witnesses(dir: &Path) -> Witnesses {
 
 /// An `assent serve` process; killed when dropped.
 struct VaultProcess {
-    child: Child,
+    /// Held for its `Drop`: the process ends with the value.
+    _child: crate::common::KillOnDrop,
     /// Its own address (the public URL may be a proxy's).
     url: String,
-}
-
-impl Drop for VaultProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts the demo vault on `data`, asking `witnesses` (quorum: all of them), under
@@ -128,7 +122,7 @@ fn vault(data: &Path, witnesses: Option<&Witnesses>, public_url: Option<&str>) -
             && let Some(a) = common::listening_address(&log)
         {
             return VaultProcess {
-                child,
+                _child: common::KillOnDrop(child),
                 url: format!("http://{a}"),
             };
         }
