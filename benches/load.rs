@@ -15,7 +15,7 @@
 //! (support/postgres.rs); without either the rows are skipped with a note.
 //!
 //! Environment: `BENCH_SECONDS` (wrk duration, default 10), `BENCH_VAULT_BIN`, `BENCH_PERF=<file>`
-//! (perf profile of the redb vault during reads), `BENCH_POSTGRES=0` (skip PostgreSQL),
+//! (perf profile of the redb vault during reads; `BENCH_PERF_CALLGRAPH=dwarf` for Rust stacks), `BENCH_POSTGRES=0` (skip PostgreSQL),
 //! `BENCH_PG_FSYNC=off` (the throw-away cluster without fsync), `BENCH_PG_WAITS=1` (per
 //! PostgreSQL scenario: pg_stat_activity samples and, in a throw-away cluster, the top
 //! statements from pg_stat_statements).
@@ -126,14 +126,17 @@ fn main() {
         None,
     ));
     drop(proxied);
-    // BENCH_PERF=<file>: record a CPU profile of the vault during the read scenario.
+    // BENCH_PERF=<file>: record a CPU profile of the vault during the read scenario
+    // (BENCH_PERF_CALLGRAPH=dwarf for call stacks through Rust frames; default fp).
+    let callgraph = std::env::var("BENCH_PERF_CALLGRAPH").unwrap_or_else(|_| "fp".into());
     let perf = std::env::var("BENCH_PERF").ok().map(|out| {
         Command::new("perf")
             .args([
                 "record",
                 "-F",
                 "499",
-                "-g",
+                "--call-graph",
+                &callgraph,
                 "-o",
                 &out,
                 "-p",
