@@ -212,15 +212,16 @@ impl Grant {
 }
 
 /// Picks the grant that allows reading `label` for `purpose` now, or the clearest refusal.
-pub fn choose_grant<'a>(
-    grants: &'a [Grant],
+/// `G` is a grant or anything holding one (the read path keeps each grant's stored form).
+pub fn choose_grant<'a, G: std::borrow::Borrow<Grant>>(
+    grants: &'a [G],
     label: &Label,
     purpose: &Purpose,
     now: Timestamp,
-) -> Result<&'a Grant, DomainError> {
+) -> Result<&'a G, DomainError> {
     let mut best: Option<(u8, DomainError)> = None;
     for g in grants {
-        match g.decide(label, purpose, now) {
+        match g.borrow().decide(label, purpose, now) {
             Ok(()) => return Ok(g),
             Err((rank, e)) => {
                 if best.as_ref().is_none_or(|(r, _)| rank >= *r) {

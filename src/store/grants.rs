@@ -22,8 +22,13 @@ pub trait GrantReads {
     fn grant_ids_of(&self, customer: &CustomerId) -> Result<Vec<GrantId>, StoreError>;
     /// Every grant the customer made, in id order.
     fn grants_of(&self, customer: &CustomerId) -> Result<Vec<Grant>, StoreError>;
-    /// Every grant of `customer` to `org`, whatever its state, in id order.
-    fn grants_for(&self, org: &OrgId, customer: &CustomerId) -> Result<Vec<Grant>, StoreError>;
+    /// Every grant of `customer` to `org`, whatever its state, in id order, each with its
+    /// stored form (the read path re-checks it in the batch: invariant 12).
+    fn grants_for(
+        &self,
+        org: &OrgId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Pinned<Grant>>, StoreError>;
     /// Every grant (a full scan; for metrics and audits, not request paths).
     fn all_grants(&self) -> Result<Vec<Grant>, StoreError>;
     /// The wraps held for a grant, in label order (none once revoked).
@@ -44,11 +49,12 @@ pub trait GrantReads {
 
 /// A read's re-check in the batch (invariant 12), one lookup where the backend can: the grant as
 /// it stands, if the envelope and the grant's wrap of `label` are still exactly what the read
-/// planned on; `None` if the grant is gone or either changed.
+/// planned on; `None` if the grant is gone or either changed. A grant still stored exactly as
+/// planned is the planned value, not decoded again.
 pub trait ReadRecheck {
     fn grant_if_unchanged(
         &self,
-        grant: &GrantId,
+        grant: &Pinned<Grant>,
         customer: &CustomerId,
         label: &Label,
         envelope: &Pinned<super::records::EnvelopeRecord>,
@@ -59,19 +65,23 @@ pub trait ReadRecheck {
 impl<R: Open> ReadRecheck for R {
     fn grant_if_unchanged(
         &self,
-        grant: &GrantId,
+        grant: &Pinned<Grant>,
         customer: &CustomerId,
         label: &Label,
         envelope: &Pinned<super::records::EnvelopeRecord>,
         wrap: &Pinned<GrantWrap>,
     ) -> Result<Option<Grant>, StoreError> {
         use super::envelopes::EnvelopeReads as _;
+        let id = &grant.value.terms.grant_id;
         if !self.envelope_unchanged(customer, label, envelope)?
-            || !self.wrap_unchanged(grant, label, wrap)?
+            || !self.wrap_unchanged(id, label, wrap)?
         {
             return Ok(None);
         }
-        self.grant(grant)
+        if holds(self, GRANTS, id.as_str(), &grant.stored)? {
+            return Ok(Some(grant.value.clone()));
+        }
+        self.grant(id)
     }
 }
 
@@ -113,9 +123,18 @@ impl<R: Open> GrantReads for R {
         grants_listed(self, index2(self, CUSTOMER_GRANTS, customer.as_str())?)
     }
 
-    fn grants_for(&self, org: &OrgId, customer: &CustomerId) -> Result<Vec<Grant>, StoreError> {
-        let ids = index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))?;
-        grants_listed(self, ids)
+    fn grants_for(
+        &self,
+        org: &OrgId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Pinned<Grant>>, StoreError> {
+        let mut out = Vec::new();
+        for id in index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))? {
+            if let Some(g) = Pinned::of("grants", get_raw(self, GRANTS, id.as_str())?)? {
+                out.push(g);
+            }
+        }
+        Ok(out)
     }
 
     fn all_grants(&self) -> Result<Vec<Grant>, StoreError> {

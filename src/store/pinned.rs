@@ -23,3 +23,9 @@ impl<T: serde::de::DeserializeOwned> Pinned<T> {
             .transpose()
     }
 }
+
+impl<T> std::borrow::Borrow<T> for Pinned<T> {
+    fn borrow(&self) -> &T {
+        &self.value
+    }
+}

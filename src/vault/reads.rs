@@ -6,7 +6,8 @@
 //! where it takes the customer's and the organization's next sequence numbers. Inside the
 //! write batch the plan is checked against the authoritative state: the chosen grant is decided
 //! again as it stands now (revoked, expired or out of quota refuses), and the envelope and wrap
-//! must be byte-for-byte what was planned. If anything changed, the read is decided afresh
+//! must be byte-for-byte what was planned (a grant still stored byte-for-byte as planned is the
+//! planned value, not decoded again). If anything changed, the read is decided afresh
 //! inside the batch. So a read never succeeds on a grant whose revocation was acknowledged.
 
 use super::{Vault, VaultError, random_nonce};
@@ -45,7 +46,7 @@ struct Ask {
 
 /// A read decided on some state, with the records it relied on as they were stored.
 struct Plan {
-    grant: Grant,
+    grant: Pinned<Grant>,
     envelope: Pinned<EnvelopeRecord>,
     wrap: Pinned<GrantWrap>,
     event: Event,
@@ -55,16 +56,16 @@ impl Ask {
     /// Decides the read on `r`'s state: the first grant allowing it, the envelope, the org's
     /// wrap of the envelope's current version, and the `read` event to log.
     fn plan(&self, r: &(impl Reads + ?Sized)) -> Result<Plan, VaultError> {
-        let mut grants = r.grants_for(&self.org, &self.customer)?;
+        let mut pinned = r.grants_for(&self.org, &self.customer)?;
         // After an organization changed its keys, a grant naming its current encryption key is
         // preferred: its wraps open with the key the organization holds now. A grant naming
         // older keys still serves when it is the only one that allows the read.
-        if grants.len() > 1
+        if pinned.len() > 1
             && let Some(org) = r.org(&self.org)?
         {
-            grants.sort_by_key(|g| g.terms.org_encryption_key != org.x25519_public);
+            pinned.sort_by_key(|g| g.value.terms.org_encryption_key != org.x25519_public);
         }
-        let grant = choose_grant(&grants, &self.label, &self.purpose, self.now)?.clone();
+        let grant = choose_grant(&pinned, &self.label, &self.purpose, self.now)?.clone();
         let label = &self.label;
         let envelope = r.envelope_pinned(&self.customer, label)?.ok_or_else(|| {
             VaultError::not_found(
@@ -79,7 +80,7 @@ impl Ask {
             )
         };
         let wrap = r
-            .wrap_pinned(&grant.terms.grant_id, label)?
+            .wrap_pinned(&grant.value.terms.grant_id, label)?
             .ok_or_else(unavailable)?;
         let (w, e) = (&wrap.value, &envelope.value);
         if w.envelope_id != e.envelope_id || w.version != e.version {
@@ -88,7 +89,7 @@ impl Ask {
         let event = Event::Read {
             customer_id: self.customer.clone(),
             org_id: self.org.clone(),
-            grant_id: grant.terms.grant_id.clone(),
+            grant_id: grant.value.terms.grant_id.clone(),
             envelope_id: envelope.value.envelope_id.clone(),
             version: envelope.value.version,
             label: label.clone(),
@@ -109,9 +110,13 @@ impl Ask {
         tx: &(impl Reads + ?Sized),
         mut plan: Plan,
     ) -> Result<Option<Plan>, VaultError> {
-        let gid = &plan.grant.terms.grant_id;
-        let Some(current) =
-            tx.grant_if_unchanged(gid, &self.customer, &self.label, &plan.envelope, &plan.wrap)?
+        let Some(current) = tx.grant_if_unchanged(
+            &plan.grant,
+            &self.customer,
+            &self.label,
+            &plan.envelope,
+            &plan.wrap,
+        )?
         else {
             return Ok(None);
         };
@@ -125,7 +130,7 @@ impl Ask {
         if !holds {
             return Ok(None);
         }
-        plan.grant = current;
+        plan.grant.value = current;
         Ok(Some(plan))
     }
 }
@@ -157,8 +162,9 @@ impl Vault {
                     Some(plan) => plan,
                     None => ask.plan(tx)?,
                 };
-                plan.grant.reads = plan.grant.reads.saturating_add(1);
-                tx.put_grant(&plan.grant)?;
+                let grant = &mut plan.grant.value;
+                grant.reads = grant.reads.saturating_add(1);
+                tx.put_grant(grant)?;
                 let ledger = tx.append(&plan.event, ask.nonce)?;
                 Ok::<_, VaultError>((plan, ask.purpose, ledger, ask.now))
             })
@@ -167,7 +173,7 @@ impl Vault {
         Ok(ReadResult {
             envelope: plan.envelope.value,
             wrap: plan.wrap.value,
-            grant: plan.grant,
+            grant: plan.grant.value,
             purpose,
             ledger,
             at,

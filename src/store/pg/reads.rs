@@ -290,12 +290,20 @@ impl<S: Side> GrantReads for Pg<S> {
         )
     }
 
-    fn grants_for(&self, org: &OrgId, customer: &CustomerId) -> Result<Vec<Grant>, StoreError> {
-        self.json_list(
-            "grants",
+    fn grants_for(
+        &self,
+        org: &OrgId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Pinned<Grant>>, StoreError> {
+        let rows = self.conn.rows(
             "SELECT record FROM grants WHERE org_id = $1 AND customer_id = $2 ORDER BY grant_id",
             &[&org.as_str(), &customer.as_str()],
-        )
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.extend(Pinned::of("grants", Some(bytes(r, 0)?))?);
+        }
+        Ok(out)
     }
 
     fn all_grants(&self) -> Result<Vec<Grant>, StoreError> {
@@ -341,7 +349,7 @@ impl<S: Side> super::super::grants::ReadRecheck for Pg<S> {
     /// One statement: the grant, only if the envelope and the wrap are byte for byte as planned.
     fn grant_if_unchanged(
         &self,
-        grant: &GrantId,
+        grant: &Pinned<Grant>,
         customer: &CustomerId,
         label: &Label,
         envelope: &Pinned<EnvelopeRecord>,
@@ -355,7 +363,7 @@ impl<S: Side> super::super::grants::ReadRecheck for Pg<S> {
              AND EXISTS (SELECT 1 FROM wraps w \
                          WHERE w.grant_id = $1 AND w.label = $3 AND w.record = $5)",
             &[
-                &grant.as_str(),
+                &grant.value.terms.grant_id.as_str(),
                 &customer.as_str(),
                 &label.as_str(),
                 &envelope.stored,
