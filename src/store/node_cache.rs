@@ -14,9 +14,10 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 /// Lowest cached level: a node covering 256 leaves. At 10M entries, levels 8 and up hold
-/// ~78,000 nodes (~5 MiB).
+/// ~78,000 nodes (a 4 MiB hash table).
 pub const MIN_LEVEL: u8 = 8;
-/// Most nodes held (~16 MiB); past it, further nodes are read from the store each time.
+/// Most nodes held (a table of at most ~26 MB: 2^19 buckets of 49 bytes), reached at about 33M
+/// entries; past it, further nodes are read from the store each time.
 pub const MAX_NODES: usize = 1 << 18;
 
 /// Read-through cache of tree nodes at levels `>= MIN_LEVEL`, shared by every read view.
