@@ -15,8 +15,8 @@
 //! (support/postgres.rs); without either the rows are skipped with a note.
 //!
 //! Environment: `BENCH_SECONDS` (wrk duration, default 10), `BENCH_VAULT_BIN`, `BENCH_PERF=<file>`
-//! (perf profile of the redb vault during reads; `BENCH_PERF_CALLGRAPH=dwarf` for Rust stacks), `BENCH_POSTGRES=0` (skip PostgreSQL),
-//! `BENCH_PG_FSYNC=off` (the throw-away cluster without fsync), `BENCH_PG_WAITS=1` (per
+//! (perf profile of the redb vault during reads; `BENCH_PERF_CALLGRAPH=dwarf` for Rust stacks),
+//! `BENCH_POSTGRES=0` (skip PostgreSQL), `BENCH_PG_FSYNC=off` (the throw-away cluster without fsync), `BENCH_PG_WAITS=1` (per
 //! PostgreSQL scenario: pg_stat_activity samples and, in a throw-away cluster, the top
 //! statements from pg_stat_statements).
 

@@ -977,7 +977,7 @@ fn revoked_grant_stops_reads_and_cannot_be_revoked_twice() {
     );
     assert_eq!(status, 200, "{revoked}");
     assert_eq!(revoked["grant"]["state"], "revoked");
-    // The revocation's answer counts the read made before it (from the ledger).
+    // The revocation's answer counts the read made before it.
     assert_eq!(revoked["grant"]["reads"], 1, "{revoked}");
     let before = ledger(&tv);
 
