@@ -11,10 +11,16 @@ const dirty = new WeakSet();
 
 const keepable = (el) => !(el instanceof HTMLInputElement && ['password', 'file', 'hidden', 'submit', 'button'].includes(el.type)) && !el.disabled;
 
-/** Marks fields as changed by the customer (call once on the element that holds the screens). */
+/**
+ * Marks fields as changed by the customer (call once on the element that holds the screens).
+ * The page sets values without events (or marks them itself, in restoreEdits), so any input or
+ * change event is an edit: the customer's own, or a tool's acting for them (an extension filling
+ * a form, a test driving the page), whose events are not `isTrusted` but must survive a live
+ * re-render all the same.
+ */
 export function trackEdits(root) {
   const mark = (e) => {
-    if (e.isTrusted && e.target.matches?.('input, textarea, select')) dirty.add(e.target);
+    if (e.target.matches?.('input, textarea, select')) dirty.add(e.target);
   };
   root.addEventListener('input', mark, true);
   root.addEventListener('change', mark, true);
