@@ -6,6 +6,7 @@ pub mod customer;
 pub mod org;
 pub mod profile;
 pub mod verify;
+pub mod webhook;
 
 pub use api::{Api, ClientError};
 

@@ -277,6 +277,8 @@ pub struct ServeConfig {
     pub auth_per_account_per_minute: u32,
     /// Witnesses asked to cosign checkpoints.
     pub witnesses: WitnessSetup,
+    /// Webhook deliveries (address rules, receiver timeout).
+    pub webhooks: crate::vault::webhooks::WebhookSettings,
 }
 
 /// The witnesses a vault asks to cosign its checkpoints (C2SP tlog-witness).

@@ -10,5 +10,6 @@ pub mod named_file;
 pub mod receipts;
 pub mod request;
 pub mod time;
+pub mod webhook;
 
 pub use error::DomainError;

@@ -19,6 +19,7 @@ pub mod requests;
 pub mod server;
 pub mod static_files;
 pub mod transparency;
+pub mod webhooks;
 
 use crate::tokens::TokenIssuer;
 use crate::vault::Vault;
@@ -119,6 +120,10 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::get_org))
         .routes(routes!(org::read))
         .routes(routes!(ledger::org))
+        .routes(routes!(webhooks::add, webhooks::list))
+        .routes(routes!(webhooks::remove))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::retry))
         // operator
         .routes(routes!(admin::register_org))
         .routes(routes!(admin::set_controller))

@@ -26,6 +26,28 @@ pub struct Settings {
     pub log: Log,
     pub receipts: Receipts,
     pub witnesses: Witnesses,
+    pub webhooks: Webhooks,
+}
+
+/// Deliveries of organizations' webhooks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// Allow endpoints on loopback, private, link-local or reserved addresses, and http://
+    /// (tests, private networks). Off: refused at registration and at every delivery.
+    pub allow_private_addresses: bool,
+    /// Seconds a receiver has to answer an attempt.
+    pub timeout_secs: u64,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        let d = crate::vault::webhooks::WebhookSettings::default();
+        Self {
+            allow_private_addresses: d.allow_private,
+            timeout_secs: d.timeout.as_secs(),
+        }
+    }
 }
 
 /// Witnesses asked to cosign each checkpoint (C2SP tlog-witness).
@@ -286,6 +308,9 @@ impl Settings {
                 "server.request_timeout_secs and limits.max_envelope_bytes must be positive".into(),
             );
         }
+        if !(1..=120).contains(&self.webhooks.timeout_secs) {
+            return bad("webhooks.timeout_secs must be between 1 and 120".into());
+        }
         let witnesses = self.witnesses.entries()?;
         for (url, key) in &witnesses {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -362,6 +387,10 @@ impl Settings {
             auth_per_ip_per_minute: self.limits.auth_per_ip_per_minute,
             auth_per_account_per_minute: self.limits.auth_per_account_per_minute,
             witnesses: self.witness_setup()?,
+            webhooks: crate::vault::webhooks::WebhookSettings {
+                allow_private: self.webhooks.allow_private_addresses,
+                timeout: std::time::Duration::from_secs(self.webhooks.timeout_secs),
+            },
         })
     }
 }

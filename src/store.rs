@@ -12,6 +12,7 @@ pub mod access;
 pub mod audit;
 mod audit_links;
 mod audit_records;
+mod audit_webhooks;
 pub mod backup;
 pub mod batch;
 pub mod customers;
@@ -27,6 +28,7 @@ pub mod pinned;
 pub mod records;
 pub mod requests;
 pub mod tables;
+pub mod webhooks;
 pub mod writer;
 
 pub use access::ReadView;
@@ -44,6 +46,7 @@ pub mod prelude {
     pub use super::ledger_reads::LedgerReads;
     pub use super::orgs::{OrgReads, OrgWrites};
     pub use super::requests::{RequestReads, RequestWrites};
+    pub use super::webhooks::{WebhookReads, WebhookWrites};
     pub use super::{Batch, Reads};
 }
 
@@ -55,6 +58,7 @@ pub trait Reads:
     + grants::GrantReads
     + grants::ReadRecheck
     + requests::RequestReads
+    + webhooks::WebhookReads
     + ledger_reads::LedgerReads
 {
 }
@@ -66,6 +70,7 @@ impl<R> Reads for R where
         + grants::GrantReads
         + grants::ReadRecheck
         + requests::RequestReads
+        + webhooks::WebhookReads
         + ledger_reads::LedgerReads
 {
 }

@@ -11,6 +11,8 @@ pub mod history;
 pub mod orgs;
 pub mod reads;
 pub mod transparency;
+pub mod webhook_sender;
+pub mod webhooks;
 pub mod witnessing;
 
 pub use error::VaultError;
@@ -50,6 +52,8 @@ pub struct Vault {
     clock: crate::clock::Clock,
     /// The witnesses asked to cosign checkpoints (`None`: a vault without witnesses).
     witnessing: Option<std::sync::Arc<witnessing::Witnessing>>,
+    /// How webhook deliveries behave.
+    webhooks: std::sync::Arc<webhooks::WebhookSettings>,
 }
 
 impl Vault {
@@ -69,7 +73,14 @@ impl Vault {
             )),
             clock: crate::clock::Clock::system(),
             witnessing: None,
+            webhooks: std::sync::Arc::default(),
         }
+    }
+
+    /// The same vault, delivering webhooks as `settings` say.
+    pub fn with_webhook_settings(mut self, settings: webhooks::WebhookSettings) -> Self {
+        self.webhooks = std::sync::Arc::new(settings);
+        self
     }
 
     /// The same vault, asking `w`'s witnesses to cosign its checkpoints.

@@ -11,3 +11,4 @@ pub mod ops;
 pub mod org;
 pub mod requests;
 pub mod schema;
+pub mod webhooks;

@@ -15,6 +15,8 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;
 
+mod webhook;
+
 #[derive(Args)]
 pub struct OrgArgs {
     #[arg(
@@ -221,6 +223,12 @@ pub enum OrgCommand {
         #[arg(long)]
         accept: bool,
     },
+    /// Webhooks: endpoints told of approvals, declines, revocations, expiries and new
+    /// versions (Standard Webhooks, signed by the vault key).
+    Webhook {
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
+    },
 }
 
 pub fn run(a: OrgArgs) -> Result<(), CliError> {
@@ -251,6 +259,7 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
         }
         OrgCommand::Show => show(&OrgKeys::load(&a.key)?),
         OrgCommand::WitnessPolicy { accept } => witness_policy(&a, *accept),
+        OrgCommand::Webhook { command } => webhook::run(&a, command),
         OrgCommand::Token => {
             let (c, _) = a.connect()?;
             eprintln!("authenticated as {}", c.keys.org_id);

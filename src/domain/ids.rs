@@ -94,6 +94,25 @@ typed_id!(
     /// An organization's access request.
     RequestId, "req_"
 );
+typed_id!(
+    /// An organization's webhook endpoint.
+    WebhookId, "whk_"
+);
+typed_id!(
+    /// One webhook message (Standard Webhooks `webhook-id`): the same for every attempt, so a
+    /// receiver de-duplicates by it. Made from the ledger index and the endpoint
+    /// ([`crate::domain::webhook::delivery_id`]), never random, so scheduling twice gives one id.
+    DeliveryId, "msg_"
+);
+
+impl DeliveryId {
+    /// `msg_<ledger index, 12 digits>-<kind code>-<endpoint>`: one id per (event, kind,
+    /// endpoint), so a delivery scheduled again after a crash keeps its id.
+    pub fn for_event(index: u64, code: &str, webhook: &WebhookId) -> Self {
+        let endpoint = webhook.0.get(WebhookId::PREFIX.len()..).unwrap_or_default();
+        Self(format!("{}{index:012}-{code}-{endpoint}", Self::PREFIX))
+    }
+}
 
 /// A customer's login handle: 3–64 of `[a-z0-9._-]`, starting with a letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -53,6 +53,7 @@ impl Modify for Security {
         (name = "customer", description = "The signed-in customer: envelopes, requests, grants, ledger"),
         (name = "ledger", description = "The public, verifiable ledger"),
         (name = "organizations", description = "Organizations: identity, tokens, requests, reads"),
+        (name = "webhooks", description = "Organizations' webhooks (Standard Webhooks, signed by the vault key)"),
         (name = "admin", description = "The operator"),
     ),
 )]

@@ -204,7 +204,8 @@ pub async fn start_with(
         decoy,
         signer,
     )
-    .with_clock(options.clock.clone());
+    .with_clock(options.clock.clone())
+    .with_webhook_settings(config.webhooks.clone());
     let vault = with_witnesses(vault, &config, &keys).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -268,6 +269,7 @@ pub async fn start_with(
     let background = vec![
         tokio::spawn(checkpoint_every_second(vault.clone())),
         tokio::spawn(gauges_every_ten_seconds(vault.clone(), limits)),
+        tokio::spawn(crate::vault::webhook_sender::run(vault.clone())),
     ];
     let last = vault.clone();
     let grace = Duration::from_secs(config.shutdown_grace_secs);

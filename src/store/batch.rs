@@ -8,11 +8,12 @@ use super::grants::GrantWrites;
 use super::ledger_tx::Appended;
 use super::orgs::OrgWrites;
 use super::requests::RequestWrites;
+use super::webhooks::WebhookWrites;
 use super::{Reads, StoreError, Tx};
 use crate::ledger::Event;
 
 pub trait Batch:
-    Reads + CustomerWrites + OrgWrites + EnvelopeWrites + GrantWrites + RequestWrites
+    Reads + CustomerWrites + OrgWrites + EnvelopeWrites + GrantWrites + RequestWrites + WebhookWrites
 {
     /// Appends `event` to the ledger in this batch, numbered for each party it concerns.
     fn append(&mut self, event: &Event, nonce: [u8; 32]) -> Result<Appended, StoreError>;

@@ -166,6 +166,15 @@ impl<'a> Tx<'a> {
         Ok(removed)
     }
 
+    /// A table opened for writing; counts as a write (invariant 3).
+    pub(super) fn table_mut<K: Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<redb::Table<'a, K, V>, StoreError> {
+        self.writes += 1;
+        self.open(def)
+    }
+
     /// Records a used client-assertion `jti` until `exp`; false if it was already used.
     pub fn use_jti(&mut self, key: &str, exp: i64, now: i64) -> Result<bool, StoreError> {
         use redb::ReadableTable;

@@ -42,6 +42,9 @@ pub struct OrgRecord {
     /// so schema version 2 files keep opening.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<crate::domain::controller::ControllerDetails>,
+    /// The organization's webhook endpoints (its own configuration, not logged; additive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<crate::domain::webhook::WebhookEndpoint>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

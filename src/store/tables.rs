@@ -85,7 +85,18 @@ tables! {
     USED_JTIS: &'static str => i64 = "used_jtis";
     /// tree size → C2SP signed checkpoint note (text) for that size. Kept forever.
     CHECKPOINTS: u64 => &'static str = "checkpoints";
+    /// delivery_id → `WebhookDelivery`: the webhook outbox (pending messages and dead letters).
+    WEBHOOK_DELIVERIES: &'static str => &'static [u8] = "webhook_deliveries";
+    /// (due, unix seconds; delivery_id) of every pending message: what the sender claims next.
+    WEBHOOK_DUE: (i64, &'static str) => () = "webhook_due";
+    /// (org_id, state, delivery_id) of every message: an organization's listing and counts.
+    ORG_WEBHOOK_DELIVERIES: (&'static str, &'static str, &'static str) => () = "org_webhook_deliveries";
+    /// [`WEBHOOK_CURSOR`] → the ledger index up to which events were turned into messages.
+    WEBHOOK_STATE: &'static str => u64 = "webhook_state";
 }
+
+/// WEBHOOK_STATE key: events `[0, cursor)` have had their messages scheduled.
+pub const WEBHOOK_CURSOR: &str = "cursor";
 
 /// META key: the number of leaves in the ledger.
 pub const LEDGER_SIZE: &str = "ledger_size";

@@ -78,6 +78,7 @@ impl Vault {
             key_signature: o.key_signature,
             created_at: now,
             controller,
+            webhooks: Vec::new(),
         };
         let nonce = random_nonce();
         self.store()

@@ -96,6 +96,11 @@ pub fn start_with_options(
         auth_per_ip_per_minute: 1_000_000,
         auth_per_account_per_minute: 1_000_000,
         witnesses: Default::default(),
+        // Test receivers listen on 127.0.0.1 over http.
+        webhooks: assent::vault::webhooks::WebhookSettings {
+            allow_private: true,
+            timeout: std::time::Duration::from_secs(5),
+        },
     };
     adjust(&mut config);
     if crate::pg::available() && config.store_url.is_none() {
@@ -380,6 +385,49 @@ pub fn demo_org_public() -> ([u8; 32], [u8; 32]) {
 pub const PURPOSE: &str = "dpv:IdentityVerification";
 /// The demo organization's id.
 pub const DEMO_ORG: &str = "org_demo_acme";
+
+/// Runs `assent serve` (demo keys, port 0) with `args`; returns the child once it wrote its
+/// address, or its stderr if it exited first.
+pub fn serve_binary(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(std::process::Child, String), String> {
+    let addr = dir.join("addr");
+    let err = dir.join("stderr");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_assent"));
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--data", dir.join("data").to_str().unwrap()])
+        .args(["--keys", repo("keys-example").to_str().unwrap()])
+        .args(["--addr-file", addr.to_str().unwrap()])
+        .args(args)
+        .env_remove("ASSENT_SERVER_METRICS_LISTEN")
+        .env("ASSENT_LOG", "warn")
+        .stderr(std::fs::File::create(&err).unwrap());
+    for (k, v) in crate::common::store_env(&dir.join("data")) {
+        cmd.env(k, v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Ok(url) = std::fs::read_to_string(&addr)
+            && !url.is_empty()
+        {
+            return Ok((child, url));
+        }
+        if child.try_wait().unwrap().is_some() {
+            return Err(std::fs::read_to_string(&err).unwrap());
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "the vault did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
 
 /// The vault's ledger size.
 pub fn ledger_size(tv: &TestVault) -> u64 {

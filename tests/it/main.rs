@@ -24,6 +24,7 @@ mod openapi;
 mod ops;
 mod pg;
 mod two_nodes;
+mod webhooks;
 mod wire_vectors;
 mod witness_interop;
 mod witness_server;

@@ -897,49 +897,6 @@ fn only_the_built_dashboard_files_are_served_with_hashed_names_caching_and_compr
     assert!(header_of(&headers, "content-encoding").is_none());
 }
 
-/// Runs `assent serve` (demo keys, port 0) with `args`; returns the child once it wrote its
-/// address, or its stderr if it exited first.
-fn serve_binary(
-    dir: &Path,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> Result<(std::process::Child, String), String> {
-    let addr = dir.join("addr");
-    let err = dir.join("stderr");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .args(["--data", dir.join("data").to_str().unwrap()])
-        .args(["--keys", repo("keys-example").to_str().unwrap()])
-        .args(["--addr-file", addr.to_str().unwrap()])
-        .args(args)
-        .env_remove("ASSENT_SERVER_METRICS_LISTEN")
-        .env("ASSENT_LOG", "warn")
-        .stderr(std::fs::File::create(&err).unwrap());
-    for (k, v) in crate::common::store_env(&dir.join("data")) {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let t0 = Instant::now();
-    loop {
-        if let Ok(url) = std::fs::read_to_string(&addr)
-            && !url.is_empty()
-        {
-            return Ok((child, url));
-        }
-        if child.try_wait().unwrap().is_some() {
-            return Err(std::fs::read_to_string(&err).unwrap());
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the vault did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_second_vault_starts_without_metrics_when_the_default_metrics_address_is_taken() {
     // Hold the default metrics address (if something else already holds it, it is taken anyway).

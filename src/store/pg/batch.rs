@@ -12,12 +12,15 @@ use super::super::ledger_tx::Appended;
 use super::super::orgs::OrgWrites;
 use super::super::records::{CustomerRecord, EnvelopeRecord, GrantWrap, OrgRecord};
 use super::super::requests::RequestWrites;
+use super::super::webhooks::WebhookWrites;
 use super::reads::{Pg, Side};
 use super::{Conn, StoreError, i64_of, u64_of};
 use crate::domain::catalog::Label;
 use crate::domain::grant::Grant;
+use crate::domain::ids::DeliveryId;
 use crate::domain::ids::{CustomerId, GrantId, Handle};
 use crate::domain::request::{AccessRequest, RequestStatus};
+use crate::domain::webhook::WebhookDelivery;
 use crate::ledger::merkle::{self, Frontier};
 use crate::ledger::{Event, Prepared, Sequenced};
 use serde::Serialize;
@@ -330,6 +333,38 @@ impl RequestWrites for PgBatch {
             &[&request.request_id.as_str(), &pending],
             request,
         )
+    }
+}
+
+impl WebhookWrites for PgBatch {
+    fn put_delivery(&mut self, d: &WebhookDelivery) -> Result<(), StoreError> {
+        let due = d.due();
+        let state = super::super::webhooks::state_key(d.state);
+        self.put(
+            "webhook_deliveries",
+            "INSERT INTO webhook_deliveries (delivery_id, org_id, state, due, record) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO UPDATE \
+             SET state = EXCLUDED.state, due = EXCLUDED.due, record = EXCLUDED.record",
+            &[&d.delivery_id.as_str(), &d.org_id.as_str(), &state, &due],
+            d,
+        )
+    }
+
+    fn remove_delivery(&mut self, id: &DeliveryId) -> Result<(), StoreError> {
+        self.write(
+            "DELETE FROM webhook_deliveries WHERE delivery_id = $1",
+            &[&id.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn set_webhook_cursor(&mut self, index: u64) -> Result<(), StoreError> {
+        self.write(
+            "INSERT INTO webhook_cursor (id, idx) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET idx = EXCLUDED.idx",
+            &[&i64_of(index)?],
+        )?;
+        Ok(())
     }
 }
 

@@ -244,11 +244,66 @@ fn copy_out(
             n += 1;
         }
     }
+    n += copy_out_webhooks(c, w)?;
     let mut meta = w.open_table(tables::META)?;
     meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
     meta.insert(LEDGER_SIZE, size)?;
     meta.insert(INDEXED_UPTO, size)?;
     Ok((n, size))
+}
+
+/// The webhook outbox and cursor, with redb's schedule and listing rebuilt from each record.
+fn copy_out_webhooks(c: &Conn, w: &redb::WriteTransaction) -> Result<u64, StoreError> {
+    use crate::domain::webhook::WebhookDelivery;
+    let mut n = 0;
+    let mut records = w.open_table(tables::WEBHOOK_DELIVERIES)?;
+    let mut due = w.open_table(tables::WEBHOOK_DUE)?;
+    let mut listed = w.open_table(tables::ORG_WEBHOOK_DELIVERIES)?;
+    for r in c.rows("SELECT record FROM webhook_deliveries", &[])? {
+        let bytes = bytes(&r, 0)?;
+        let d: WebhookDelivery =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt("webhook_deliveries", e))?;
+        let id = d.delivery_id.as_str();
+        records.insert(id, bytes.as_slice())?;
+        if let Some(at) = d.due() {
+            due.insert((at, id), ())?;
+        }
+        let state = super::super::webhooks::state_key(d.state);
+        listed.insert((d.org_id.as_str(), state, id), ())?;
+        n += 1;
+    }
+    if let Some(r) = c.row("SELECT idx FROM webhook_cursor WHERE id = 1", &[])? {
+        w.open_table(tables::WEBHOOK_STATE)?
+            .insert(tables::WEBHOOK_CURSOR, u64_of(&r, 0)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Loads the webhook outbox and cursor of an audited redb file.
+fn copy_in_webhooks(conn: &Conn, r: &redb::ReadTransaction) -> Result<(), StoreError> {
+    use crate::domain::webhook::WebhookDelivery;
+    for item in r.open_table(tables::WEBHOOK_DELIVERIES)?.iter()? {
+        let (k, v) = item?;
+        let d: WebhookDelivery =
+            serde_json::from_slice(v.value()).map_err(|e| corrupt("webhook_deliveries", e))?;
+        let state = super::super::webhooks::state_key(d.state);
+        conn.exec(
+            "INSERT INTO webhook_deliveries (delivery_id, org_id, state, due, record) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&k.value(), &d.org_id.as_str(), &state, &d.due(), &v.value()],
+        )?;
+    }
+    if let Some(v) = r
+        .open_table(tables::WEBHOOK_STATE)?
+        .get(tables::WEBHOOK_CURSOR)?
+    {
+        conn.exec(
+            "INSERT INTO webhook_cursor (id, idx) VALUES (1, $1)",
+            &[&super::i64_of(v.value())?],
+        )?;
+    }
+    Ok(())
 }
 
 fn corrupt(table: &'static str, e: impl std::fmt::Display) -> StoreError {
@@ -394,5 +449,6 @@ fn copy_in(conn: &Conn, r: &redb::ReadTransaction) -> Result<u64, StoreError> {
         "UPDATE ledger_head SET size = $1, frontier = $2 WHERE id = 1",
         &[&i64_of(size)?, &frontier.subtrees().concat()],
     )?;
+    copy_in_webhooks(conn, r)?;
     Ok(size)
 }

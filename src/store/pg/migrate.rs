@@ -6,8 +6,10 @@ use super::{StoreError, db_err};
 use tokio_postgres::Client;
 
 /// (version, name, SQL), in order. Append; never edit an applied one.
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "schema", include_str!("migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "schema", include_str!("migrations/0001_schema.sql")),
+    (2, "webhooks", include_str!("migrations/0002_webhooks.sql")),
+];
 
 /// Key of the advisory lock held while migrating (any constant unique to Assent).
 const LOCK: i64 = 0x6173_7365_6e74;

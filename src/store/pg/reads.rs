@@ -11,11 +11,14 @@ use super::super::orgs::OrgReads;
 use super::super::pinned::Pinned;
 use super::super::records::{CustomerRecord, EnvelopeHead, EnvelopeRecord, GrantWrap, OrgRecord};
 use super::super::requests::RequestReads;
+use super::super::webhooks::WebhookReads;
 use super::{Conn, StoreError, db_err, i64_of, u64_of};
 use crate::domain::catalog::Label;
 use crate::domain::grant::Grant;
+use crate::domain::ids::DeliveryId;
 use crate::domain::ids::{CustomerId, GrantId, Handle, OrgId, RequestId};
 use crate::domain::request::AccessRequest;
+use crate::domain::webhook::{DeliveryState, WebhookDelivery};
 use crate::ledger::LedgerError;
 use crate::ledger::merkle::{Hash, NodeReader};
 use serde::de::DeserializeOwned;
@@ -540,5 +543,60 @@ impl NodeReader for Nodes<'_> {
         node(self.0, level, index)
             .map_err(|e| LedgerError::Store(e.to_string()))?
             .ok_or_else(|| LedgerError::Store(format!("missing tree node ({level}, {index})")))
+    }
+}
+
+impl<S: Side> WebhookReads for Pg<S> {
+    fn webhook_cursor(&self) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .row("SELECT idx FROM webhook_cursor WHERE id = 1", &[])?
+            .map(|r| u64_of(&r, 0))
+            .transpose()
+    }
+
+    fn delivery(&self, id: &DeliveryId) -> Result<Option<WebhookDelivery>, StoreError> {
+        self.json(
+            "webhook_deliveries",
+            "SELECT record FROM webhook_deliveries WHERE delivery_id = $1",
+            &[&id.as_str()],
+        )
+    }
+
+    fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.json_list(
+            "webhook_deliveries",
+            "SELECT record FROM webhook_deliveries WHERE due IS NOT NULL AND due <= $1 \
+             ORDER BY due, delivery_id LIMIT $2",
+            &[&now, &limit],
+        )
+    }
+
+    fn org_deliveries(
+        &self,
+        org: &OrgId,
+        state: DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let state = super::super::webhooks::state_key(state);
+        self.json_list(
+            "webhook_deliveries",
+            "SELECT record FROM webhook_deliveries WHERE org_id = $1 AND state = $2 \
+             ORDER BY delivery_id LIMIT $3",
+            &[&org.as_str(), &state, &limit],
+        )
+    }
+
+    fn org_delivery_count(&self, org: &OrgId, state: DeliveryState) -> Result<u64, StoreError> {
+        let state = super::super::webhooks::state_key(state);
+        let row = self
+            .conn
+            .row(
+                "SELECT count(*) FROM webhook_deliveries WHERE org_id = $1 AND state = $2",
+                &[&org.as_str(), &state],
+            )?
+            .ok_or(StoreError::Internal("count(*) returned no row"))?;
+        u64_of(&row, 0)
     }
 }
