@@ -702,6 +702,7 @@ async fn seed(root: &Path, data: &Path, store: Option<String>, pending: usize) -
         auth_per_ip_per_minute: 1_000_000,
         auth_per_account_per_minute: 1_000_000,
         witnesses: Default::default(),
+        erasure_deadline_days: 30,
         webhooks: Default::default(),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod customer;
+pub mod erasure;
 pub mod org;
 pub mod profile;
 pub mod verify;

@@ -277,6 +277,8 @@ pub struct ServeConfig {
     pub auth_per_account_per_minute: u32,
     /// Witnesses asked to cosign checkpoints.
     pub witnesses: WitnessSetup,
+    /// Days an organization has to answer an erasure request.
+    pub erasure_deadline_days: u32,
     /// Webhook deliveries (address rules, receiver timeout).
     pub webhooks: crate::vault::webhooks::WebhookSettings,
 }

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod controller;
+pub mod erasure;
 pub mod error;
 pub mod grant;
 pub mod ids;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod conn;
 pub mod customers;
 pub mod envelopes;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -102,6 +103,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(grants::get_mine))
         .routes(routes!(grants::revoke))
         .routes(routes!(grants::receipt))
+        .routes(routes!(erasure::ask))
         .routes(routes!(ledger::mine))
         // the public ledger: checkpoints, key, proofs, the receipts' JSON-LD context
         .routes(routes!(transparency::checkpoint))
@@ -120,6 +122,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::get_org))
         .routes(routes!(org::read))
         .routes(routes!(ledger::org))
+        .routes(routes!(erasure::list_org))
+        .routes(routes!(erasure::answer))
         .routes(routes!(webhooks::add, webhooks::list))
         .routes(routes!(webhooks::remove))
         .routes(routes!(webhooks::deliveries))

@@ -27,6 +27,23 @@ pub struct Settings {
     pub receipts: Receipts,
     pub witnesses: Witnesses,
     pub webhooks: Webhooks,
+    pub erasure: Erasure,
+}
+
+/// Customers' erasure requests to organizations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Erasure {
+    /// Days an organization has to answer (GDPR Art. 12(3): one month).
+    pub deadline_days: u32,
+}
+
+impl Default for Erasure {
+    fn default() -> Self {
+        Self {
+            deadline_days: crate::domain::erasure::DEFAULT_DEADLINE_DAYS,
+        }
+    }
 }
 
 /// Deliveries of organizations' webhooks.
@@ -308,6 +325,9 @@ impl Settings {
                 "server.request_timeout_secs and limits.max_envelope_bytes must be positive".into(),
             );
         }
+        if !(1..=366).contains(&self.erasure.deadline_days) {
+            return bad("erasure.deadline_days must be between 1 and 366".into());
+        }
         if !(1..=120).contains(&self.webhooks.timeout_secs) {
             return bad("webhooks.timeout_secs must be between 1 and 120".into());
         }
@@ -387,6 +407,7 @@ impl Settings {
             auth_per_ip_per_minute: self.limits.auth_per_ip_per_minute,
             auth_per_account_per_minute: self.limits.auth_per_account_per_minute,
             witnesses: self.witness_setup()?,
+            erasure_deadline_days: self.erasure.deadline_days,
             webhooks: crate::vault::webhooks::WebhookSettings {
                 allow_private: self.webhooks.allow_private_addresses,
                 timeout: std::time::Duration::from_secs(self.webhooks.timeout_secs),

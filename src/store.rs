@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod audit;
+mod audit_erasure;
 mod audit_links;
 mod audit_records;
 mod audit_webhooks;
@@ -17,6 +18,7 @@ pub mod backup;
 pub mod batch;
 pub mod customers;
 pub mod envelopes;
+pub mod erasures;
 pub mod error;
 pub mod grants;
 pub mod ledger_reads;
@@ -42,6 +44,7 @@ pub use writer::Writer;
 pub mod prelude {
     pub use super::customers::{CustomerReads, CustomerWrites};
     pub use super::envelopes::{EnvelopeReads, EnvelopeWrites};
+    pub use super::erasures::{ErasureReads, ErasureWrites};
     pub use super::grants::{GrantReads, GrantWrites, ReadRecheck};
     pub use super::ledger_reads::LedgerReads;
     pub use super::orgs::{OrgReads, OrgWrites};
@@ -59,6 +62,7 @@ pub trait Reads:
     + grants::ReadRecheck
     + requests::RequestReads
     + webhooks::WebhookReads
+    + erasures::ErasureReads
     + ledger_reads::LedgerReads
 {
 }
@@ -71,6 +75,7 @@ impl<R> Reads for R where
         + grants::ReadRecheck
         + requests::RequestReads
         + webhooks::WebhookReads
+        + erasures::ErasureReads
         + ledger_reads::LedgerReads
 {
 }

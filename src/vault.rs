@@ -6,6 +6,7 @@ pub mod account;
 pub mod consent;
 pub mod customers;
 pub mod envelopes;
+pub mod erasure;
 pub mod error;
 pub mod history;
 pub mod orgs;
@@ -27,12 +28,15 @@ use zeroize::Zeroizing;
 pub struct Limits {
     /// Largest envelope ciphertext accepted, checked before decoding.
     pub max_envelope_bytes: usize,
+    /// Days an organization has to answer an erasure request.
+    pub erasure_deadline_days: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_envelope_bytes: 1 << 20,
+            erasure_deadline_days: crate::domain::erasure::DEFAULT_DEADLINE_DAYS,
         }
     }
 }

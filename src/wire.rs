@@ -5,6 +5,7 @@
 
 pub mod customers;
 pub mod envelopes;
+pub mod erasure;
 pub mod grants;
 pub mod ledger;
 pub mod ops;

@@ -7,6 +7,7 @@ use crate::client::profile::Profile;
 use crate::client::verify;
 use crate::crypto::bundle::{DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T};
 use crate::domain::catalog::{Label, Purpose};
+use crate::domain::erasure::ErasureState;
 use crate::domain::ids::{GrantId, RequestId};
 use crate::domain::named_file;
 use clap::{Args, Subcommand};
@@ -124,7 +125,18 @@ pub enum CustomerCommand {
     /// Your grants.
     Grants,
     /// Revoke a grant: the organization's next read is refused.
-    Revoke { grant_id: String },
+    Revoke {
+        grant_id: String,
+        /// Also ask the organization to erase what it already read under the grant.
+        #[arg(long)]
+        ask_erasure: bool,
+    },
+    /// Ask a grant's organization to erase what it read under the grant (GDPR Art. 17); it
+    /// must answer, signed, by the deadline.
+    AskErasure { grant_id: String },
+    /// Your erasure requests and the organizations' answers, from your verified ledger (each
+    /// answer checked against the organization's key log); overdue ones say so.
+    Erasures,
     /// Re-encrypt envelopes marked for rotation after a revocation.
     Rotate,
     /// Change your passphrase (the new one from ASSENT_NEW_PASSPHRASE or a prompt).
@@ -521,14 +533,48 @@ pub fn run(a: CustomerArgs) -> Result<(), CliError> {
             u.save()?;
             print_json(&out)
         }
-        CustomerCommand::Revoke { grant_id } => {
+        CustomerCommand::Revoke {
+            grant_id,
+            ask_erasure,
+        } => {
             let mut u = open(&a.profile, policy)?;
-            let answer = u.d.revoke(&GrantId::parse(&grant_id)?)?;
+            let gid = GrantId::parse(&grant_id)?;
+            let mut answer = u.d.revoke(&gid)?;
             eprintln!("{}", answer["note"].as_str().unwrap_or(""));
+            if ask_erasure {
+                let asked = u.d.ask_erasure(&gid)?;
+                eprintln!(
+                    "asked {} to erase what it read under the grant; its answer is due by {}",
+                    asked.erasure.org_id, asked.erasure.due
+                );
+                answer["erasure"] =
+                    serde_json::to_value(&asked).map_err(|e| CliError::Usage(e.to_string()))?;
+            }
             let rotated = u.d.rotate_pending()?;
             report_rotated(&rotated);
             u.save()?;
             print_json(&answer)
+        }
+        CustomerCommand::AskErasure { grant_id } => {
+            let u = open(&a.profile, policy)?;
+            let asked = u.d.ask_erasure(&GrantId::parse(&grant_id)?)?;
+            eprintln!(
+                "asked {} to erase what it read under the grant; its answer is due by {}",
+                asked.erasure.org_id, asked.erasure.due
+            );
+            print_json(&asked)
+        }
+        CustomerCommand::Erasures => {
+            let mut u = open(&a.profile, policy)?;
+            let checked = u.d.erasures()?;
+            u.save()?;
+            for r in checked.iter().filter(|r| r.state == ErasureState::Overdue) {
+                eprintln!(
+                    "OVERDUE: {} has not answered your erasure request under {} (due {})",
+                    r.org_id, r.grant_id, r.due
+                );
+            }
+            print_json(&checked)
         }
         CustomerCommand::VaultKey { accept } => vault_key(&a.profile, policy, accept),
         CustomerCommand::WitnessPolicy { accept, from } => {

@@ -223,6 +223,18 @@ pub enum OrgCommand {
         #[arg(long)]
         accept: bool,
     },
+    /// Erasure requests customers made to this organization, with deadlines and answers.
+    Erasures,
+    /// Answer an erasure request, signed with the identity key: --erased, or --refused with
+    /// the legal reason. Logged in the customer's ledger.
+    AnswerErasure {
+        grant_id: String,
+        #[arg(long, conflicts_with = "refused")]
+        erased: bool,
+        /// The legal reason for keeping the data (e.g. a retention duty).
+        #[arg(long)]
+        refused: Option<String>,
+    },
     /// Webhooks: endpoints told of approvals, declines, revocations, expiries and new
     /// versions (Standard Webhooks, signed by the vault key).
     Webhook {
@@ -260,6 +272,29 @@ pub fn run(a: OrgArgs) -> Result<(), CliError> {
         OrgCommand::Show => show(&OrgKeys::load(&a.key)?),
         OrgCommand::WitnessPolicy { accept } => witness_policy(&a, *accept),
         OrgCommand::Webhook { command } => webhook::run(&a, command),
+        OrgCommand::Erasures => print_json(&a.connect()?.0.erasure_requests()?),
+        OrgCommand::AnswerErasure {
+            grant_id,
+            erased,
+            refused,
+        } => {
+            use crate::domain::erasure::ErasureOutcome;
+            let (outcome, reason) = match (erased, refused) {
+                (true, None) => (ErasureOutcome::Erased, None),
+                (false, Some(r)) => (ErasureOutcome::Refused, Some(r.as_str())),
+                _ => {
+                    return Err(CliError::Usage(
+                        "answer --erased, or --refused \"the legal reason\"".into(),
+                    ));
+                }
+            };
+            let answered = a.connect()?.0.answer_erasure(grant_id, outcome, reason)?;
+            eprintln!(
+                "answered; logged at ledger index {} in the customer's ledger",
+                answered.ledger.index
+            );
+            print_json(&answered)
+        }
         OrgCommand::Token => {
             let (c, _) = a.connect()?;
             eprintln!("authenticated as {}", c.keys.org_id);

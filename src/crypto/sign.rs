@@ -11,6 +11,7 @@ use super::keys::{SigningKey, verifying_key};
 const GRANT_PREFIX: &[u8] = b"assent/v2/grant\n";
 const ORG_KEY_PREFIX: &[u8] = b"assent/v1/org-key\n";
 const ORG_KEY_CHANGE_PREFIX: &[u8] = b"assent/v2/org-key-change\n";
+const ERASURE_ANSWER_PREFIX: &[u8] = b"assent/v2/erasure-answer\n";
 
 /// RFC 8785 JSON Canonicalization Scheme bytes of `value`.
 pub fn jcs<T: Serialize>(value: &T) -> Result<Vec<u8>, CryptoError> {
@@ -91,6 +92,33 @@ pub fn verify_org_key_change(
         &org_key_change_message(change)?,
         signature,
     )
+}
+
+/// `"assent/v2/erasure-answer\n" ‖ JCS(statement)`: what an organization signs to answer an
+/// erasure request.
+pub fn erasure_answer_message(
+    statement: &crate::domain::erasure::AnswerStatement<'_>,
+) -> Result<Vec<u8>, CryptoError> {
+    Ok([ERASURE_ANSWER_PREFIX, &jcs(statement)?].concat())
+}
+
+/// Signs an erasure answer with the organization's identity key.
+pub fn sign_erasure_answer(
+    identity: &SigningKey,
+    statement: &crate::domain::erasure::AnswerStatement<'_>,
+) -> Result<[u8; 64], CryptoError> {
+    Ok(identity
+        .sign(&erasure_answer_message(statement)?)
+        .to_bytes())
+}
+
+/// Verifies an erasure answer against the identity key that signed it.
+pub fn verify_erasure_answer(
+    identity: &[u8; 32],
+    statement: &crate::domain::erasure::AnswerStatement<'_>,
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    verify_signature(identity, &erasure_answer_message(statement)?, signature)
 }
 
 /// Strict Ed25519 verification (`verify_strict`: rejects non-canonical and

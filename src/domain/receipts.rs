@@ -60,6 +60,55 @@ pub struct ReceiptContext<'a> {
     /// The vault's verifier key that signs the receipt.
     pub vault_key: &'a str,
     pub now: Timestamp,
+    /// The customer's erasure request under the grant, if any.
+    pub erasure: Option<ErasureReceipt<'a>>,
+}
+
+/// An erasure request a receipt states, with the entries of the request and of the answer.
+pub struct ErasureReceipt<'a> {
+    pub request: &'a super::erasure::ErasureRequest,
+    pub requested: LedgerLink,
+    pub answered: Option<LedgerLink>,
+}
+
+/// The erasure request as the Kantara receipt's `assentGrant.erasure` states it; `state` is
+/// `overdue` once `due` passed without an answer.
+fn erasure_json(e: &ErasureReceipt<'_>, c: &ReceiptContext<'_>) -> Value {
+    let r = e.request;
+    let a = r.answer.as_ref();
+    json!({
+        "requested_at": r.requested_at,
+        "due": r.due,
+        "state": r.state(c.now),
+        "outcome": a.map(|a| a.outcome),
+        "reason": a.and_then(|a| a.reason.clone()),
+        "answered_at": a.map(|a| a.answered_at),
+        "request_ledger_entry": link_json(&e.requested, c.vault_url),
+        "answer_ledger_entry": e.answered.as_ref().map(|l| link_json(l, c.vault_url)),
+    })
+}
+
+/// The same in the ISO record's own terms (`assent:` namespace).
+fn erasure_ld(e: &ErasureReceipt<'_>, now: Timestamp) -> Value {
+    let r = e.request;
+    let mut v = json!({
+        "@type": "assent:ErasureRequest",
+        "assent:requestedAt": r.requested_at.to_string(),
+        "assent:due": r.due.to_string(),
+        "assent:erasureState": r.state(now),
+        "assent:requestEntry": ld_link(&e.requested),
+    });
+    if let Some(a) = &r.answer {
+        v["assent:outcome"] = json!(a.outcome);
+        v["assent:answeredAt"] = json!(a.answered_at.to_string());
+        if let Some(reason) = &a.reason {
+            v["assent:reason"] = json!(reason);
+        }
+    }
+    if let Some(l) = &e.answered {
+        v["assent:answerEntry"] = ld_link(l);
+    }
+    v
 }
 
 const COLLECTION: &str = "signed by the data subject with their Ed25519 key in the Assent vault";
@@ -144,6 +193,7 @@ pub fn kantara(g: &Grant, c: &ReceiptContext<'_>) -> Value {
             "revoked_at": g.revoked_at,
             "ledger_entry": link_json(&c.created, c.vault_url),
             "withdrawal_ledger_entry": c.revoked.as_ref().map(|l| link_json(l, c.vault_url)),
+            "erasure": c.erasure.as_ref().map(|e| erasure_json(e, c)),
             "checkpoint": c.checkpoint,
         },
     })
@@ -268,7 +318,7 @@ pub fn iso27560(g: &Grant, c: &ReceiptContext<'_>) -> Value {
         })),
         _ => {}
     }
-    json!({
+    let mut record = json!({
         "@context": format!("{}{CONTEXT_PATH}", c.vault_url),
         "@id": format!("{}/v1/me/grants/{}/receipt#iso27560", c.vault_url, t.grant_id),
         "@type": "dpv:ConsentRecord",
@@ -326,7 +376,11 @@ pub fn iso27560(g: &Grant, c: &ReceiptContext<'_>) -> Value {
         "dpv:hasConsentStatus": events,
         "assent:state": state,
         "assent:checkpoint": c.checkpoint,
-    })
+    });
+    if let Some(e) = &c.erasure {
+        record["assent:erasureRequest"] = erasure_ld(e, c.now);
+    }
+    record
 }
 
 /// Every DPV term (CURIE) a record names as a value, for checks against the DPV term list.

@@ -63,15 +63,19 @@ pub enum WebhookKind {
     /// An envelope the organization may read under an active grant has a new version.
     #[serde(rename = "envelope.updated")]
     EnvelopeUpdated,
+    /// The customer asks the organization to erase what it read under a grant, by `due`.
+    #[serde(rename = "erasure.requested")]
+    ErasureRequested,
 }
 
 impl WebhookKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::RequestApproved,
         Self::RequestDeclined,
         Self::GrantRevoked,
         Self::GrantExpired,
         Self::EnvelopeUpdated,
+        Self::ErasureRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +85,7 @@ impl WebhookKind {
             Self::GrantRevoked => "grant.revoked",
             Self::GrantExpired => "grant.expired",
             Self::EnvelopeUpdated => "envelope.updated",
+            Self::ErasureRequested => "erasure.requested",
         }
     }
 
@@ -108,6 +113,7 @@ impl WebhookKind {
             Self::GrantRevoked => "gr",
             Self::GrantExpired => "ge",
             Self::EnvelopeUpdated => "eu",
+            Self::ErasureRequested => "er",
         }
     }
 }
@@ -165,6 +171,10 @@ pub struct WebhookData {
     pub label: Option<Label>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+    /// When an answer to an erasure request is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub due: Option<Timestamp>,
     /// The ledger entry of the act (absent for `grant.expired`, which no act makes). For
     /// the organization's own events (approval, decline, revocation) it is in the
     /// organization's verified ledger listing; `envelope.updated` names the customer's
@@ -182,6 +192,7 @@ impl WebhookData {
             grant_id: None,
             label: None,
             version: None,
+            due: None,
             ledger_index,
         }
     }

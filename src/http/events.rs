@@ -141,7 +141,11 @@ impl Announcement {
                 a.grant_id = Some(grant_id.to_string());
                 a.request_id = Some(request_id.to_string());
             }
-            LedgerEvent::GrantRevoked { grant_id, .. } => a.grant_id = Some(grant_id.to_string()),
+            LedgerEvent::GrantRevoked { grant_id, .. }
+            | LedgerEvent::ErasureRequested { grant_id, .. }
+            | LedgerEvent::ErasureAnswered { grant_id, .. } => {
+                a.grant_id = Some(grant_id.to_string());
+            }
             LedgerEvent::Read {
                 grant_id,
                 envelope_id,

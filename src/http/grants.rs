@@ -25,11 +25,16 @@ impl GrantView {
             revoked_at: g.revoked_at,
             ledger_index: g.ledger_index,
             org_name: None,
+            erasure: None,
         }
     }
 
+    /// Adds the organization's name and the erasure request under the grant, if any.
     fn named(mut self, vault: &Vault) -> Result<Self, ApiError> {
         self.org_name = vault.find_org(&self.terms.org_id)?.map(|o| o.name);
+        self.erasure = vault
+            .erasure_request(&self.terms.grant_id)?
+            .map(|r| crate::wire::erasure::ErasureView::new(r, vault.now()));
         Ok(self)
     }
 }
@@ -205,6 +210,22 @@ pub async fn receipt(
     let revoked = revoked_entry
         .map(|e| ledger_link(&s.vault, e.index, e.leaf, size))
         .transpose()?;
+    let erasure_request = s.vault.erasure_request(&id)?;
+    let erasure = erasure_request
+        .as_ref()
+        .map(|r| -> Result<_, ApiError> {
+            let link = |i: u64| ledger_link(&s.vault, i, s.vault.leaf_at(i)?, size);
+            Ok(crate::domain::receipts::ErasureReceipt {
+                request: r,
+                requested: link(r.request_index)?,
+                answered: r
+                    .answer
+                    .as_ref()
+                    .map(|a| link(a.answer_index))
+                    .transpose()?,
+            })
+        })
+        .transpose()?;
     let org_url = format!("{}/v1/orgs/{}", s.public_url, org.org_id);
     let vault_key = s.vault.signer().verifier_key();
     let ctx = crate::domain::receipts::ReceiptContext {
@@ -220,6 +241,7 @@ pub async fn receipt(
         checkpoint: &checkpoint,
         vault_key: &vault_key,
         now: s.vault.now(),
+        erasure,
     };
     let sign = |doc: serde_json::Value| -> Result<SignedDocument, ApiError> {
         let sig = s.vault.sign_document(&doc)?;

@@ -200,6 +200,7 @@ pub async fn start_with(
         store,
         Limits {
             max_envelope_bytes: config.max_envelope_bytes,
+            erasure_deadline_days: config.erasure_deadline_days,
         },
         decoy,
         signer,

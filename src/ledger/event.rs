@@ -5,6 +5,7 @@
 //! only the parties of the event can read, a leaf reveals nothing about its event.
 
 use crate::domain::catalog::{Label, Purpose};
+use crate::domain::erasure::ErasureOutcome;
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId, RequestId};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -124,6 +125,31 @@ pub enum Event {
         purpose: Purpose,
         at: Timestamp,
     },
+    /// The customer asks the organization to erase what it read under the grant, by `due`.
+    ErasureRequested {
+        customer_id: CustomerId,
+        org_id: OrgId,
+        grant_id: GrantId,
+        due: Timestamp,
+        at: Timestamp,
+    },
+    /// The organization's answer, signed by `identity_key` (its key when it answered) over
+    /// `assent/v2/erasure-answer\n` ‖ JCS({customer_id, org_id, grant_id, request_index,
+    /// outcome, reason?}).
+    ErasureAnswered {
+        customer_id: CustomerId,
+        org_id: OrgId,
+        grant_id: GrantId,
+        request_index: u64,
+        outcome: ErasureOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(with = "crate::crypto::b64::serde_array")]
+        identity_key: [u8; 32],
+        #[serde(with = "crate::crypto::b64::serde_bytes")]
+        signature: Vec<u8>,
+        at: Timestamp,
+    },
 }
 
 impl Event {
@@ -139,7 +165,9 @@ impl Event {
             | Self::RequestDeclined { customer_id, .. }
             | Self::GrantCreated { customer_id, .. }
             | Self::GrantRevoked { customer_id, .. }
-            | Self::Read { customer_id, .. } => Some(customer_id),
+            | Self::Read { customer_id, .. }
+            | Self::ErasureRequested { customer_id, .. }
+            | Self::ErasureAnswered { customer_id, .. } => Some(customer_id),
         }
     }
 
@@ -156,7 +184,9 @@ impl Event {
             | Self::RequestDeclined { org_id, .. }
             | Self::GrantCreated { org_id, .. }
             | Self::GrantRevoked { org_id, .. }
-            | Self::Read { org_id, .. } => Some(org_id),
+            | Self::Read { org_id, .. }
+            | Self::ErasureRequested { org_id, .. }
+            | Self::ErasureAnswered { org_id, .. } => Some(org_id),
         }
     }
 
@@ -175,6 +205,8 @@ impl Event {
             Self::GrantCreated { .. } => "grant_created",
             Self::GrantRevoked { .. } => "grant_revoked",
             Self::Read { .. } => "read",
+            Self::ErasureRequested { .. } => "erasure_requested",
+            Self::ErasureAnswered { .. } => "erasure_answered",
         }
     }
 

@@ -292,6 +292,7 @@ fn audit_db(
     }
     super::audit_records::check(&rtx, &history)?;
     super::audit_links::check(&rtx, &history)?;
+    super::audit_erasure::check(&rtx, &history)?;
     super::audit_webhooks::check(&rtx, frontier.size())?;
     Ok(AuditReport {
         size: frontier.size(),

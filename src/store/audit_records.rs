@@ -21,13 +21,15 @@ pub struct History {
     /// (customer, label) → the newest write, `None` once erased.
     envelopes: BTreeMap<(String, String), Option<EnvelopeLog>>,
     /// grant id → its logged terms and signature (base64url).
-    grants: BTreeMap<String, (GrantTerms, String)>,
+    pub(super) grants: BTreeMap<String, (GrantTerms, String)>,
+    /// grant id → the erasure request its events make (`audit_erasure.rs`).
+    pub(super) erasures: BTreeMap<String, crate::domain::erasure::ErasureRequest>,
     /// grant id → the entry of its `grant_created` and the request it answered.
     grant_created: BTreeMap<String, (u64, String)>,
     revoked: BTreeSet<String>,
     reads: BTreeMap<String, u32>,
     /// org id → (identity key, encryption key) of its newest key event.
-    org_keys: BTreeMap<String, ([u8; 32], [u8; 32])>,
+    pub(super) org_keys: BTreeMap<String, ([u8; 32], [u8; 32])>,
     customers: BTreeSet<String>,
     /// request id → what its events say.
     pub(super) requests: BTreeMap<String, LoggedRequest>,
@@ -263,6 +265,9 @@ impl History {
                         "reads `{label}` {envelope_id} version {version}, not the current one"
                     ));
                 }
+            }
+            Event::ErasureRequested { .. } | Event::ErasureAnswered { .. } => {
+                super::audit_erasure::replay(self, index, e)?;
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 
 use super::customers::CustomerWrites;
 use super::envelopes::EnvelopeWrites;
+use super::erasures::ErasureWrites;
 use super::grants::GrantWrites;
 use super::ledger_tx::Appended;
 use super::orgs::OrgWrites;
@@ -13,7 +14,14 @@ use super::{Reads, StoreError, Tx};
 use crate::ledger::Event;
 
 pub trait Batch:
-    Reads + CustomerWrites + OrgWrites + EnvelopeWrites + GrantWrites + RequestWrites + WebhookWrites
+    Reads
+    + CustomerWrites
+    + OrgWrites
+    + EnvelopeWrites
+    + GrantWrites
+    + RequestWrites
+    + WebhookWrites
+    + ErasureWrites
 {
     /// Appends `event` to the ledger in this batch, numbered for each party it concerns.
     fn append(&mut self, event: &Event, nonce: [u8; 32]) -> Result<Appended, StoreError>;

@@ -85,6 +85,11 @@ tables! {
     USED_JTIS: &'static str => i64 = "used_jtis";
     /// tree size → C2SP signed checkpoint note (text) for that size. Kept forever.
     CHECKPOINTS: u64 => &'static str = "checkpoints";
+    /// grant_id → `ErasureRequest`: the customer's request to erase what was read under the
+    /// grant, and the organization's signed answer.
+    ERASURE_REQUESTS: &'static str => &'static [u8] = "erasure_requests";
+    /// (org_id, grant_id) index of erasure requests.
+    ORG_ERASURE_REQUESTS: (&'static str, &'static str) => () = "org_erasure_requests";
     /// delivery_id → `WebhookDelivery`: the webhook outbox (pending messages and dead letters).
     WEBHOOK_DELIVERIES: &'static str => &'static [u8] = "webhook_deliveries";
     /// (due, unix seconds; delivery_id) of every pending message: what the sender claims next.

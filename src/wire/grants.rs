@@ -35,6 +35,10 @@ pub struct GrantView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
     pub org_name: Option<String>,
+    /// The customer's erasure request under this grant, if any (display: the device checks
+    /// its ledger entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<crate::wire::erasure::ErasureView>,
 }
 
 /// The fields of a listed grant that the customer signed (wire v2): read apart from the vault's
@@ -75,6 +79,8 @@ impl<'de> Deserialize<'de> for GrantView {
             ledger_index: u64,
             #[serde(default)]
             org_name: Option<String>,
+            #[serde(default)]
+            erasure: Option<crate::wire::erasure::ErasureView>,
         }
         let terms: GrantTerms =
             serde_json::from_value(Value::Object(signed)).map_err(D::Error::custom)?;
@@ -89,6 +95,7 @@ impl<'de> Deserialize<'de> for GrantView {
             revoked_at: r.revoked_at,
             ledger_index: r.ledger_index,
             org_name: r.org_name,
+            erasure: r.erasure,
         })
     }
 }

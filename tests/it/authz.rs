@@ -196,6 +196,12 @@ struct World {
     new_org: Value,
     /// The demo organization's next keys (key_seq 2), signed by its current identity key.
     key_change: Value,
+    /// A webhook endpoint of the demo organization, for its removal.
+    webhook_id: String,
+    /// The reader's grant, under which the reader asked for erasure, and the demo
+    /// organization's signed answer to that request.
+    erasure_grant: String,
+    erasure_answer: Value,
 }
 
 /// A genuine key change of the demo organization from its first keys to fresh ones.
@@ -223,11 +229,39 @@ fn world() -> World {
     let tv = crate::common::start();
     let customer = signed_up(&tv, &crate::common::handle("walker"));
     let org_token = crate::common::demo_org(&tv).api.token().unwrap().to_owned();
-    let (reader, _, _) = crate::common::granted(&tv, &crate::common::handle("reader"), None);
+    let (reader, _, reader_grant) =
+        crate::common::granted(&tv, &crate::common::handle("reader"), None);
+    let erasure_grant = GrantId::parse(&reader_grant).unwrap();
+    let asked = reader.ask_erasure(&erasure_grant).unwrap();
+    let erasure_answer = {
+        let org = OrgId::parse(DEMO_ORG).unwrap();
+        let statement = assent::domain::erasure::AnswerStatement {
+            customer_id: &reader.customer_id,
+            org_id: &org,
+            grant_id: &erasure_grant,
+            request_index: asked.ledger.index,
+            outcome: assent::domain::erasure::ErasureOutcome::Erased,
+            reason: None,
+        };
+        let sig = assent::crypto::sign::sign_erasure_answer(
+            &crate::common::demo_org_keys().identity,
+            &statement,
+        )
+        .unwrap();
+        json!({"outcome": "erased", "signature": b64::encode(&sig)})
+    };
     let approve_id = ask(&tv, &org_token, &customer.id, &["email"]);
     let decline_id = ask(&tv, &org_token, &customer.id, &["phone"]);
     let (grant_id, approval) = approval(&customer, &["email"]);
+    let webhook_id = crate::common::demo_org(&tv)
+        .add_webhook("http://127.0.0.1:9/authz-walk", &[])
+        .unwrap()
+        .webhook_id
+        .to_string();
     World {
+        webhook_id,
+        erasure_grant: erasure_grant.to_string(),
+        erasure_answer,
         reader_id: reader.customer_id.to_string(),
         tv,
         customer,
@@ -354,6 +388,14 @@ impl World {
                 200,
                 true,
             ),
+            ep(
+                c,
+                "POST",
+                format!("/v1/me/grants/{gid}/erasure"),
+                Some(&json!({})),
+                201,
+                true,
+            ),
             ep(c, "GET", "/v1/me/ledger".into(), None, 200, false),
             ep(
                 o,
@@ -384,6 +426,56 @@ impl World {
                 true,
             ),
             ep(o, "GET", "/v1/org/ledger".into(), None, 200, false),
+            ep(
+                o,
+                "POST",
+                "/v1/org/webhooks".into(),
+                Some(&json!({"url": "http://127.0.0.1:9/authz-new", "kinds": ["grant.revoked"]})),
+                201,
+                false,
+            ),
+            ep(o, "GET", "/v1/org/webhooks".into(), None, 200, false),
+            ep(
+                o,
+                "GET",
+                "/v1/org/erasure-requests".into(),
+                None,
+                200,
+                false,
+            ),
+            ep(
+                o,
+                "POST",
+                format!("/v1/org/erasure-requests/{}/answer", self.erasure_grant),
+                Some(&self.erasure_answer),
+                201,
+                true,
+            ),
+            ep(
+                o,
+                "GET",
+                "/v1/org/webhooks/deliveries?state=dead".into(),
+                None,
+                200,
+                false,
+            ),
+            // No dead letter to requeue: the right token reaches the lookup.
+            ep(
+                o,
+                "POST",
+                "/v1/org/webhooks/deliveries/msg_000000000001-gr-00/retry".into(),
+                None,
+                404,
+                false,
+            ),
+            ep(
+                o,
+                "DELETE",
+                format!("/v1/org/webhooks/{}", self.webhook_id),
+                None,
+                200,
+                false,
+            ),
             // Last of the organization's: its keys change.
             ep(
                 o,

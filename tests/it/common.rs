@@ -96,6 +96,7 @@ pub fn start_with_options(
         auth_per_ip_per_minute: 1_000_000,
         auth_per_account_per_minute: 1_000_000,
         witnesses: Default::default(),
+        erasure_deadline_days: 30,
         // Test receivers listen on 127.0.0.1 over http.
         webhooks: assent::vault::webhooks::WebhookSettings {
             allow_private: true,

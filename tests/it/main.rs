@@ -12,6 +12,7 @@ mod crash_safety;
 mod crypto_props;
 mod crypto_vectors;
 mod domain_policy;
+mod erasure;
 mod flow;
 mod fuzz_regressions;
 mod hostile;

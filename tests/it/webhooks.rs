@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// What the receiver saw.
 #[derive(Default)]
-struct Seen {
+pub struct Seen {
     /// Verified deliveries: (webhook-id, message), in arrival order.
     verified: Mutex<Vec<(String, WebhookMessage)>>,
     /// Deliveries that failed verification, and why.
@@ -26,9 +26,9 @@ struct Seen {
     failing: AtomicBool,
 }
 
-struct Receiver {
-    url: String,
-    seen: Arc<Seen>,
+pub struct Receiver {
+    pub url: String,
+    pub seen: Arc<Seen>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -46,7 +46,7 @@ impl Drop for Receiver {
 
 impl Receiver {
     /// An axum server on 127.0.0.1:`port` (0: any) that verifies against `vault_key`.
-    fn start(vault_key: [u8; 32], port: u16) -> Self {
+    pub fn start(vault_key: [u8; 32], port: u16) -> Self {
         use axum::body::Bytes;
         use axum::http::{HeaderMap, StatusCode};
         let seen = Arc::new(Seen::default());
@@ -121,7 +121,7 @@ impl Receiver {
     }
 
     /// Waits (up to `secs`) for a verified message matching `want`.
-    fn wait_for(
+    pub fn wait_for(
         &self,
         secs: u64,
         what: &str,
@@ -279,6 +279,7 @@ fn an_endpoint_hears_of_every_answer_revocation_new_version_and_expiry_signed_an
             WebhookKind::RequestApproved => "grant_created",
             WebhookKind::RequestDeclined => "request_declined",
             WebhookKind::GrantRevoked => "grant_revoked",
+            WebhookKind::ErasureRequested => "erasure_requested",
             // The write is the customer's event, not the organization's.
             WebhookKind::EnvelopeUpdated | WebhookKind::GrantExpired => continue,
         };

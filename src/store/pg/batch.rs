@@ -7,6 +7,7 @@
 use super::super::batch::Batch;
 use super::super::customers::CustomerWrites;
 use super::super::envelopes::EnvelopeWrites;
+use super::super::erasures::ErasureWrites;
 use super::super::grants::GrantWrites;
 use super::super::ledger_tx::Appended;
 use super::super::orgs::OrgWrites;
@@ -16,6 +17,7 @@ use super::super::webhooks::WebhookWrites;
 use super::reads::{Pg, Side};
 use super::{Conn, StoreError, i64_of, u64_of};
 use crate::domain::catalog::Label;
+use crate::domain::erasure::ErasureRequest;
 use crate::domain::grant::Grant;
 use crate::domain::ids::DeliveryId;
 use crate::domain::ids::{CustomerId, GrantId, Handle};
@@ -332,6 +334,18 @@ impl RequestWrites for PgBatch {
             "UPDATE requests SET pending = $2, record = $3 WHERE request_id = $1",
             &[&request.request_id.as_str(), &pending],
             request,
+        )
+    }
+}
+
+impl ErasureWrites for PgBatch {
+    fn put_erasure_request(&mut self, r: &ErasureRequest) -> Result<(), StoreError> {
+        self.put(
+            "erasure_requests",
+            "INSERT INTO erasure_requests (grant_id, org_id, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (grant_id) DO UPDATE SET record = EXCLUDED.record",
+            &[&r.grant_id.as_str(), &r.org_id.as_str()],
+            r,
         )
     }
 }

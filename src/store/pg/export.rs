@@ -245,6 +245,18 @@ fn copy_out(
         }
     }
     n += copy_out_webhooks(c, w)?;
+    n += records(
+        c,
+        w,
+        "SELECT grant_id, record FROM erasure_requests",
+        tables::ERASURE_REQUESTS,
+    )?;
+    {
+        let mut t = w.open_table(tables::ORG_ERASURE_REQUESTS)?;
+        for r in c.rows("SELECT org_id, grant_id FROM erasure_requests", &[])? {
+            t.insert((text(&r, 0)?.as_str(), text(&r, 1)?.as_str()), ())?;
+        }
+    }
     let mut meta = w.open_table(tables::META)?;
     meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
     meta.insert(LEDGER_SIZE, size)?;
@@ -450,5 +462,17 @@ fn copy_in(conn: &Conn, r: &redb::ReadTransaction) -> Result<u64, StoreError> {
         &[&i64_of(size)?, &frontier.subtrees().concat()],
     )?;
     copy_in_webhooks(conn, r)?;
+    for item in r.open_table(tables::ORG_ERASURE_REQUESTS)?.iter()? {
+        let (k, _) = item?;
+        let (org, grant) = k.value();
+        let record = r
+            .open_table(tables::ERASURE_REQUESTS)?
+            .get(grant)?
+            .ok_or_else(|| corrupt("erasure_requests", format!("{grant} is listed, not stored")))?;
+        conn.exec(
+            "INSERT INTO erasure_requests (grant_id, org_id, record) VALUES ($1, $2, $3)",
+            &[&grant, &org, &record.value()],
+        )?;
+    }
     Ok(size)
 }

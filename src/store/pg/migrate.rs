@@ -8,7 +8,11 @@ use tokio_postgres::Client;
 /// (version, name, SQL), in order. Append; never edit an applied one.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "schema", include_str!("migrations/0001_schema.sql")),
-    (2, "webhooks", include_str!("migrations/0002_webhooks.sql")),
+    (
+        2,
+        "webhooks_erasure",
+        include_str!("migrations/0002_webhooks_erasure.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating (any constant unique to Assent).

@@ -5,6 +5,7 @@
 use super::super::access::{decode, stored_id};
 use super::super::customers::{CustomerReads, DECOY_CUSTOMER_KEY, StoredCustomer};
 use super::super::envelopes::EnvelopeReads;
+use super::super::erasures::ErasureReads;
 use super::super::grants::GrantReads;
 use super::super::ledger_reads::LedgerReads;
 use super::super::orgs::OrgReads;
@@ -14,6 +15,7 @@ use super::super::requests::RequestReads;
 use super::super::webhooks::WebhookReads;
 use super::{Conn, StoreError, db_err, i64_of, u64_of};
 use crate::domain::catalog::Label;
+use crate::domain::erasure::ErasureRequest;
 use crate::domain::grant::Grant;
 use crate::domain::ids::DeliveryId;
 use crate::domain::ids::{CustomerId, GrantId, Handle, OrgId, RequestId};
@@ -598,5 +600,23 @@ impl<S: Side> WebhookReads for Pg<S> {
             )?
             .ok_or(StoreError::Internal("count(*) returned no row"))?;
         u64_of(&row, 0)
+    }
+}
+
+impl<S: Side> ErasureReads for Pg<S> {
+    fn erasure_request(&self, grant: &GrantId) -> Result<Option<ErasureRequest>, StoreError> {
+        self.json(
+            "erasure_requests",
+            "SELECT record FROM erasure_requests WHERE grant_id = $1",
+            &[&grant.as_str()],
+        )
+    }
+
+    fn org_erasure_requests(&self, org: &OrgId) -> Result<Vec<ErasureRequest>, StoreError> {
+        self.json_list(
+            "erasure_requests",
+            "SELECT record FROM erasure_requests WHERE org_id = $1 ORDER BY grant_id",
+            &[&org.as_str()],
+        )
     }
 }

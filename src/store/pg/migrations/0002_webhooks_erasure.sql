@@ -1,4 +1,5 @@
--- Assent on PostgreSQL, schema 2: the webhook outbox. A pending or scheduled message has `due`
+-- Assent on PostgreSQL, schema 2: the webhook outbox and erasure requests.
+-- The webhook outbox: A pending or scheduled message has `due`
 -- (unix seconds of its next attempt); a dead letter has none. Records are the JSON bytes redb
 -- keeps.
 CREATE TABLE webhook_deliveries (
@@ -17,3 +18,12 @@ CREATE TABLE webhook_cursor (
     id smallint PRIMARY KEY CHECK (id = 1),
     idx bigint NOT NULL CHECK (idx >= 0)
 );
+
+-- grant_id → erasure request (and the organization's signed answer), derived from the
+-- `erasure_requested` / `erasure_answered` ledger events in the same transaction.
+CREATE TABLE erasure_requests (
+    grant_id text COLLATE "C" PRIMARY KEY,
+    org_id text COLLATE "C" NOT NULL,
+    record bytea NOT NULL
+);
+CREATE INDEX erasure_requests_by_org ON erasure_requests (org_id, grant_id);
