@@ -140,8 +140,12 @@ impl Vault {
     }
 }
 
-/// Delivers webhooks until aborted: a round whenever the ledger grows, and at least once a
-/// second (retries fall due with time).
+/// Rounds start at most this often while the ledger grows (under load the ledger grows with
+/// every commit; messages need seconds, not milliseconds).
+const MIN_ROUND_GAP: Duration = Duration::from_millis(200);
+
+/// Delivers webhooks until aborted: a round whenever the ledger grows (at most every
+/// [`MIN_ROUND_GAP`]), and at least once a second (retries fall due with time).
 pub async fn run(vault: Vault) {
     let http = match http_client(vault.webhook_settings()) {
         Ok(h) => h,
@@ -160,6 +164,7 @@ pub async fn run(vault: Vault) {
             }
         };
         if !full {
+            tokio::time::sleep(MIN_ROUND_GAP).await;
             let waited = tokio::time::timeout(Duration::from_secs(1), size.changed()).await;
             if matches!(waited, Ok(Err(_))) {
                 // The writer is gone (shutting down): no more announcements to wait for.

@@ -294,13 +294,46 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
     let (ok, _, err) = read("document");
     assert!(!ok && err.contains("label_not_granted"), "{err}");
 
-    // Revoke: the very next read is refused; the envelope gets a new data key.
-    cli(dir, &url, &["customer", "revoke", &gid]);
+    // Revoke, asking for erasure: the very next read is refused; the envelope gets a new data
+    // key; the shop answers the erasure request, signed, and the customer checks the answer.
+    let revoked = json(&cli(
+        dir,
+        &url,
+        &["customer", "revoke", &gid, "--ask-erasure"],
+    ));
+    assert_eq!(
+        revoked["erasure"]["erasure"]["state"], "pending",
+        "{revoked}"
+    );
     let (ok, _, err) = read("email");
     assert!(
         !ok && err.contains("403") && err.contains("grant_revoked"),
         "{err}"
     );
+    let asked = json(&cli(dir, &url, &["org", "erasures"]));
+    assert_eq!(asked[0]["grant_id"], gid.as_str(), "{asked}");
+    let reason = "Delivery records are kept 6 years for tax law.";
+    let (ok, _, err) = cli_status(
+        dir,
+        &url,
+        &[
+            "org",
+            "answer-erasure",
+            &gid,
+            "--erased",
+            "--refused",
+            reason,
+        ],
+    );
+    assert!(!ok, "both answers at once: {err}");
+    cli(
+        dir,
+        &url,
+        &["org", "answer-erasure", &gid, "--refused", reason],
+    );
+    let erasures = json(&cli(dir, &url, &["customer", "erasures"]));
+    assert_eq!(erasures[0]["state"], "refused", "{erasures}");
+    assert_eq!(erasures[0]["answer"]["reason"], reason);
     let list = json(&cli(dir, &url, &["customer", "list"]));
     let email = list
         .as_array()
@@ -343,8 +376,10 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
             "grant_created",
             "read",
             "grant_revoked",
+            "erasure_requested",
             "key_rotated",
             "key_rotated",
+            "erasure_answered",
             "envelope_erased"
         ]
     );
@@ -365,7 +400,7 @@ fn full_flow_with_the_cli_and_nothing_secret_reaches_the_server() {
     );
     // The customer's own ledger verifies, complete, and pins its highest sequence number.
     let verified = json(&cli(dir, &url, &["customer", "ledger", "verify"]));
-    assert_eq!(verified["last_seq"], 11, "{verified}");
+    assert_eq!(verified["last_seq"], 13, "{verified}");
 
     // Stop the server cleanly, then search everything it stored and logged.
     drop(server);

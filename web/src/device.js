@@ -19,6 +19,7 @@ import { checkLedger, checkOrgKeys } from './ledger/guard.js';
 import { AccountPins } from './ledger/pins.js';
 import { GrantRefused, usableGrant, verifyOwnGrant } from './grantcheck.js';
 import { approvalNeeds, assessOrg } from './orgtrust.js';
+import { checkErasures } from './erasure.js';
 
 export class WrongPassphrase extends Error {}
 export class Refused extends Error {}
@@ -465,6 +466,22 @@ export class Session {
 
   receipt(grantId) {
     return this.api.get(`/v1/me/grants/${enc(grantId)}/receipt`);
+  }
+
+  /**
+   * Asks the grant's organization to erase what it read under it (GDPR Art. 17): one request
+   * per grant, active or ended. Needs only the session, like revoke.
+   */
+  askErasure(grantId) {
+    return this.api.post(`/v1/me/grants/${enc(grantId)}/erasure`, {});
+  }
+
+  /**
+   * The erasure requests in the verified ledger `entries`, each answer checked against the
+   * organization's verified key log (erasure.js); the vault's `erasure` field is never used.
+   */
+  erasures(entries, now = Date.now()) {
+    return checkErasures(this.customerId, entries, (orgId, opts) => this.orgKeys(orgId, opts), now);
   }
 
 }

@@ -3,6 +3,8 @@
 //   org key        "assent/v1/org-key\n" ‖ raw X25519 key, by the identity key
 //   org key change "assent/v2/org-key-change\n" ‖ JCS({org_id, key_seq, identity_key, encryption_key}),
 //                  by the PREVIOUS identity key
+//   erasure answer "assent/v2/erasure-answer\n" ‖ JCS({customer_id, org_id, grant_id, request_index,
+//                  outcome, reason?}), by the organization's identity key when it answered
 // and the human fingerprint of an identity key, always computed here from the key.
 import canonicalize from 'canonicalize';
 import { b64url, concat, hex, sha256, utf8 } from './bytes.js';
@@ -37,6 +39,20 @@ const changeFields = (c) => ({ org_id: c.org_id, key_seq: c.key_seq, identity_ke
 export const signOrgKeyChange = (previousSigningKey, change) => ed25519Sign(previousSigningKey, orgKeyChangeMessage(changeFields(change)));
 export const verifyOrgKeyChange = (previousIdentity, change, sig) =>
   ed25519Verify(previousIdentity, orgKeyChangeMessage(changeFields(change)), sig);
+
+/**
+ * An organization's answer to an erasure request exactly as signed (src/domain/erasure.rs
+ * AnswerStatement): `reason` left out when there is none (an erasure).
+ */
+export function erasureStatement({ customer_id, org_id, grant_id, request_index, outcome, reason }) {
+  const s = { customer_id, org_id, grant_id, request_index, outcome };
+  if (reason !== undefined && reason !== null) s.reason = reason;
+  return s;
+}
+export const erasureAnswerMessage = (statement) => concat(utf8('assent/v2/erasure-answer\n'), jcs(erasureStatement(statement)));
+export const signErasureAnswer = (signingKey, statement) => ed25519Sign(signingKey, erasureAnswerMessage(statement));
+export const verifyErasureAnswer = (identityPublic, statement, sig) =>
+  ed25519Verify(identityPublic, erasureAnswerMessage(statement), sig);
 
 /** First 16 bytes of SHA-256(key) in hex, in groups of four: "a1b2 c3d4 …" (8 groups). */
 export async function fingerprint(publicKey) {
