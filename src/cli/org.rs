@@ -235,8 +235,8 @@ pub enum OrgCommand {
         #[arg(long)]
         refused: Option<String>,
     },
-    /// Webhooks: endpoints told of approvals, declines, revocations, expiries and new
-    /// versions (Standard Webhooks, signed by the vault key).
+    /// Webhooks: endpoints told of approvals, declines, revocations, expiries, new versions
+    /// and erasure requests (Standard Webhooks, signed by the vault key).
     Webhook {
         #[command(subcommand)]
         command: webhook::WebhookCommand,

@@ -14,7 +14,7 @@ pub enum WebhookCommand {
     Add {
         url: String,
         /// Comma-separated kinds (default: all): request.approved, request.declined,
-        /// grant.revoked, grant.expired, envelope.updated.
+        /// grant.revoked, grant.expired, envelope.updated, erasure.requested.
         #[arg(long, default_value = "")]
         kinds: String,
     },
