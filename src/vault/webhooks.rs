@@ -483,8 +483,11 @@ impl Scheduler {
                 let mut readers: Vec<OrgId> = tx
                     .grants_of(customer_id)?
                     .into_iter()
+                    // Granted before this write (the ledger orders them; grants can be made
+                    // after it and before this runs), and in force at its time.
                     .filter(|g| {
-                        g.state(*at) == crate::domain::grant::GrantState::Active
+                        g.ledger_index < index
+                            && g.state(*at) == crate::domain::grant::GrantState::Active
                             && g.terms.labels.contains(label)
                     })
                     .map(|g| g.terms.org_id)

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A delivery as received: (webhook-id, webhook-timestamp, webhook-signature, body).
+type RawDelivery = (String, String, String, Vec<u8>);
+
 /// What the receiver saw.
 #[derive(Default)]
 pub struct Seen {
@@ -24,6 +27,8 @@ pub struct Seen {
     hits: AtomicU32,
     /// Answer 500 to everything.
     failing: AtomicBool,
+    /// Every verified delivery as received.
+    raw: Mutex<Vec<RawDelivery>>,
 }
 
 pub struct Receiver {
@@ -78,6 +83,8 @@ impl Receiver {
                 };
                 match verify(&vault_key, &d, Some(assent::clock::now().unix())) {
                     Ok(m) => {
+                        let raw = (id.clone(), ts.clone(), sig.clone(), body.to_vec());
+                        seen.raw.lock().unwrap().push(raw);
                         seen.verified.lock().unwrap().push((id, m));
                         StatusCode::NO_CONTENT
                     }

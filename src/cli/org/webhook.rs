@@ -33,10 +33,10 @@ pub enum WebhookCommand {
     /// Print the vault's key as Standard Webhooks libraries take it (`whpk_…`), from the
     /// pinned key.
     Key,
-    /// Check a delivery offline: the `v1a` signature by the pinned vault key (or --vault-key)
-    /// over webhook-id.webhook-timestamp.body, and the timestamp within 5 minutes of now
-    /// (--any-time for a delivery captured earlier). Prints the message; exits non-zero if
-    /// the check fails.
+    /// Check a delivery offline: the `v1a` signature by the pinned vault key (or --vault-key,
+    /// as `whpk_…` or the vault's verifier key) over webhook-id.webhook-timestamp.body, and the
+    /// timestamp within 5 minutes of now (--any-time for a delivery captured earlier). Prints
+    /// the message; exits non-zero if the check fails.
     Verify {
         /// The `webhook-id` header.
         #[arg(long)]
@@ -50,9 +50,6 @@ pub enum WebhookCommand {
         /// The raw body as received (`-`: standard input).
         #[arg(long)]
         body: PathBuf,
-        /// The vault key (`whpk_…` or the note verifier key) instead of the pinned one.
-        #[arg(long)]
-        vault_key: Option<String>,
         /// Skip the timestamp check.
         #[arg(long)]
         any_time: bool,
@@ -90,7 +87,7 @@ pub fn run(a: &OrgArgs, command: &WebhookCommand) -> Result<(), CliError> {
         }
         WebhookCommand::Retry { id } => print_json(&a.connect()?.0.retry_webhook(id)?),
         WebhookCommand::Key => {
-            let key = pinned_key(a, None)?;
+            let key = pinned_key(a)?;
             println!("{}", webhook::public_key_text(&key));
             Ok(())
         }
@@ -99,10 +96,9 @@ pub fn run(a: &OrgArgs, command: &WebhookCommand) -> Result<(), CliError> {
             timestamp,
             signature,
             body,
-            vault_key,
             any_time,
         } => {
-            let key = pinned_key(a, vault_key.as_deref())?;
+            let key = pinned_key(a)?;
             let read = if body.as_os_str() == "-" {
                 let mut b = Vec::new();
                 std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
@@ -124,19 +120,16 @@ pub fn run(a: &OrgArgs, command: &WebhookCommand) -> Result<(), CliError> {
     }
 }
 
-/// The vault key given, else the one pinned in the organization's state file (offline).
-fn pinned_key(a: &OrgArgs, given: Option<&str>) -> Result<[u8; 32], CliError> {
+/// The vault key given (`--vault-key`), else the one pinned in the organization's state file
+/// (offline).
+fn pinned_key(a: &OrgArgs) -> Result<[u8; 32], CliError> {
     let state = a.load_state()?;
-    let text = given
-        .map(str::to_owned)
-        .or_else(|| a.vault_key.clone())
-        .or(state.vault_key)
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "no vault key pinned in {} yet: pass --vault-key, or run any `assent org` command \
+    let text = a.vault_key.clone().or(state.vault_key).ok_or_else(|| {
+        CliError::Usage(format!(
+            "no vault key pinned in {} yet: pass --vault-key, or run any `assent org` command \
                  against the vault first",
-                a.state_path().display()
-            ))
-        })?;
+            a.state_path().display()
+        ))
+    })?;
     Ok(webhook::parse_public_key(&text)?)
 }
