@@ -1,4 +1,6 @@
-//! Every HTTP request body and query string, and committed ledger events, from hostile bytes.
+//! Every HTTP request body and query string, and committed ledger events, from hostile bytes;
+//! and a webhook delivery as a receiver checks it (`client::webhook::verify` never panics on
+//! hostile headers or bodies).
 //!
 //! Input: raw bytes, given as-is to serde_json for each JSON body type of `src/http/*.rs`, to
 //! serde_urlencoded for the token form and the query strings, and to serde_json for
@@ -27,6 +29,9 @@ use assent::wire::envelopes::{GrantWrapBody, PutBody};
 use assent::wire::org::{KeyChangeBody, RegisterBody, TokenForm};
 use assent::wire::requests::{ApproveBody, CreateBody, WrapBody};
 use assent::http::transparency::{ConsistencyQuery, InclusionQuery};
+use assent::http::webhooks::DeliveriesQuery;
+use assent::wire::erasure::AnswerBody;
+use assent::wire::webhooks::WebhookBody;
 use assent::ledger::event::{parse_canonical, parse_stored, split_stored};
 use assent::ledger::{Event, Prepared, Sequenced, leaf_commitment};
 use libfuzzer_sys::fuzz_target;
@@ -147,7 +152,31 @@ fuzz_target!(|data: &[u8]| {
         grant_round_trips(&terms);
     }
 
+    if let Some(b) = json::<WebhookBody>(data) {
+        let _ = assent::domain::webhook::check_url(&b.url, false);
+        let _ = assent::domain::webhook::check_kinds(b.kinds);
+    }
+    if let Some(b) = json::<AnswerBody>(data) {
+        let _ = assent::domain::erasure::check_answer(b.outcome, b.reason.as_deref());
+    }
+    {
+        // id \0 timestamp \0 signature \0 body
+        let mut parts = data.splitn(4, |b| *b == 0);
+        let text = |p: Option<&[u8]>| String::from_utf8_lossy(p.unwrap_or_default()).into_owned();
+        let (id, ts, sig) = (text(parts.next()), text(parts.next()), text(parts.next()));
+        let body = parts.next().unwrap_or_default();
+        let d = assent::client::webhook::Delivery {
+            id: &id,
+            timestamp: &ts,
+            signature: &sig,
+            body,
+        };
+        let key = assent::crypto::keys::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let _ = assent::client::webhook::verify(&key.to_bytes(), &d, None);
+    }
+
     let _ = form::<TokenForm>(data);
+    let _ = form::<DeliveriesQuery>(data);
     let _ = form::<KdfQuery>(data);
     let _ = form::<ReadQuery>(data);
     let _ = form::<InclusionQuery>(data);
