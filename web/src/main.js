@@ -203,6 +203,8 @@ function follow() {
   live?.stop();
   live = new LiveStream({
     token: () => api.token,
+    // Every kind (an erasure_answered too) re-verifies and re-renders: Access then shows the
+    // answer once it checks against the ledger and the organization's key log.
     onEvent: (ev) => {
       if (ev.type === 'grant_revoked') rotateLater();
       lookAgain();

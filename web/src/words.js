@@ -82,6 +82,9 @@ export function when(iso, now = new Date()) {
   return `${dayMonth(d, d.getFullYear() !== now.getFullYear())}, ${hhmm(d)}`;
 }
 
+/** "24 Dec 2026" (local time) */
+export const day = (iso) => new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+
 /** "24 Dec 2026 (in 30 days)" */
 export function until(iso, now = Date.now()) {
   const d = new Date(iso);
@@ -122,6 +125,12 @@ export function sentence(ev, org) {
       return `You revoked ${org}’s access`;
     case 'read':
       return `${org} read ${what} for ${purposeWords(ev.purpose)}`;
+    case 'erasure_requested':
+      return `You asked ${org} to erase what it read under a grant (answer due ${day(ev.due)})`;
+    case 'erasure_answered':
+      if (ev.outcome === 'erased') return `${org} answered your erasure request: erased`;
+      if (ev.outcome === 'refused') return `${org} answered your erasure request: refused: ${ev.reason ?? 'no reason given'}`;
+      return `${org} answered your erasure request with an unknown outcome`;
     default:
       return `Unknown event ${ev.type}`;
   }

@@ -166,6 +166,7 @@ export function plainError(e) {
   if (e && e.code === 'network') return 'The vault cannot be reached. Check your internet connection, then try again.';
   if (e && e.code === 'rate_limited') return 'Too many tries in a short time. Wait a minute, then try again.';
   if (e && e.code === 'already_revoked') return 'This access had already ended (perhaps from another device). The screen now shows where things stand.';
+  if (e && e.code === 'erasure_already_requested') return 'You had already asked for erasure under this access (perhaps from another device). The screen now shows where it stands.';
   if (status !== null && status >= 500) return 'The vault had a problem and did not do this. Try again in a minute; if it keeps happening, tell the vault’s operator.';
   return msg;
 }

@@ -1,6 +1,8 @@
 // "Ledger": every act concerning this customer, in words, grouped by who acted (you, or each
 // organization, named from its verified key log), with a filter by organization. Each entry was
-// checked on this device (verify.js); one that was not says so in place.
+// checked on this device (verify.js); one that was not says so in place. An organization's answer
+// to an erasure request that this device does not believe (erasure.js: not the first answer to a
+// request of yours, or not signed by the organization's key of the moment) is marked in place too.
 import { h, replace, busy, uid } from './dom.js';
 import { eventTitle, when } from '../words.js';
 
@@ -55,6 +57,7 @@ export async function renderLedger(ctx, root) {
   // completeness (customer_seq 1…N with no gap, never below what this account saw before).
   const L = await ctx.checkLedger();
   const entries = (L.answer?.entries || []).slice().reverse();
+  const disbelieved = L.ok ? (await ctx.session.erasures(L.answer.entries)).bad : new Map();
   const byIndex = new Map(L.results.map((r) => [r.index, r]));
   const groups = new Map([[YOU, { id: YOU, name: 'You', items: [] }]]);
   for (const e of entries) {
@@ -72,7 +75,7 @@ export async function renderLedger(ctx, root) {
     sections.push(h('section', { class: 'ledger-group', 'data-org': g.id || 'you', 'aria-labelledby': titleId },
       h('h3', { id: titleId }, g.id === YOU ? 'What you did' : g.name, h('span', { class: 'count-note' }, ` (${g.items.length})`)),
       h('ol', { class: 'timeline', 'aria-label': `${g.id === YOU ? 'Your acts' : g.name}, newest first` },
-        g.items.map((e) => entryItem(e, byIndex, g.id === YOU ? null : g.name)))));
+        g.items.map((e) => entryItem(e, byIndex, g.id === YOU ? null : g.name, disbelieved.get(e.index))))));
   }
   const filter = h('select', { id: 'ledger-filter' },
     h('option', { value: 'all' }, 'Everyone'),
@@ -87,10 +90,13 @@ export async function renderLedger(ctx, root) {
   return heading;
 }
 
-function entryItem(e, byIndex, org) {
+function entryItem(e, byIndex, org, disbelieved) {
   // Without a result the whole history failed (said once above): no reason repeated per entry.
-  const r = byIndex.get(e.index) || { status: 'failed', reason: '' };
-  const [sym, word, title] = MARK[r.status];
+  let r = byIndex.get(e.index) || { status: 'failed', reason: '' };
+  // In the signed ledger, but an answer this device does not believe: flagged as not confirmed.
+  if (disbelieved && r.status === 'verified') r = { status: 'failed', reason: `the answer is not believed: ${disbelieved}`, answerDisbelieved: true };
+  const [sym, word, kind] = MARK[r.status];
+  const title = r.answerDisbelieved ? r.reason : kind;
   return h('li', { class: `entry ${r.status}`, 'data-index': e.index, 'data-type': e.event.type },
     h('p', { class: 'what' }, eventTitle(e.event, org)),
     h('p', { class: 'meta' }, h('time', { datetime: e.event.at }, when(e.event.at)), ` · ledger entry ${e.index} · `,
