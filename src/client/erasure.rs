@@ -106,15 +106,12 @@ pub fn check(
                         "is signed by a key the organization did not hold when it answered",
                     ));
                 }
-                let statement = AnswerStatement {
-                    customer_id,
-                    org_id,
-                    grant_id,
-                    request_index: *request_index,
-                    outcome: *outcome,
-                    reason: reason.as_deref(),
-                };
-                crate::crypto::sign::verify_erasure_answer(identity_key, &statement, signature)
+                let (statement, key, sig) = e
+                    .event
+                    .event
+                    .erasure_answer()
+                    .ok_or_else(|| refuse("is not an answer"))?;
+                crate::crypto::sign::verify_erasure_answer(key, &statement, sig)
                     .map_err(|_| refuse("is not signed by the organization's key"))?;
                 r.answer = Some(CheckedAnswer {
                     outcome: *outcome,

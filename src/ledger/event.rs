@@ -210,6 +210,42 @@ impl Event {
         }
     }
 
+    /// For an `erasure_answered` event: the statement it says the organization signed, the key
+    /// it names and the signature (check with `crypto::sign::verify_erasure_answer`).
+    pub fn erasure_answer(
+        &self,
+    ) -> Option<(
+        crate::domain::erasure::AnswerStatement<'_>,
+        &[u8; 32],
+        &[u8],
+    )> {
+        match self {
+            Self::ErasureAnswered {
+                customer_id,
+                org_id,
+                grant_id,
+                request_index,
+                outcome,
+                reason,
+                identity_key,
+                signature,
+                ..
+            } => Some((
+                crate::domain::erasure::AnswerStatement {
+                    customer_id,
+                    org_id,
+                    grant_id,
+                    request_index: *request_index,
+                    outcome: *outcome,
+                    reason: reason.as_deref(),
+                },
+                identity_key,
+                signature,
+            )),
+            _ => None,
+        }
+    }
+
     pub fn is_org_key_event(&self) -> bool {
         matches!(
             self,

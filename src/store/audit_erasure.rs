@@ -6,7 +6,7 @@
 use super::audit::AuditFailure;
 use super::audit_records::{History, bad, decode, unreadable};
 use super::tables::{ERASURE_REQUESTS, ORG_ERASURE_REQUESTS};
-use crate::domain::erasure::{AnswerStatement, ErasureAnswer, ErasureRequest};
+use crate::domain::erasure::{ErasureAnswer, ErasureRequest};
 use crate::ledger::Event;
 use redb::{ReadTransaction, ReadableTable};
 use std::collections::BTreeSet;
@@ -68,18 +68,11 @@ pub(super) fn replay(h: &mut History, index: u64, e: &Event) -> Result<(), Strin
                     "answers the erasure of {grant_id} with a key {org_id} does not hold"
                 ));
             }
-            let statement = AnswerStatement {
-                customer_id,
-                org_id,
-                grant_id,
-                request_index: *request_index,
-                outcome: *outcome,
-                reason: reason.as_deref(),
-            };
-            crate::crypto::sign::verify_erasure_answer(identity_key, &statement, signature)
-                .map_err(|_| {
+            if let Some((statement, key, sig)) = e.erasure_answer() {
+                crate::crypto::sign::verify_erasure_answer(key, &statement, sig).map_err(|_| {
                     format!("answers the erasure of {grant_id} without a valid signature")
                 })?;
+            }
             r.answer = Some(ErasureAnswer {
                 outcome: *outcome,
                 reason: reason.clone(),

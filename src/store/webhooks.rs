@@ -106,20 +106,25 @@ impl<R: Open> WebhookReads for R {
     }
 }
 
-impl WebhookWrites for Tx<'_> {
-    fn put_delivery(&mut self, d: &WebhookDelivery) -> Result<(), StoreError> {
-        let id = d.delivery_id.as_str();
+impl Tx<'_> {
+    /// Takes the stored message `id` out of the schedule and the listing; returns it.
+    fn unlist(&mut self, id: &str) -> Result<Option<WebhookDelivery>, StoreError> {
         let previous: Option<WebhookDelivery> = get_json(self, WEBHOOK_DELIVERIES, id)?;
         if let Some(p) = &previous {
             if let Some(due) = p.due() {
                 self.table_mut(WEBHOOK_DUE)?.remove((due, id))?;
             }
-            self.table_mut(ORG_WEBHOOK_DELIVERIES)?.remove((
-                p.org_id.as_str(),
-                state_key(p.state),
-                id,
-            ))?;
+            let listed = (p.org_id.as_str(), state_key(p.state), id);
+            self.table_mut(ORG_WEBHOOK_DELIVERIES)?.remove(listed)?;
         }
+        Ok(previous)
+    }
+}
+
+impl WebhookWrites for Tx<'_> {
+    fn put_delivery(&mut self, d: &WebhookDelivery) -> Result<(), StoreError> {
+        let id = d.delivery_id.as_str();
+        self.unlist(id)?;
         if let Some(due) = d.due() {
             self.table_mut(WEBHOOK_DUE)?.insert((due, id), ())?;
         }
@@ -129,19 +134,10 @@ impl WebhookWrites for Tx<'_> {
     }
 
     fn remove_delivery(&mut self, id: &DeliveryId) -> Result<(), StoreError> {
-        let id = id.as_str();
-        let Some(p): Option<WebhookDelivery> = get_json(self, WEBHOOK_DELIVERIES, id)? else {
-            return Ok(());
-        };
-        if let Some(due) = p.due() {
-            self.table_mut(WEBHOOK_DUE)?.remove((due, id))?;
+        if self.unlist(id.as_str())?.is_some() {
+            self.remove_json(WEBHOOK_DELIVERIES, id.as_str())?;
         }
-        self.table_mut(ORG_WEBHOOK_DELIVERIES)?.remove((
-            p.org_id.as_str(),
-            state_key(p.state),
-            id,
-        ))?;
-        self.remove_json(WEBHOOK_DELIVERIES, id).map(|_| ())
+        Ok(())
     }
 
     fn set_webhook_cursor(&mut self, index: u64) -> Result<(), StoreError> {
