@@ -1,19 +1,23 @@
 //! The audit's webhook part: the outbox's schedule and listing are exact (every pending
 //! message is due once, at its `next_attempt_at`; a dead letter is not due; every message is
 //! listed once under its organization and state), each message's id is its ledger index, kind
-//! and endpoint, and the scheduler's cursor is not past the ledger.
+//! and endpoint, the scheduler's cursor is not past the ledger, and `webhook_orgs` lists exactly
+//! the organizations whose records hold endpoints, with their counts.
 
 use super::audit::AuditFailure;
 use super::audit_records::{bad, decode, unreadable};
+use super::records::OrgRecord;
 use super::tables::{
-    ORG_WEBHOOK_DELIVERIES, WEBHOOK_CURSOR, WEBHOOK_DELIVERIES, WEBHOOK_DUE, WEBHOOK_STATE,
+    ORG_WEBHOOK_DELIVERIES, ORGS, WEBHOOK_CURSOR, WEBHOOK_DELIVERIES, WEBHOOK_DUE, WEBHOOK_ORGS,
+    WEBHOOK_STATE,
 };
 use super::webhooks::state_key;
 use crate::domain::webhook::WebhookDelivery;
 use redb::{ReadTransaction, ReadableTable};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(rtx: &ReadTransaction, size: u64) -> Result<(), AuditFailure> {
+    check_subscribers(rtx)?;
     let cursor = rtx
         .open_table(WEBHOOK_STATE)
         .map_err(unreadable)?
@@ -94,6 +98,45 @@ pub fn check(rtx: &ReadTransaction, size: u64) -> Result<(), AuditFailure> {
             "org_webhook_deliveries",
             id.clone(),
             "the listing and the messages disagree",
+        ));
+    }
+    Ok(())
+}
+
+/// `webhook_orgs` is exactly {organization → its endpoint count} over records with endpoints.
+fn check_subscribers(rtx: &ReadTransaction) -> Result<(), AuditFailure> {
+    let mut expected = BTreeMap::new();
+    for item in rtx
+        .open_table(ORGS)
+        .map_err(unreadable)?
+        .iter()
+        .map_err(unreadable)?
+    {
+        let (k, v) = item.map_err(unreadable)?;
+        let org: OrgRecord = decode("orgs", k.value(), v.value())?;
+        if !org.webhooks.is_empty() {
+            expected.insert(k.value().to_owned(), org.webhooks.len() as u64);
+        }
+    }
+    let mut found = BTreeMap::new();
+    for item in rtx
+        .open_table(WEBHOOK_ORGS)
+        .map_err(unreadable)?
+        .iter()
+        .map_err(unreadable)?
+    {
+        let (k, v) = item.map_err(unreadable)?;
+        found.insert(k.value().to_owned(), v.value());
+    }
+    if let Some((org, _)) = expected
+        .iter()
+        .chain(found.iter())
+        .find(|(o, _)| expected.get(*o) != found.get(*o))
+    {
+        return Err(bad(
+            "webhook_orgs",
+            org.clone(),
+            "does not list the organization's endpoints as its record holds them",
         ));
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use super::access::{Open, get_json};
 use super::records::OrgRecord;
-use super::tables::ORGS;
+use super::tables::{ORGS, WEBHOOK_ORGS};
 use super::{StoreError, Tx};
 use crate::domain::ids::OrgId;
 
@@ -21,7 +21,17 @@ impl<R: Open> OrgReads for R {
 }
 
 impl OrgWrites for Tx<'_> {
+    /// Also keeps `webhook_orgs` (organizations with endpoints) in step with the record.
     fn put_org(&mut self, record: &OrgRecord) -> Result<(), StoreError> {
-        self.put_json(ORGS, record.org_id.as_str(), record)
+        let id = record.org_id.as_str();
+        self.put_json(ORGS, id, record)?;
+        let endpoints = record.webhooks.len() as u64;
+        let mut listed = self.table_mut(WEBHOOK_ORGS)?;
+        if endpoints == 0 {
+            listed.remove(id)?;
+        } else {
+            listed.insert(id, endpoints)?;
+        }
+        Ok(())
     }
 }

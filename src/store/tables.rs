@@ -96,6 +96,9 @@ tables! {
     WEBHOOK_DUE: (i64, &'static str) => () = "webhook_due";
     /// (org_id, state, delivery_id) of every message: an organization's listing and counts.
     ORG_WEBHOOK_DELIVERIES: (&'static str, &'static str, &'static str) => () = "org_webhook_deliveries";
+    /// org_id → how many webhook endpoints it has (only organizations with one): derived
+    /// from the org records in the same transaction, so the scheduler skips everyone else.
+    WEBHOOK_ORGS: &'static str => u64 = "webhook_orgs";
     /// [`WEBHOOK_CURSOR`] → the ledger index up to which events were turned into messages.
     WEBHOOK_STATE: &'static str => u64 = "webhook_state";
 }

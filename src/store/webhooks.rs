@@ -6,9 +6,10 @@
 //! `next_attempt_at`), a dead letter none; every message has exactly one `org_webhook_deliveries` entry under its
 //! state. [`WebhookWrites::put_delivery`] keeps both from the stored record it replaces.
 
-use super::access::{Open, decode, get_json};
+use super::access::{Open, decode, get_json, stored_id};
 use super::tables::{
-    ORG_WEBHOOK_DELIVERIES, WEBHOOK_CURSOR, WEBHOOK_DELIVERIES, WEBHOOK_DUE, WEBHOOK_STATE,
+    ORG_WEBHOOK_DELIVERIES, WEBHOOK_CURSOR, WEBHOOK_DELIVERIES, WEBHOOK_DUE, WEBHOOK_ORGS,
+    WEBHOOK_STATE,
 };
 use super::{StoreError, Tx};
 use crate::domain::ids::{DeliveryId, OrgId};
@@ -18,6 +19,8 @@ use redb::ReadableTable;
 pub trait WebhookReads {
     /// Events below this ledger index have had their messages scheduled (`None`: never ran).
     fn webhook_cursor(&self) -> Result<Option<u64>, StoreError>;
+    /// The organizations that have at least one webhook endpoint.
+    fn webhook_orgs(&self) -> Result<Vec<OrgId>, StoreError>;
     fn delivery(&self, id: &DeliveryId) -> Result<Option<WebhookDelivery>, StoreError>;
     /// Pending messages due at or before `now` (unix seconds), earliest first, at most `limit`.
     fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<WebhookDelivery>, StoreError>;
@@ -54,6 +57,15 @@ impl<R: Open> WebhookReads for R {
             .table(WEBHOOK_STATE)?
             .get(WEBHOOK_CURSOR)?
             .map(|v| v.value()))
+    }
+
+    fn webhook_orgs(&self) -> Result<Vec<OrgId>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.table(WEBHOOK_ORGS)?.iter()? {
+            let (k, _) = item?;
+            out.push(stored_id("webhook_orgs", k.value(), OrgId::parse)?);
+        }
+        Ok(out)
     }
 
     fn delivery(&self, id: &DeliveryId) -> Result<Option<WebhookDelivery>, StoreError> {

@@ -10,7 +10,7 @@
 //! one batch before it is sent, and settled in another after; a crash between the two sends it
 //! again after the lease, under the same `webhook-id`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::{Vault, VaultError, random_id_bytes};
@@ -227,12 +227,22 @@ impl Vault {
                 None => (None, size, Scheduler::default()),
                 Some(c) if c >= size => return Ok(0),
                 Some(c) => {
-                    let end = size.min(c + SCHEDULE_CHUNK);
-                    let mut plan = Scheduler::default();
-                    for (index, stored) in view.events_between(c, end)? {
-                        plan.stored(&*view, index, &stored)?;
+                    let subscribed: BTreeSet<OrgId> = view.webhook_orgs()?.into_iter().collect();
+                    if subscribed.is_empty() {
+                        // No endpoint anywhere: nothing to read. One registered later starts
+                        // at the size it sees, past all of these.
+                        (Some(c), size, Scheduler::default())
+                    } else {
+                        let end = size.min(c + SCHEDULE_CHUNK);
+                        let mut plan = Scheduler {
+                            subscribed,
+                            ..Scheduler::default()
+                        };
+                        for (index, stored) in view.events_between(c, end)? {
+                            plan.stored(&*view, index, &stored)?;
+                        }
+                        (Some(c), end, plan)
                     }
-                    (Some(c), end, plan)
                 }
             }
         };
@@ -370,6 +380,8 @@ fn bury(tx: &mut dyn Batch, d: WebhookDelivery) -> Result<(), VaultError> {
 /// The messages a run of events makes, decided on reads before anything is written.
 #[derive(Default)]
 struct Scheduler {
+    /// The organizations with endpoints (`webhook_orgs`, read with the events).
+    subscribed: BTreeSet<OrgId>,
     /// Each organization met: its endpoints, and its queue length as scheduled so far.
     orgs: HashMap<OrgId, (Vec<WebhookEndpoint>, u64)>,
     out: Vec<WebhookDelivery>,
@@ -382,13 +394,19 @@ impl Scheduler {
         struct Kind<'a> {
             #[serde(rename = "type", borrow)]
             kind: &'a str,
+            #[serde(default, borrow)]
+            org_id: Option<&'a str>,
         }
         let bad = |e: &dyn std::fmt::Display| VaultError::Internal(format!("event {index}: {e}"));
         let (_, canonical) =
             crate::ledger::event::split_stored(stored).ok_or_else(|| bad(&"truncated"))?;
         let kind: Kind<'_> = serde_json::from_slice(canonical).map_err(|e| bad(&e))?;
-        // Reads are most of the ledger and announce nothing: skip them undecoded.
-        if kind.kind == "read" {
+        // Reads are most of the ledger and announce nothing; an event of an organization
+        // without endpoints announces nothing either: skip them undecoded.
+        let unheard = kind
+            .org_id
+            .is_some_and(|o| !self.subscribed.iter().any(|s| s.as_str() == o));
+        if kind.kind == "read" || unheard {
             return Ok(());
         }
         let event: Sequenced = serde_json::from_slice(canonical).map_err(|e| bad(&e))?;
@@ -479,19 +497,34 @@ impl Scheduler {
                 at,
                 ..
             } => {
-                // Every organization that may read this label now, once each.
-                let mut readers: Vec<OrgId> = tx
-                    .grants_of(customer_id)?
-                    .into_iter()
-                    // Granted before this write (the ledger orders them; grants can be made
-                    // after it and before this runs), and in force at its time.
-                    .filter(|g| {
-                        g.ledger_index < index
-                            && g.state(*at) == crate::domain::grant::GrantState::Active
-                            && g.terms.labels.contains(label)
-                    })
-                    .map(|g| g.terms.org_id)
-                    .collect();
+                // Every organization with endpoints that may read this label now, once each:
+                // granted before this write (the ledger orders them; a grant can be made after
+                // it and before this runs), and in force at its time.
+                let may_read = |g: &Grant| {
+                    g.ledger_index < index
+                        && g.state(*at) == crate::domain::grant::GrantState::Active
+                        && g.terms.labels.contains(label)
+                };
+                // A few subscribers: look each up by (org, customer); many: the customer's grants.
+                let mut readers: Vec<OrgId> = Vec::new();
+                if self.subscribed.len() <= 32 {
+                    for org in &self.subscribed {
+                        let grants = tx.grants_for(org, customer_id)?;
+                        if grants
+                            .iter()
+                            .any(|g| may_read(std::borrow::Borrow::borrow(g)))
+                        {
+                            readers.push(org.clone());
+                        }
+                    }
+                } else {
+                    readers = tx
+                        .grants_of(customer_id)?
+                        .into_iter()
+                        .filter(|g| may_read(g) && self.subscribed.contains(&g.terms.org_id))
+                        .map(|g| g.terms.org_id)
+                        .collect();
+                }
                 readers.sort();
                 readers.dedup();
                 for org in readers {

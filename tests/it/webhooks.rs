@@ -303,6 +303,59 @@ fn an_endpoint_hears_of_every_answer_revocation_new_version_and_expiry_signed_an
             .unwrap()
             .is_empty()
     });
+
+    // An integrator checks a captured delivery offline with the CLI; a changed byte fails.
+    let (id, ts, sig, body) = rx.seen.raw.lock().unwrap()[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.json");
+    let whpk = assent::client::webhook::public_key_text(&tv.vault.signer().public());
+    let verify = |body: &[u8]| {
+        std::fs::write(&file, body).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+            .args(["org", "webhook", "verify", "--id", &id, "--timestamp", &ts])
+            .args(["--signature", &sig, "--vault-key", &whpk, "--body"])
+            .arg(&file)
+            .env("ASSENT_ORG_STATE", dir.path().join("state.json"))
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&body);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let printed: WebhookMessage = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(printed, all[0].1);
+    let mut changed = body.clone();
+    changed[2] ^= 0x20;
+    let refused = verify(&changed);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("REFUSED"));
+
+    // The offline audit checks the outbox and the subscriber list against the org records;
+    // an organization dropped from `webhook_orgs` behind its record's back fails it.
+    let staging = dir.path().join("staging");
+    let file = dir.path().join("backup.redb");
+    tv.vault.store().backup_to(&file).unwrap();
+    let keys = assent::config::VaultKeys::load(&repo("keys-example")).unwrap();
+    let public = keys.signing.verifying_key().to_bytes();
+    let v = assent::ledger::note::Verifier::new(&keys.name, &public).unwrap();
+    let audit = |f: &std::path::Path| {
+        assent::store::audit::audit_file(f, &staging, "assent.demo", std::slice::from_ref(&v))
+    };
+    audit(&file).unwrap();
+    {
+        let db = redb::Database::open(&file).unwrap();
+        let w = db.begin_write().unwrap();
+        w.open_table(assent::store::tables::WEBHOOK_ORGS)
+            .unwrap()
+            .remove(DEMO_ORG)
+            .unwrap();
+        w.commit().unwrap();
+    }
+    let e = audit(&file).unwrap_err();
+    assert!(e.to_string().contains("webhook_orgs"), "{e}");
 }
 
 #[test]

@@ -230,6 +230,7 @@ impl CustomerWrites for PgBatch {
 }
 
 impl OrgWrites for PgBatch {
+    /// Also keeps `webhook_orgs` (organizations with endpoints) in step with the record.
     fn put_org(&mut self, record: &OrgRecord) -> Result<(), StoreError> {
         self.put(
             "orgs",
@@ -237,7 +238,18 @@ impl OrgWrites for PgBatch {
              ON CONFLICT (org_id) DO UPDATE SET record = EXCLUDED.record",
             &[&record.org_id.as_str()],
             record,
-        )
+        )?;
+        let id = record.org_id.as_str();
+        match i32::try_from(record.webhooks.len()) {
+            Ok(0) => self.write("DELETE FROM webhook_orgs WHERE org_id = $1", &[&id]),
+            Ok(n) => self.write(
+                "INSERT INTO webhook_orgs (org_id, endpoints) VALUES ($1, $2) \
+                 ON CONFLICT (org_id) DO UPDATE SET endpoints = EXCLUDED.endpoints",
+                &[&id, &n],
+            ),
+            Err(_) => Err(StoreError::Internal("endpoint count beyond i32")),
+        }
+        .map(|_| ())
     }
 }
 

@@ -284,6 +284,15 @@ fn copy_out_webhooks(c: &Conn, w: &redb::WriteTransaction) -> Result<u64, StoreE
         listed.insert((d.org_id.as_str(), state, id), ())?;
         n += 1;
     }
+    {
+        let mut t = w.open_table(tables::WEBHOOK_ORGS)?;
+        for r in c.rows("SELECT org_id, endpoints FROM webhook_orgs", &[])? {
+            let endpoints: i32 = r.try_get(1).map_err(db_err)?;
+            let endpoints = u64::try_from(endpoints).map_err(|e| corrupt("webhook_orgs", e))?;
+            t.insert(text(&r, 0)?.as_str(), endpoints)?;
+            n += 1;
+        }
+    }
     if let Some(r) = c.row("SELECT idx FROM webhook_cursor WHERE id = 1", &[])? {
         w.open_table(tables::WEBHOOK_STATE)?
             .insert(tables::WEBHOOK_CURSOR, u64_of(&r, 0)?)?;
@@ -304,6 +313,14 @@ fn copy_in_webhooks(conn: &Conn, r: &redb::ReadTransaction) -> Result<(), StoreE
             "INSERT INTO webhook_deliveries (delivery_id, org_id, state, due, record) \
              VALUES ($1, $2, $3, $4, $5)",
             &[&k.value(), &d.org_id.as_str(), &state, &d.due(), &v.value()],
+        )?;
+    }
+    for item in r.open_table(tables::WEBHOOK_ORGS)?.iter()? {
+        let (k, v) = item?;
+        let endpoints = i32::try_from(v.value()).map_err(|e| corrupt("webhook_orgs", e))?;
+        conn.exec(
+            "INSERT INTO webhook_orgs (org_id, endpoints) VALUES ($1, $2)",
+            &[&k.value(), &endpoints],
         )?;
     }
     if let Some(v) = r

@@ -556,6 +556,14 @@ impl<S: Side> WebhookReads for Pg<S> {
             .transpose()
     }
 
+    fn webhook_orgs(&self) -> Result<Vec<OrgId>, StoreError> {
+        self.conn
+            .rows("SELECT org_id FROM webhook_orgs ORDER BY org_id", &[])?
+            .iter()
+            .map(|r| stored_id("webhook_orgs", &text(r, 0)?, OrgId::parse))
+            .collect()
+    }
+
     fn delivery(&self, id: &DeliveryId) -> Result<Option<WebhookDelivery>, StoreError> {
         self.json(
             "webhook_deliveries",

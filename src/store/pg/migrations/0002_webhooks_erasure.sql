@@ -13,6 +13,13 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due, delivery_id) WHERE due IS NOT NULL;
 CREATE INDEX webhook_deliveries_by_org ON webhook_deliveries (org_id, state, delivery_id);
 
+-- The organizations with at least one webhook endpoint (derived from their records, written
+-- with them): the scheduler looks at no one else.
+CREATE TABLE webhook_orgs (
+    org_id text COLLATE "C" PRIMARY KEY,
+    endpoints integer NOT NULL CHECK (endpoints > 0)
+);
+
 -- The ledger index up to which events have had their messages scheduled (no row: never ran).
 CREATE TABLE webhook_cursor (
     id smallint PRIMARY KEY CHECK (id = 1),
