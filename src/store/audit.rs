@@ -105,7 +105,14 @@ pub fn audit_file(
         "audit-{}.redb",
         crate::crypto::b64::encode(&crate::crypto::keys::random_array::<9>())
     ));
-    let result = copy_checked(file, &copy).and_then(|db| audit_db(&db, origin, verifiers));
+    let result = copy_checked(file, &copy)
+        .and_then(|db| {
+            let txn = db.begin_write().map_err(unreadable)?;
+            super::tables::create_later(&txn).map_err(unreadable)?;
+            txn.commit().map_err(unreadable)?;
+            Ok(db)
+        })
+        .and_then(|db| audit_db(&db, origin, verifiers));
     let _ = std::fs::remove_file(&copy);
     result
 }

@@ -103,6 +103,21 @@ tables! {
     WEBHOOK_STATE: &'static str => u64 = "webhook_state";
 }
 
+/// Creates, empty, the tables added since schema version 2 first shipped (erasure requests
+/// and webhooks): a file written before them lacks them. `Store::open` creates every declared
+/// table anyway; the audit calls this on its private copy, so an older backup still audits
+/// (and restores) while any other missing table is still reported.
+pub(crate) fn create_later(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(ERASURE_REQUESTS)?;
+    txn.open_table(ORG_ERASURE_REQUESTS)?;
+    txn.open_table(WEBHOOK_DELIVERIES)?;
+    txn.open_table(WEBHOOK_DUE)?;
+    txn.open_table(ORG_WEBHOOK_DELIVERIES)?;
+    txn.open_table(WEBHOOK_ORGS)?;
+    txn.open_table(WEBHOOK_STATE)?;
+    Ok(())
+}
+
 /// WEBHOOK_STATE key: events `[0, cursor)` have had their messages scheduled.
 pub const WEBHOOK_CURSOR: &str = "cursor";
 

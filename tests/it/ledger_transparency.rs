@@ -975,6 +975,23 @@ fn the_offline_audit_passes_and_any_flipped_byte_fails_it() {
     let data = stopped_vault();
     let v = vault_verifier();
     let report = audit(data.path(), "assent.demo", &v).unwrap();
+    // A file written before the erasure and webhook tables existed still audits; a file missing
+    // any other table does not.
+    let older = tampered(data.path(), |txn| {
+        use assent::store::tables::*;
+        txn.delete_table(ERASURE_REQUESTS).unwrap();
+        txn.delete_table(ORG_ERASURE_REQUESTS).unwrap();
+        txn.delete_table(WEBHOOK_DELIVERIES).unwrap();
+        txn.delete_table(WEBHOOK_DUE).unwrap();
+        txn.delete_table(ORG_WEBHOOK_DELIVERIES).unwrap();
+        txn.delete_table(WEBHOOK_ORGS).unwrap();
+        txn.delete_table(WEBHOOK_STATE).unwrap();
+    });
+    assert!(audit(older.path(), "assent.demo", &v).is_ok());
+    let damaged = tampered(data.path(), |txn| {
+        txn.delete_table(assent::store::tables::HANDLES).unwrap();
+    });
+    assert!(audit(damaged.path(), "assent.demo", &v).is_err());
     assert!(
         report.size == 7 && report.checkpoints_checked >= 1,
         "{report:?}"

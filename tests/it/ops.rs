@@ -278,6 +278,55 @@ fn audit(data: &Path) {
 }
 
 #[test]
+fn a_backup_from_before_webhooks_and_erasure_requests_restores_and_audits() {
+    let tv = start();
+    let (_, _, _) = granted(&tv, &handle("older"), None);
+    let size = ledger_size(&tv);
+    let out = tv.dir.path().join("older.redb");
+    tv.vault.store().backup_to(&out).unwrap();
+    // The file as a build before those tables wrote it.
+    {
+        use assent::store::tables::*;
+        let db = redb::Database::open(&out).unwrap();
+        let w = db.begin_write().unwrap();
+        w.delete_table(ERASURE_REQUESTS).unwrap();
+        w.delete_table(ORG_ERASURE_REQUESTS).unwrap();
+        w.delete_table(WEBHOOK_DELIVERIES).unwrap();
+        w.delete_table(WEBHOOK_DUE).unwrap();
+        w.delete_table(ORG_WEBHOOK_DELIVERIES).unwrap();
+        w.delete_table(WEBHOOK_ORGS).unwrap();
+        w.delete_table(WEBHOOK_STATE).unwrap();
+        w.commit().unwrap();
+    }
+    let restored = tempfile::tempdir().unwrap();
+    let env = crate::common::store_env(restored.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (ok, _, err) = assent(
+        &[
+            "restore",
+            "--from",
+            out.to_str().unwrap(),
+            "--data",
+            restored.path().to_str().unwrap(),
+            "--keys",
+            repo("keys-example").to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(ok, "{err}");
+    let path = restored.path().to_owned();
+    {
+        let back = start_with(|c| c.data_dir = path.clone());
+        assert_eq!(ledger_size(&back), size);
+        // It takes webhooks from here on.
+        crate::common::demo_org(&back)
+            .add_webhook("http://127.0.0.1:9/after-restore", &[])
+            .unwrap();
+    }
+    audit(restored.path());
+}
+
+#[test]
 fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
     let tv = start();
     let l = load(&tv.url, 3);

@@ -304,7 +304,11 @@ fn copy_out_webhooks(c: &Conn, w: &redb::WriteTransaction) -> Result<u64, StoreE
 /// Loads the webhook outbox and cursor of an audited redb file.
 fn copy_in_webhooks(conn: &Conn, r: &redb::ReadTransaction) -> Result<(), StoreError> {
     use crate::domain::webhook::WebhookDelivery;
-    for item in r.open_table(tables::WEBHOOK_DELIVERIES)?.iter()? {
+    let Some(deliveries) = later(r, tables::WEBHOOK_DELIVERIES)? else {
+        // A file from before webhooks: none of their tables.
+        return Ok(());
+    };
+    for item in deliveries.iter()? {
         let (k, v) = item?;
         let d: WebhookDelivery =
             serde_json::from_slice(v.value()).map_err(|e| corrupt("webhook_deliveries", e))?;
@@ -315,24 +319,40 @@ fn copy_in_webhooks(conn: &Conn, r: &redb::ReadTransaction) -> Result<(), StoreE
             &[&k.value(), &d.org_id.as_str(), &state, &d.due(), &v.value()],
         )?;
     }
-    for item in r.open_table(tables::WEBHOOK_ORGS)?.iter()? {
-        let (k, v) = item?;
-        let endpoints = i32::try_from(v.value()).map_err(|e| corrupt("webhook_orgs", e))?;
-        conn.exec(
-            "INSERT INTO webhook_orgs (org_id, endpoints) VALUES ($1, $2)",
-            &[&k.value(), &endpoints],
-        )?;
+    if let Some(orgs) = later(r, tables::WEBHOOK_ORGS)? {
+        for item in orgs.iter()? {
+            let (k, v) = item?;
+            let endpoints = i32::try_from(v.value()).map_err(|e| corrupt("webhook_orgs", e))?;
+            conn.exec(
+                "INSERT INTO webhook_orgs (org_id, endpoints) VALUES ($1, $2)",
+                &[&k.value(), &endpoints],
+            )?;
+        }
     }
-    if let Some(v) = r
-        .open_table(tables::WEBHOOK_STATE)?
-        .get(tables::WEBHOOK_CURSOR)?
-    {
+    let cursor = match later(r, tables::WEBHOOK_STATE)? {
+        Some(t) => t.get(tables::WEBHOOK_CURSOR)?.map(|v| v.value()),
+        None => None,
+    };
+    if let Some(v) = cursor {
         conn.exec(
             "INSERT INTO webhook_cursor (id, idx) VALUES (1, $1)",
-            &[&super::i64_of(v.value())?],
+            &[&super::i64_of(v)?],
         )?;
     }
     Ok(())
+}
+
+/// A table added since schema 2 first shipped (`tables::create_later`): a file written before
+/// it lacks it, which reads as empty.
+fn later<K: redb::Key + 'static, V: redb::Value + 'static>(
+    r: &redb::ReadTransaction,
+    def: TableDefinition<'static, K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match r.open_table(def) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn corrupt(table: &'static str, e: impl std::fmt::Display) -> StoreError {
@@ -479,11 +499,17 @@ fn copy_in(conn: &Conn, r: &redb::ReadTransaction) -> Result<u64, StoreError> {
         &[&i64_of(size)?, &frontier.subtrees().concat()],
     )?;
     copy_in_webhooks(conn, r)?;
-    for item in r.open_table(tables::ORG_ERASURE_REQUESTS)?.iter()? {
+    let (Some(listed), Some(requests)) = (
+        later(r, tables::ORG_ERASURE_REQUESTS)?,
+        later(r, tables::ERASURE_REQUESTS)?,
+    ) else {
+        // A file from before erasure requests.
+        return Ok(size);
+    };
+    for item in listed.iter()? {
         let (k, _) = item?;
         let (org, grant) = k.value();
-        let record = r
-            .open_table(tables::ERASURE_REQUESTS)?
+        let record = requests
             .get(grant)?
             .ok_or_else(|| corrupt("erasure_requests", format!("{grant} is listed, not stored")))?;
         conn.exec(
