@@ -144,6 +144,13 @@ test('end access and ask to erase; the signed refusal and erasure shown as check
     assert.equal(await ans.locator('.what').textContent(), `${ORG} answered your erasure request: refused: ${REASON}`);
     assert.equal(await ans.locator('.mark').getAttribute('class'), 'mark verified');
     await go(page, 'access');
+    // The printable receipt states the request and the checked answer too.
+    await page.click(`li.grant.ended[data-grant="${g1}"] a.receipt-link`);
+    const fact = page.locator('article.receipt dd.erasure');
+    await fact.waitFor();
+    assert.equal(await fact.getAttribute('data-state'), 'refused');
+    assert.match(await fact.textContent(), new RegExp(`it refused: “${REASON.replace(/[().]/g, '\\$&')}”, signed by Acme Bank \\(demo\\) on .*\\(ledger entries \\d+ and \\d+\\)\\.$`));
+    await go(page, 'access');
   });
 
   await t.test('the vault’s own word on a grant is not what is shown: the reason comes from the ledger', async () => {

@@ -4,7 +4,8 @@
 // dates and reads from the account's verified ledger, the organization's name and words from its
 // verified key log. The vault's signed receipt (GET /v1/me/grants/{id}/receipt) is offered as a
 // file beside it; its signature is checked here against the pinned vault key, and a fact only
-// the vault states is labelled so.
+// the vault states is labelled so. An erasure request under the grant, and the organization's
+// signed answer, come from the verified ledger and its key log (erasure.js), as on Access.
 import { h, replace, busy, download } from './dom.js';
 import { labelWords, purposeWords, list, identityWords } from '../words.js';
 import { fingerprint, jcs } from '../crypto/sign.js';
@@ -25,6 +26,22 @@ async function vaultSigned(signed) {
     return await ed25519Verify(publicKey, msg, fromB64url(signed.signature));
   } catch {
     return false;
+  }
+}
+
+/** An erasure request (checked, erasure.js) in a sentence for the receipt. */
+function erasureWords(r, name) {
+  const entries = r.answer ? `ledger entries ${r.requestIndex} and ${r.answer.answerIndex}` : `ledger entry ${r.requestIndex}`;
+  const signed = r.answer ? `signed by ${name} on ${longDate(r.answer.answeredAt)}` : '';
+  switch (r.state) {
+    case 'erased':
+      return `You asked ${name} on ${longDate(r.requestedAt)} to erase what it read; it answered that it erased it, ${signed} (${entries}).`;
+    case 'refused':
+      return `You asked ${name} on ${longDate(r.requestedAt)} to erase what it read; it refused: “${r.answer.reason}”, ${signed} (${entries}).`;
+    case 'overdue':
+      return `OVERDUE: you asked ${name} on ${longDate(r.requestedAt)} to erase what it read; it has not answered, and the answer was due by ${longDate(r.due)} (${entries}).`;
+    default:
+      return `You asked ${name} on ${longDate(r.requestedAt)} to erase what it read; its answer is due by ${longDate(r.due)} (${entries}).`;
   }
 }
 
@@ -50,6 +67,7 @@ export async function renderReceipt(ctx, root, grantId) {
   const created = entries.find((e) => e.event.type === 'grant_created' && e.event.grant_id === t.grant_id);
   const revoked = entries.find((e) => e.event.type === 'grant_revoked' && e.event.grant_id === t.grant_id);
   const reads = entries.filter((e) => e.event.type === 'read' && e.event.grant_id === t.grant_id);
+  const asked = L.ok ? (await session.erasures(entries)).byGrant.get(t.grant_id) : null;
   const named = await session.orgName(t.org_id); // from its verified key log, else its id
   const name = named === t.org_id ? 'The organization (its name could not be checked)' : named;
   const words = identityWords(await fingerprint(c.own.orgIdentityKey));
@@ -64,7 +82,9 @@ export async function renderReceipt(ctx, root, grantId) {
       L.ok ? `${reads.length} so far${t.max_reads ? `, at most ${t.max_reads}` : ', no limit'}` : `${c.grant.reads} (as the vault reports it; your history could not be checked)`),
     h('dt', {}, 'Signed by'), h('dd', { class: 'signed' },
       'You, with your own key (the signature was checked on this device).',
-      created ? h('span', { class: 'entry' }, ` The vault recorded your agreement as entry ${created.index} of its public ledger, checked on this device.`) : null));
+      created ? h('span', { class: 'entry' }, ` The vault recorded your agreement as entry ${created.index} of its public ledger, checked on this device.`) : null),
+    asked ? h('dt', {}, 'Erasure') : null,
+    asked ? h('dd', { class: `erasure ${asked.state}`, 'data-state': asked.state }, erasureWords(asked, name)) : null);
 
   const readList = reads.length
     ? h('section', { 'aria-labelledby': 'receipt-reads' }, h('h3', { id: 'receipt-reads' }, `What ${name} read`),
