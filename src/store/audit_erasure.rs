@@ -4,12 +4,13 @@
 //! exactly what those events say (and its organization listing is exact).
 
 use super::audit::AuditFailure;
-use super::audit_records::{History, bad, decode, unreadable};
+use super::audit_links::{index_pairs, records};
+use super::audit_records::{History, bad};
 use super::tables::{ERASURE_REQUESTS, ORG_ERASURE_REQUESTS};
 use crate::domain::erasure::{ErasureAnswer, ErasureRequest};
 use crate::ledger::Event;
-use redb::{ReadTransaction, ReadableTable};
-use std::collections::BTreeSet;
+use redb::ReadTransaction;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Folds an erasure event into `h`'s `erasures` (grant id → the record the events make).
 pub(super) fn replay(h: &mut History, index: u64, e: &Event) -> Result<(), String> {
@@ -87,50 +88,29 @@ pub(super) fn replay(h: &mut History, index: u64, e: &Event) -> Result<(), Strin
     Ok(())
 }
 
-/// The stored requests are exactly the ones the events make.
+/// The stored requests are exactly the ones the events make, each listed under its
+/// organization and nothing else listed.
 pub(super) fn check(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
-    let mut seen = BTreeSet::new();
-    for item in rtx
-        .open_table(ERASURE_REQUESTS)
-        .map_err(unreadable)?
-        .iter()
-        .map_err(unreadable)?
-    {
-        let (k, v) = item.map_err(unreadable)?;
-        let key = k.value().to_owned();
-        let stored: ErasureRequest = decode("erasure_requests", &key, v.value())?;
-        if h.erasures.get(&key) != Some(&stored) {
-            return Err(bad(
-                "erasure_requests",
-                key,
-                "is not what its ledger events say",
-            ));
-        }
-        seen.insert((stored.org_id.to_string(), key));
-    }
-    if let Some(missing) = h
-        .erasures
+    let stored: BTreeMap<String, ErasureRequest> =
+        records(rtx, ERASURE_REQUESTS, "erasure_requests")?;
+    if let Some(key) = stored
         .keys()
-        .find(|g| !seen.iter().any(|(_, s)| s == *g))
+        .chain(h.erasures.keys())
+        .find(|k| stored.get(*k) != h.erasures.get(*k))
     {
-        return Err(bad(
-            "erasure_requests",
-            missing.clone(),
-            "is asked in the ledger but not stored",
-        ));
+        let detail = if stored.contains_key(key) {
+            "is not what its ledger events say"
+        } else {
+            "is asked in the ledger but not stored"
+        };
+        return Err(bad("erasure_requests", key.clone(), detail));
     }
-    let mut listed = BTreeSet::new();
-    for item in rtx
-        .open_table(ORG_ERASURE_REQUESTS)
-        .map_err(unreadable)?
+    let expected: BTreeSet<(String, String)> = stored
         .iter()
-        .map_err(unreadable)?
-    {
-        let (k, _) = item.map_err(unreadable)?;
-        let (org, grant) = k.value();
-        listed.insert((org.to_owned(), grant.to_owned()));
-    }
-    if let Some((_, grant)) = listed.symmetric_difference(&seen).next() {
+        .map(|(grant, r)| (r.org_id.to_string(), grant.clone()))
+        .collect();
+    let listed = index_pairs(rtx, ORG_ERASURE_REQUESTS)?;
+    if let Some((_, grant)) = listed.symmetric_difference(&expected).next() {
         return Err(bad(
             "org_erasure_requests",
             grant.clone(),

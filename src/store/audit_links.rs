@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 type Pairs = BTreeSet<(String, String)>;
 
 /// Every key of a two-part index.
-fn index_pairs(rtx: &ReadTransaction, def: Index2) -> Result<Pairs, AuditFailure> {
+pub(super) fn index_pairs(rtx: &ReadTransaction, def: Index2) -> Result<Pairs, AuditFailure> {
     let mut out = BTreeSet::new();
     for item in rtx
         .open_table(def)
@@ -38,7 +38,7 @@ fn index_pairs(rtx: &ReadTransaction, def: Index2) -> Result<Pairs, AuditFailure
 }
 
 /// Every record of a JSON table keyed by one string, decoded.
-fn records<T: serde::de::DeserializeOwned>(
+pub(super) fn records<T: serde::de::DeserializeOwned>(
     rtx: &ReadTransaction,
     def: TableDefinition<'static, &'static str, &'static [u8]>,
     table: &'static str,

@@ -5,7 +5,8 @@
 //! the organizations whose records hold endpoints, with their counts.
 
 use super::audit::AuditFailure;
-use super::audit_records::{bad, decode, unreadable};
+use super::audit_links::records;
+use super::audit_records::{bad, unreadable};
 use super::records::OrgRecord;
 use super::tables::{
     ORG_WEBHOOK_DELIVERIES, ORGS, WEBHOOK_CURSOR, WEBHOOK_DELIVERIES, WEBHOOK_DUE, WEBHOOK_ORGS,
@@ -35,15 +36,9 @@ pub fn check(rtx: &ReadTransaction, size: u64) -> Result<(), AuditFailure> {
     }
     let mut due = BTreeSet::new();
     let mut listed = BTreeSet::new();
-    for item in rtx
-        .open_table(WEBHOOK_DELIVERIES)
-        .map_err(unreadable)?
-        .iter()
-        .map_err(unreadable)?
-    {
-        let (k, v) = item.map_err(unreadable)?;
-        let id = k.value().to_owned();
-        let d: WebhookDelivery = decode("webhook_deliveries", &id, v.value())?;
+    let deliveries: BTreeMap<String, WebhookDelivery> =
+        records(rtx, WEBHOOK_DELIVERIES, "webhook_deliveries")?;
+    for (id, d) in deliveries {
         if d.delivery_id.as_str() != id {
             return Err(bad("webhook_deliveries", id, "stored under another id"));
         }
@@ -105,19 +100,12 @@ pub fn check(rtx: &ReadTransaction, size: u64) -> Result<(), AuditFailure> {
 
 /// `webhook_orgs` is exactly {organization → its endpoint count} over records with endpoints.
 fn check_subscribers(rtx: &ReadTransaction) -> Result<(), AuditFailure> {
-    let mut expected = BTreeMap::new();
-    for item in rtx
-        .open_table(ORGS)
-        .map_err(unreadable)?
-        .iter()
-        .map_err(unreadable)?
-    {
-        let (k, v) = item.map_err(unreadable)?;
-        let org: OrgRecord = decode("orgs", k.value(), v.value())?;
-        if !org.webhooks.is_empty() {
-            expected.insert(k.value().to_owned(), org.webhooks.len() as u64);
-        }
-    }
+    let orgs: BTreeMap<String, OrgRecord> = records(rtx, ORGS, "orgs")?;
+    let expected: BTreeMap<String, u64> = orgs
+        .into_iter()
+        .filter(|(_, o)| !o.webhooks.is_empty())
+        .map(|(id, o)| (id, o.webhooks.len() as u64))
+        .collect();
     let mut found = BTreeMap::new();
     for item in rtx
         .open_table(WEBHOOK_ORGS)

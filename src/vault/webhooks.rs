@@ -413,10 +413,19 @@ impl Scheduler {
         self.event(tx, index, &event.event)
     }
 
+    /// The messages `event` makes, each for one organization; a message is due at its own
+    /// time (the act's, or for `grant.expired` the grant's `not_after`).
     fn event(&mut self, tx: &dyn Reads, index: u64, event: &Event) -> Result<(), VaultError> {
-        let data = |customer_id: &crate::domain::ids::CustomerId| {
+        use WebhookKind as K;
+        let about = |customer_id: &crate::domain::ids::CustomerId| {
             WebhookData::about(customer_id.clone(), Some(index))
         };
+        let msg = |kind, timestamp, data| WebhookMessage {
+            kind,
+            timestamp,
+            data,
+        };
+        let mut out: Vec<(OrgId, WebhookMessage)> = Vec::new();
         match event {
             Event::GrantCreated {
                 customer_id,
@@ -430,25 +439,15 @@ impl Scheduler {
                 let approved = WebhookData {
                     request_id: Some(request_id.clone()),
                     grant_id: Some(grant_id.clone()),
-                    ..data(customer_id)
+                    ..about(customer_id)
                 };
-                self.message(
-                    tx,
-                    org_id,
-                    index,
-                    WebhookKind::RequestApproved,
-                    *at,
-                    approved,
-                    *at,
-                )?;
+                // No act makes an expiry: it names no ledger entry.
                 let expired = WebhookData {
-                    request_id: Some(request_id.clone()),
-                    grant_id: Some(grant_id.clone()),
                     ledger_index: None,
-                    ..data(customer_id)
+                    ..approved.clone()
                 };
-                let kind = WebhookKind::GrantExpired;
-                self.message(tx, org_id, index, kind, *not_after, expired, *not_after)?;
+                out.push((org_id.clone(), msg(K::RequestApproved, *at, approved)));
+                out.push((org_id.clone(), msg(K::GrantExpired, *not_after, expired)));
             }
             Event::RequestDeclined {
                 customer_id,
@@ -458,10 +457,9 @@ impl Scheduler {
             } => {
                 let declined = WebhookData {
                     request_id: Some(request_id.clone()),
-                    ..data(customer_id)
+                    ..about(customer_id)
                 };
-                let kind = WebhookKind::RequestDeclined;
-                self.message(tx, org_id, index, kind, *at, declined, *at)?;
+                out.push((org_id.clone(), msg(K::RequestDeclined, *at, declined)));
             }
             Event::GrantRevoked {
                 customer_id,
@@ -471,17 +469,9 @@ impl Scheduler {
             } => {
                 let revoked = WebhookData {
                     grant_id: Some(grant_id.clone()),
-                    ..data(customer_id)
+                    ..about(customer_id)
                 };
-                self.message(
-                    tx,
-                    org_id,
-                    index,
-                    WebhookKind::GrantRevoked,
-                    *at,
-                    revoked,
-                    *at,
-                )?;
+                out.push((org_id.clone(), msg(K::GrantRevoked, *at, revoked)));
             }
             Event::EnvelopeWritten {
                 customer_id,
@@ -497,44 +487,13 @@ impl Scheduler {
                 at,
                 ..
             } => {
-                // Every organization with endpoints that may read this label now, once each:
-                // granted before this write (the ledger orders them; a grant can be made after
-                // it and before this runs), and in force at its time.
-                let may_read = |g: &Grant| {
-                    g.ledger_index < index
-                        && g.state(*at) == crate::domain::grant::GrantState::Active
-                        && g.terms.labels.contains(label)
-                };
-                // A few subscribers: look each up by (org, customer); many: the customer's grants.
-                let mut readers: Vec<OrgId> = Vec::new();
-                if self.subscribed.len() <= 32 {
-                    for org in &self.subscribed {
-                        let grants = tx.grants_for(org, customer_id)?;
-                        if grants
-                            .iter()
-                            .any(|g| may_read(std::borrow::Borrow::borrow(g)))
-                        {
-                            readers.push(org.clone());
-                        }
-                    }
-                } else {
-                    readers = tx
-                        .grants_of(customer_id)?
-                        .into_iter()
-                        .filter(|g| may_read(g) && self.subscribed.contains(&g.terms.org_id))
-                        .map(|g| g.terms.org_id)
-                        .collect();
-                }
-                readers.sort();
-                readers.dedup();
-                for org in readers {
+                for org in self.readers(tx, index, customer_id, label, *at)? {
                     let updated = WebhookData {
                         label: Some(label.clone()),
                         version: Some(*version),
-                        ..data(customer_id)
+                        ..about(customer_id)
                     };
-                    let kind = WebhookKind::EnvelopeUpdated;
-                    self.message(tx, &org, index, kind, *at, updated, *at)?;
+                    out.push((org, msg(K::EnvelopeUpdated, *at, updated)));
                 }
             }
             Event::ErasureRequested {
@@ -547,28 +506,67 @@ impl Scheduler {
                 let asked = WebhookData {
                     grant_id: Some(grant_id.clone()),
                     due: Some(*due),
-                    ..data(customer_id)
+                    ..about(customer_id)
                 };
-                let kind = WebhookKind::ErasureRequested;
-                self.message(tx, org_id, index, kind, *at, asked, *at)?;
+                out.push((org_id.clone(), msg(K::ErasureRequested, *at, asked)));
             }
             _ => {}
+        }
+        for (org, message) in out {
+            self.message(tx, &org, index, message)?;
         }
         Ok(())
     }
 
-    /// One message per endpoint of `org` that wants `kind`; beyond the queue cap, a dead
-    /// letter at once.
-    #[allow(clippy::too_many_arguments)]
+    /// Every organization with endpoints that may read `label` of `customer` as of the write at
+    /// `index` (time `at`), once each: granted before the write (the ledger orders them; a grant
+    /// can be made after it and before this runs), and in force at its time.
+    fn readers(
+        &self,
+        tx: &dyn Reads,
+        index: u64,
+        customer: &crate::domain::ids::CustomerId,
+        label: &crate::domain::catalog::Label,
+        at: Timestamp,
+    ) -> Result<Vec<OrgId>, VaultError> {
+        let may_read = |g: &Grant| {
+            g.ledger_index < index
+                && g.state(at) == crate::domain::grant::GrantState::Active
+                && g.terms.labels.contains(label)
+        };
+        // A few subscribers: look each up by (org, customer); many: the customer's grants.
+        let mut readers: Vec<OrgId> = Vec::new();
+        if self.subscribed.len() <= 32 {
+            for org in &self.subscribed {
+                let grants = tx.grants_for(org, customer)?;
+                if grants
+                    .iter()
+                    .any(|g| may_read(std::borrow::Borrow::borrow(g)))
+                {
+                    readers.push(org.clone());
+                }
+            }
+        } else {
+            readers = tx
+                .grants_of(customer)?
+                .into_iter()
+                .filter(|g| may_read(g) && self.subscribed.contains(&g.terms.org_id))
+                .map(|g| g.terms.org_id)
+                .collect();
+            readers.sort();
+            readers.dedup();
+        }
+        Ok(readers)
+    }
+
+    /// One message per endpoint of `org` that wants its kind, due at the message's time;
+    /// beyond the queue cap, a dead letter at once.
     fn message(
         &mut self,
         tx: &dyn Reads,
         org: &OrgId,
         index: u64,
-        kind: WebhookKind,
-        timestamp: Timestamp,
-        data: WebhookData,
-        due: Timestamp,
+        message: WebhookMessage,
     ) -> Result<(), VaultError> {
         if !self.orgs.contains_key(org) {
             let endpoints = tx.org(org)?.map(|o| o.webhooks).unwrap_or_default();
@@ -582,13 +580,10 @@ impl Scheduler {
         let Some((endpoints, queued)) = self.orgs.get_mut(org) else {
             return Ok(());
         };
+        let kind = message.kind;
         for e in endpoints.iter().filter(|e| e.wants(kind, index)) {
-            let message = WebhookMessage {
-                kind,
-                timestamp,
-                data: data.clone(),
-            };
-            let mut d = WebhookDelivery::new(org.clone(), e, index, message, due);
+            let due = message.timestamp;
+            let mut d = WebhookDelivery::new(org.clone(), e, index, message.clone(), due);
             if kind == WebhookKind::GrantExpired {
                 // Waits for the grant's end; at most one per grant and endpoint, uncapped.
                 d.state = DeliveryState::Scheduled;

@@ -277,6 +277,25 @@ fn audit(data: &Path) {
     assert!(ok, "audit failed: {err}{out}");
 }
 
+/// `assent restore --from FILE --data DIR --keys keys-example`; on PostgreSQL into the data
+/// directory's own (empty) database.
+fn restore(from: &Path, into: &Path) -> (bool, String, String) {
+    let env = crate::common::store_env(into);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let keys = repo("keys-example");
+    let args = [
+        "restore",
+        "--from",
+        from.to_str().unwrap(),
+        "--data",
+        into.to_str().unwrap(),
+    ];
+    assent(
+        &[&args[..], &["--keys", keys.to_str().unwrap()]].concat(),
+        &env,
+    )
+}
+
 #[test]
 fn a_backup_from_before_webhooks_and_erasure_requests_restores_and_audits() {
     let tv = start();
@@ -299,20 +318,7 @@ fn a_backup_from_before_webhooks_and_erasure_requests_restores_and_audits() {
         w.commit().unwrap();
     }
     let restored = tempfile::tempdir().unwrap();
-    let env = crate::common::store_env(restored.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (ok, _, err) = assent(
-        &[
-            "restore",
-            "--from",
-            out.to_str().unwrap(),
-            "--data",
-            restored.path().to_str().unwrap(),
-            "--keys",
-            repo("keys-example").to_str().unwrap(),
-        ],
-        &env,
-    );
+    let (ok, _, err) = restore(&out, restored.path());
     assert!(ok, "{err}");
     let path = restored.path().to_owned();
     {
@@ -361,33 +367,11 @@ fn a_backup_taken_under_write_load_restores_every_acknowledged_entry() {
     );
 
     let restored = tempfile::tempdir().unwrap();
-    // On PostgreSQL the restore goes into the restored directory's own (empty) database.
-    let env = crate::common::store_env(restored.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (ok, _, err) = assent(
-        &[
-            "restore",
-            "--from",
-            out.to_str().unwrap(),
-            "--data",
-            restored.path().to_str().unwrap(),
-            "--keys",
-            repo("keys-example").to_str().unwrap(),
-        ],
-        &env,
-    );
+    let (ok, _, err) = restore(&out, restored.path());
     assert!(ok, "{err}");
-    let (ok, _, err) = assent(
-        &[
-            "restore",
-            "--from",
-            out.to_str().unwrap(),
-            "--data",
-            restored.path().to_str().unwrap(),
-        ],
-        &env,
-    );
-    let refusal = if env.is_empty() {
+    // Again into the same place: refused.
+    let (ok, _, err) = restore(&out, restored.path());
+    let refusal = if crate::common::store_env(restored.path()).is_empty() {
         "--force"
     } else {
         "already holds a vault"
