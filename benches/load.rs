@@ -258,22 +258,30 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "{:<50} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "", "servers", "postgres", "proxy", "other", "idle"
+        "{:<50} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "", "servers", "postgres", "proxy", "other", "idle", "µs/req", "writer"
     );
     for row in &rows {
         let c = &row.cpu;
+        // CPU per request: steadier between runs than req/s on a machine shared with wrk.
+        let per_req = |s: f64| s * 1e6 / row.r.requests.max(1) as f64;
         println!(
-            "{:<50} {:>8.1} {:>8} {:>8.1} {:>8.1} {:>8.1}",
+            "{:<50} {:>8.1} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>9}",
             row.name,
             c.servers,
             c.postgres.map_or("–".into(), |p| format!("{p:.1}")),
             c.proxy,
             c.other,
-            c.idle
+            c.idle,
+            per_req(c.servers),
+            c.writer
+                .map_or("–".into(), |w| format!("{:.1}", per_req(w)))
         );
     }
-    println!("(servers: the vault node(s) or the bare server; other: wrk and everything else)");
+    println!(
+        "(servers: the vault node(s) or the bare server; other: wrk and everything else; \
+         µs/req: the servers' CPU per request; writer: the group-commit thread's CPU per request)"
+    );
     println!("\nin-process ledger appends with group commit: {appends:.0} durable appends/s");
     println!(
         "redb vault peak RSS under the load above: {:.1} MiB",
@@ -302,6 +310,17 @@ fn writer_tid(pid: u32) -> Option<u32> {
         .and_then(|t| t.file_name().to_str()?.parse().ok())
 }
 
+/// User + system ticks (USER_HZ = 100 per second) of one thread.
+fn thread_ticks(pid: u32, tid: u32) -> u64 {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) else {
+        return 0;
+    };
+    let Some(close) = s.rfind(')') else { return 0 };
+    let f: Vec<&str> = s[close + 1..].split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
 /// Environment of every vault process the bench starts.
 const VAULT_ENV: &[(&str, &str)] = &[
     ("ASSENT_LOG", "warn"),
@@ -325,9 +344,17 @@ fn run(
     proxy: Option<u32>,
     postgres: Option<u32>,
 ) -> Row {
-    let before = CpuSnapshot::now();
+    let writers: Vec<(u32, u32)> = servers
+        .iter()
+        .filter_map(|&pid| Some((pid, writer_tid(pid)?)))
+        .collect();
+    let writer_ticks = || -> u64 { writers.iter().map(|&(p, t)| thread_ticks(p, t)).sum() };
+    let (before, writer_before) = (CpuSnapshot::now(), writer_ticks());
     let r = wrk(url, script, secs);
-    let cpu = before.split(&CpuSnapshot::now(), servers, proxy, postgres);
+    let mut cpu = before.split(&CpuSnapshot::now(), servers, proxy, postgres);
+    if !writers.is_empty() {
+        cpu.writer = Some(writer_ticks().saturating_sub(writer_before) as f64 / 100.0);
+    }
     Row {
         name: name.to_owned(),
         r,
@@ -515,6 +542,8 @@ struct CpuSplit {
     proxy: f64,
     other: f64,
     idle: f64,
+    /// The group-commit writer thread(s) of the servers (`None` for the bare server).
+    writer: Option<f64>,
 }
 
 impl CpuSnapshot {
@@ -1140,6 +1169,8 @@ end
 
 struct WrkResult {
     rps: f64,
+    /// Requests completed in the run (wrk's "N requests in …").
+    requests: u64,
     p50: String,
     p99: String,
     non2xx: u64,
@@ -1183,8 +1214,15 @@ fn wrk(url: &str, script: Option<&Path>, secs: &str) -> WrkResult {
         .and_then(|l| l.split(':').nth(1))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     WrkResult {
         rps,
+        requests,
         p50: field("50%"),
         p99: field("99%"),
         non2xx,
