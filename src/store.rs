@@ -27,6 +27,7 @@ pub mod node_cache;
 pub mod orgs;
 pub mod pg;
 pub mod pinned;
+mod read_counts;
 pub mod records;
 pub mod requests;
 pub mod tables;
@@ -147,6 +148,7 @@ impl Store {
         let writer = Writer::start(writer::RedbCommitter {
             db: db.clone(),
             frontier,
+            tail: read_counts::TailReads::default(),
         })?;
         Ok(Self {
             backend: Backend::Redb(db),

@@ -20,6 +20,18 @@ pub(super) trait Open {
         &self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<Self::Table<K, V>, StoreError>;
+
+    /// The derived part of each grant's read count, in the order of `ids`: the folded reads
+    /// and the tail (read_counts.rs). A snapshot scans its tail; the writer's transaction
+    /// knows its own.
+    fn derived_reads(&self, ids: &[&str]) -> Result<Vec<u64>, StoreError>
+    where
+        Self: Sized,
+    {
+        let folded = super::read_counts::folded(self, ids)?;
+        let tail = super::read_counts::scan_tail(self, ids)?;
+        Ok(folded.iter().zip(tail).map(|(f, t)| f + t).collect())
+    }
 }
 
 pub(super) fn decode<T: DeserializeOwned>(

@@ -7,7 +7,7 @@
 
 use super::audit::AuditFailure;
 use super::records::{CustomerRecord, OrgRecord};
-use super::tables::{CUSTOMERS, ENVELOPES, GRANTS, ORGS};
+use super::tables::{CUSTOMERS, ENVELOPES, GRANT_READS, GRANTS, ORGS};
 use crate::domain::grant::{Grant, GrantTerms};
 use crate::ledger::Event;
 use redb::{ReadTransaction, ReadableTable};
@@ -28,6 +28,12 @@ pub struct History {
     grant_created: BTreeMap<String, (u64, String)>,
     revoked: BTreeSet<String>,
     reads: BTreeMap<String, u32>,
+    /// Reads below `reads_from`, by grant: what the grant record counts.
+    reads_in_record: BTreeMap<String, u32>,
+    /// Reads in `[reads_from, indexed_upto)`, by grant: what `grant_reads` holds.
+    reads_folded: BTreeMap<String, u64>,
+    pub(super) reads_from: u64,
+    pub(super) indexed_upto: u64,
     /// org id → (identity key, encryption key) of its newest key event.
     pub(super) org_keys: BTreeMap<String, ([u8; 32], [u8; 32])>,
     customers: BTreeSet<String>,
@@ -256,6 +262,12 @@ impl History {
                     return Err(format!("reads `{label}` outside grant {grant_id}"));
                 }
                 *reads += 1;
+                let id = grant_id.to_string();
+                if index < self.reads_from {
+                    *self.reads_in_record.entry(id).or_default() += 1;
+                } else if index < self.indexed_upto {
+                    *self.reads_folded.entry(id).or_default() += 1;
+                }
                 let key = (customer_id.to_string(), label.to_string());
                 let current = self.envelopes.get(&key).cloned().flatten();
                 if current
@@ -410,12 +422,15 @@ pub fn check(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
         if g.revoked_at.is_some() != h.revoked.contains(&id) {
             return Err(bad("grants", id, "revocation differs from the ledger"));
         }
-        let reads = h.reads.get(&id).copied().unwrap_or(0);
+        let reads = h.reads_in_record.get(&id).copied().unwrap_or(0);
         if g.reads != reads {
             return Err(bad(
                 "grants",
                 id,
-                format!("counts {} reads, the ledger logged {reads}", g.reads),
+                format!(
+                    "counts {} reads, the ledger logged {reads} below index {}",
+                    g.reads, h.reads_from
+                ),
             ));
         }
         grants_seen.insert(id);
@@ -423,6 +438,7 @@ pub fn check(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
     if let Some(id) = h.grants.keys().find(|id| !grants_seen.contains(*id)) {
         return Err(bad("grants", id.clone(), "logged as created but missing"));
     }
+    check_folded_reads(rtx, h)?;
 
     for item in rtx
         .open_table(ORGS)
@@ -450,6 +466,45 @@ pub fn check(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
         if !h.customers.contains(&id) {
             return Err(bad("customers", id, "no customer_registered event"));
         }
+    }
+    Ok(())
+}
+
+/// `grant_reads` holds exactly the reads logged in `[reads_from, indexed_upto)`, by grant.
+fn check_folded_reads(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
+    let mut stored = BTreeMap::new();
+    for item in rtx
+        .open_table(GRANT_READS)
+        .map_err(unreadable)?
+        .iter()
+        .map_err(unreadable)?
+    {
+        let (k, v) = item.map_err(unreadable)?;
+        stored.insert(k.value().to_owned(), v.value());
+    }
+    for (id, n) in &stored {
+        let logged = h.reads_folded.get(id).copied().unwrap_or(0);
+        if *n != logged {
+            return Err(bad(
+                "grant_reads",
+                id.clone(),
+                format!(
+                    "counts {n} reads, the ledger logged {logged} in [{}, {})",
+                    h.reads_from, h.indexed_upto
+                ),
+            ));
+        }
+    }
+    if let Some((id, n)) = h
+        .reads_folded
+        .iter()
+        .find(|(id, _)| !stored.contains_key(*id))
+    {
+        return Err(bad(
+            "grant_reads",
+            id.clone(),
+            format!("missing: the ledger logged {n} reads below the watermark"),
+        ));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use super::access::{Open, all_json, get_json, get_raw, holds, index2, list_json2, stored_id};
 use super::pinned::Pinned;
+use super::read_counts::add_derived;
 use super::records::GrantWrap;
 use super::tables::{CUSTOMER_GRANTS, GRANTS, ORG_CUSTOMER_GRANTS, WRAPS};
 use super::{StoreError, Tx};
@@ -23,7 +24,9 @@ pub trait GrantReads {
     /// Every grant the customer made, in id order.
     fn grants_of(&self, customer: &CustomerId) -> Result<Vec<Grant>, StoreError>;
     /// Every grant of `customer` to `org`, whatever its state, in id order, each with its
-    /// stored form (the read path re-checks it in the batch: invariant 12).
+    /// stored form (the read path re-checks it in the batch: invariant 12). On redb, `reads`
+    /// is whole only for grants with a `max_reads` quota (the only ones whose decision
+    /// depends on it); the others lack their unfolded reads (read_counts.rs).
     fn grants_for(
         &self,
         org: &OrgId,
@@ -78,7 +81,9 @@ impl<R: Open> ReadRecheck for R {
         {
             return Ok(None);
         }
-        if holds(self, GRANTS, id.as_str(), &grant.stored)? {
+        // A grant with a quota is counted again as it stands now.
+        if grant.value.terms.max_reads.is_none() && holds(self, GRANTS, id.as_str(), &grant.stored)?
+        {
             return Ok(Some(grant.value.clone()));
         }
         self.grant(id)
@@ -88,8 +93,10 @@ impl<R: Open> ReadRecheck for R {
 pub trait GrantWrites {
     /// Stores a new grant and lists it under its customer and its (org, customer) pair.
     fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
-    /// Stores a changed grant (revocation, read count).
+    /// Stores a changed grant (revocation); its `reads` is the whole count, as read.
     fn put_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
+    /// Counts one read under `grant` (as read in this batch), logged in the same batch.
+    fn count_read(&mut self, grant: &Grant) -> Result<(), StoreError>;
     /// Stores the wrap of `grant` for `wrap.label`, replacing any earlier one.
     fn put_wrap(&mut self, grant: &GrantId, wrap: &GrantWrap) -> Result<(), StoreError>;
     fn remove_wrap(&mut self, grant: &GrantId, label: &Label) -> Result<bool, StoreError>;
@@ -97,19 +104,30 @@ pub trait GrantWrites {
     fn remove_wraps(&mut self, grant: &GrantId) -> Result<u64, StoreError>;
 }
 
-fn grants_listed<R: Open + ?Sized>(r: &R, ids: Vec<String>) -> Result<Vec<Grant>, StoreError> {
+fn grants_listed<R: Open>(r: &R, ids: Vec<String>) -> Result<Vec<Grant>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(g) = get_json(r, GRANTS, id.as_str())? {
             out.push(g);
         }
     }
-    Ok(out)
+    with_reads(r, out)
+}
+
+/// `grants` with their whole read counts (read_counts.rs).
+fn with_reads<R: Open>(r: &R, mut grants: Vec<Grant>) -> Result<Vec<Grant>, StoreError> {
+    let derived = {
+        let ids: Vec<&str> = grants.iter().map(|g| g.terms.grant_id.as_str()).collect();
+        r.derived_reads(&ids)?
+    };
+    add_derived(&mut grants.iter_mut().collect::<Vec<_>>(), &derived);
+    Ok(grants)
 }
 
 impl<R: Open> GrantReads for R {
     fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
-        get_json(self, GRANTS, id.as_str())
+        let grant: Option<Grant> = get_json(self, GRANTS, id.as_str())?;
+        Ok(with_reads(self, grant.into_iter().collect())?.pop())
     }
 
     fn grant_ids_of(&self, customer: &CustomerId) -> Result<Vec<GrantId>, StoreError> {
@@ -128,17 +146,27 @@ impl<R: Open> GrantReads for R {
         org: &OrgId,
         customer: &CustomerId,
     ) -> Result<Vec<Pinned<Grant>>, StoreError> {
-        let mut out = Vec::new();
+        let mut out: Vec<Pinned<Grant>> = Vec::new();
         for id in index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))? {
             if let Some(g) = Pinned::of("grants", get_raw(self, GRANTS, id.as_str())?)? {
                 out.push(g);
             }
         }
+        let mut quota: Vec<&mut Grant> = out
+            .iter_mut()
+            .map(|p| &mut p.value)
+            .filter(|g| g.terms.max_reads.is_some())
+            .collect();
+        if !quota.is_empty() {
+            let ids: Vec<String> = quota.iter().map(|g| g.terms.grant_id.to_string()).collect();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            add_derived(&mut quota, &self.derived_reads(&ids)?);
+        }
         Ok(out)
     }
 
     fn all_grants(&self) -> Result<Vec<Grant>, StoreError> {
-        all_json(self, GRANTS)
+        with_reads(self, all_json(self, GRANTS)?)
     }
 
     fn wraps_of(&self, grant: &GrantId) -> Result<Vec<GrantWrap>, StoreError> {
@@ -184,7 +212,19 @@ impl GrantWrites for Tx<'_> {
     }
 
     fn put_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
-        self.put_json(GRANTS, grant.terms.grant_id.as_str(), grant)
+        // The record keeps only its own part of the count (read_counts.rs).
+        let id = grant.terms.grant_id.as_str();
+        let derived = self.derived_reads(&[id])?.first().copied().unwrap_or(0);
+        let mut record = grant.clone();
+        record.reads = record
+            .reads
+            .saturating_sub(u32::try_from(derived).unwrap_or(u32::MAX));
+        self.put_json(GRANTS, id, &record)
+    }
+
+    fn count_read(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        self.count_tail_read(grant.terms.grant_id.as_str());
+        Ok(())
     }
 
     fn put_wrap(&mut self, grant: &GrantId, wrap: &GrantWrap) -> Result<(), StoreError> {

@@ -6,15 +6,17 @@
 
 use super::StoreError;
 use super::access::{Index2, JsonTable, Open};
+use super::read_counts::TailReads;
 use super::tables::{
-    self, CUSTOMER_EVENTS, LEDGER_EVENTS, LEDGER_NODES, META, ORG_EVENTS, ORG_KEY_EVENTS,
-    PARTY_SEQS, static_name,
+    self, CUSTOMER_EVENTS, GRANT_READS, LEDGER_EVENTS, LEDGER_NODES, META, ORG_EVENTS,
+    ORG_KEY_EVENTS, PARTY_SEQS, static_name,
 };
 use crate::ledger::merkle::{self, Frontier};
 use crate::ledger::{Event, Prepared, Sequenced};
 use redb::{Database, Key, TableDefinition, WriteTransaction};
 use serde::Serialize;
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Where an appended event landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +36,7 @@ struct LedgerTables<'a> {
     org_key_events: redb::Table<'a, (&'static str, u64), ()>,
     seqs: redb::Table<'a, &'static str, u64>,
     meta: redb::Table<'a, &'static str, u64>,
+    grant_reads: redb::Table<'a, &'static str, u64>,
 }
 
 /// The next sequence number of `party` (1 for its first event), stored as it is handed out.
@@ -53,17 +56,42 @@ pub struct Tx<'a> {
     ledger: RefCell<Option<LedgerTables<'a>>>,
     /// The leaves appended in this transaction, in order.
     leaves: Vec<[u8; 32]>,
+    /// The committed tail of the read counts (read_counts.rs); superseded once `folded`.
+    tail: &'a TailReads,
+    /// Reads counted in this transaction since its last fold, by grant id.
+    batch_reads: HashMap<String, u64>,
+    /// True once this transaction folded the tail into `grant_reads`.
+    folded: bool,
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(txn: &'a WriteTransaction, frontier: &'a mut Frontier) -> Self {
+    pub(crate) fn new(
+        txn: &'a WriteTransaction,
+        frontier: &'a mut Frontier,
+        tail: &'a TailReads,
+    ) -> Self {
         Self {
             txn,
             frontier,
             writes: 0,
             ledger: RefCell::new(None),
             leaves: Vec::new(),
+            tail,
+            batch_reads: HashMap::new(),
+            folded: false,
         }
+    }
+
+    /// What the committed tail of the read counts becomes if this transaction commits: whether
+    /// it folded, and the reads it counted since (for [`TailReads::settle`]).
+    pub(crate) fn take_reads(&mut self) -> (bool, HashMap<String, u64>) {
+        (self.folded, std::mem::take(&mut self.batch_reads))
+    }
+
+    /// Counts a read of `grant` logged in this transaction (a write: invariant 3).
+    pub(super) fn count_tail_read(&mut self, grant: &str) {
+        self.writes += 1;
+        *self.batch_reads.entry(grant.to_owned()).or_default() += 1;
     }
 
     /// The leaves this transaction appended, in order (the batch a receipt covers).
@@ -98,6 +126,7 @@ impl<'a> Tx<'a> {
                 org_key_events: self.txn.open_table(ORG_KEY_EVENTS)?,
                 seqs: self.txn.open_table(PARTY_SEQS)?,
                 meta: self.txn.open_table(META)?,
+                grant_reads: self.txn.open_table(GRANT_READS)?,
             });
         }
         std::cell::RefMut::filter_map(slot, Option::as_mut)
@@ -267,8 +296,13 @@ impl<'a> Tx<'a> {
         if from >= size {
             return Ok(0);
         }
+        let reads_from = match t.meta.get(tables::READS_FROM)? {
+            Some(v) => v.value(),
+            None => t.meta.get(tables::LEDGER_SIZE)?.map_or(0, |v| v.value()),
+        };
         let mut customers = Vec::new();
         let mut orgs = Vec::new();
+        let mut reads: HashMap<String, u64> = HashMap::new();
         for item in t.events.range(from..size)? {
             let (k, v) = item?;
             let index = k.value();
@@ -279,7 +313,19 @@ impl<'a> Tx<'a> {
             if let Some(o) = event.org() {
                 orgs.push((o.to_string(), index));
             }
+            if let Event::Read { grant_id, .. } = &event
+                && index >= reads_from
+            {
+                *reads.entry(grant_id.to_string()).or_default() += 1;
+            }
         }
+        let mut reads: Vec<(String, u64)> = reads.into_iter().collect();
+        reads.sort_unstable();
+        for (g, n) in &reads {
+            let before = t.grant_reads.get(g.as_str())?.map_or(0, |v| v.value());
+            t.grant_reads.insert(g.as_str(), before + n)?;
+        }
+
         customers.sort_unstable();
         orgs.sort_unstable();
         for (c, i) in &customers {
@@ -290,6 +336,9 @@ impl<'a> Tx<'a> {
         }
         t.meta.insert(tables::INDEXED_UPTO, size)?;
         drop(guard);
+        // Every read so far is folded: the tail starts empty.
+        self.folded = true;
+        self.batch_reads.clear();
         self.writes += 1;
         Ok(size - from)
     }
@@ -302,6 +351,20 @@ impl<'a> Open for Tx<'a> {
         def: TableDefinition<'static, K, V>,
     ) -> Result<Self::Table<K, V>, StoreError> {
         self.open(def)
+    }
+
+    /// The folded reads as this transaction left them, plus the tail the writer keeps in
+    /// memory (none once this transaction folded) and this transaction's own.
+    fn derived_reads(&self, ids: &[&str]) -> Result<Vec<u64>, StoreError> {
+        use redb::ReadableTable;
+        let t = self.ledger_tables()?;
+        ids.iter()
+            .map(|id| {
+                let folded = t.grant_reads.get(*id)?.map_or(0, |v| v.value());
+                let tail = if self.folded { 0 } else { self.tail.get(id) };
+                Ok(folded + tail + self.batch_reads.get(*id).copied().unwrap_or(0))
+            })
+            .collect()
     }
 }
 
@@ -332,10 +395,15 @@ pub(crate) fn init_schema(db: &Database) -> Result<(), StoreError> {
                 )));
             }
         }
+        let size = meta.get(tables::LEDGER_SIZE)?.map_or(0, |v| v.value());
         // Ledgers written before indexing was deferred indexed every event as it was appended.
         if meta.get(tables::INDEXED_UPTO)?.is_none() {
-            let size = meta.get(tables::LEDGER_SIZE)?.map_or(0, |v| v.value());
             meta.insert(tables::INDEXED_UPTO, size)?;
+        }
+        // Files written before read counts were derived counted every read in the grant
+        // record: the derived part starts after them (read_counts.rs).
+        if meta.get(tables::READS_FROM)?.is_none() {
+            meta.insert(tables::READS_FROM, size)?;
         }
     }
     // Every declared table, so read snapshots never miss one.

@@ -41,7 +41,7 @@ macro_rules! tables {
 }
 
 tables! {
-    /// Counters: [`LEDGER_SIZE`], [`INDEXED_UPTO`], [`SCHEMA_VERSION_KEY`].
+    /// Counters: [`LEDGER_SIZE`], [`INDEXED_UPTO`], [`READS_FROM`], [`SCHEMA_VERSION_KEY`].
     META: &'static str => u64 = "meta", ledger;
     /// customer_id → `CustomerRecord`.
     CUSTOMERS: &'static str => &'static [u8] = "customers";
@@ -80,6 +80,9 @@ tables! {
     ORG_KEY_EVENTS: (&'static str, u64) => () = "org_key_events", ledger;
     /// party id (`cus_…` or `org_…`) → the sequence number of its newest ledger event.
     PARTY_SEQS: &'static str => u64 = "party_seqs", ledger;
+    /// grant_id → its `read` events in [[`READS_FROM`], [`INDEXED_UPTO`]): derived from the
+    /// ledger, folded in with the per-party indexes (read_counts.rs).
+    GRANT_READS: &'static str => u64 = "grant_reads", ledger;
     /// org_id ‖ "\n" ‖ jti → expiry (unix seconds) of client assertions already used
     /// (RFC 7523 §3).
     USED_JTIS: &'static str => i64 = "used_jtis";
@@ -103,8 +106,8 @@ tables! {
     WEBHOOK_STATE: &'static str => u64 = "webhook_state";
 }
 
-/// Creates, empty, the tables added since schema version 2 first shipped (erasure requests
-/// and webhooks): a file written before them lacks them. `Store::open` creates every declared
+/// Creates, empty, the tables added since schema version 2 first shipped (erasure requests,
+/// webhooks, derived read counts): a file written before them lacks them. `Store::open` creates every declared
 /// table anyway; the audit calls this on its private copy, so an older backup still audits
 /// (and restores) while any other missing table is still reported.
 pub(crate) fn create_later(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
@@ -115,6 +118,7 @@ pub(crate) fn create_later(txn: &redb::WriteTransaction) -> Result<(), StoreErro
     txn.open_table(ORG_WEBHOOK_DELIVERIES)?;
     txn.open_table(WEBHOOK_ORGS)?;
     txn.open_table(WEBHOOK_STATE)?;
+    txn.open_table(GRANT_READS)?;
     Ok(())
 }
 
@@ -126,6 +130,10 @@ pub const LEDGER_SIZE: &str = "ledger_size";
 /// META key: events `[0, indexed_upto)` are in `customer_events` and `org_events`; the rest
 /// (appended since) are found by scanning `ledger_events`.
 pub const INDEXED_UPTO: &str = "indexed_upto";
+/// META key: reads logged below this index are counted in the grant records; those above it
+/// in [`GRANT_READS`] and the tail (read_counts.rs). Absent in files written before: read as
+/// the ledger size, and set to it when such a file is first opened.
+pub const READS_FROM: &str = "reads_from";
 /// META key: the schema version of the file.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -165,7 +173,7 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), ALL.len());
-        assert_eq!(LEDGER.len(), 7);
+        assert_eq!(LEDGER.len(), 8);
         assert!(LEDGER.iter().all(|n| ALL.contains(n)));
     }
 }

@@ -276,6 +276,8 @@ fn commit_batch(committer: &mut impl Committer, jobs: Vec<Job>) {
 pub(crate) struct RedbCommitter {
     pub(crate) db: Arc<Database>,
     pub(crate) frontier: Frontier,
+    /// The committed reads above the fold (read_counts.rs); empty at start, after `index_all`.
+    pub(crate) tail: crate::store::read_counts::TailReads,
 }
 
 impl Committer for RedbCommitter {
@@ -290,19 +292,21 @@ impl Committer for RedbCommitter {
             let mut txn = self.db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
             let light = jobs.len() < INDEX_NOW_BELOW;
-            let (poisoned, leaves) = {
-                let mut tx = Tx::new(&txn, &mut self.frontier);
+            let (poisoned, leaves, reads) = {
+                let mut tx = Tx::new(&txn, &mut self.frontier, &self.tail);
                 let poisoned = run_jobs(&mut tx, jobs, finishes);
                 if !poisoned && (light || tx.index_lag()? >= INDEX_LAG) {
                     tx.index_parties()?;
                 }
-                (poisoned, tx.take_leaves())
+                (poisoned, tx.take_leaves(), tx.take_reads())
             };
             if poisoned {
                 txn.abort()?;
                 return Err(StoreError::Aborted);
             }
             txn.commit()?;
+            // Only a durable batch moves the in-memory tail.
+            self.tail.settle(reads.0, reads.1);
             Ok(leaves)
         })();
         match outcome {
@@ -330,7 +334,8 @@ impl Committer for RedbCommitter {
 pub(crate) fn index_all(db: &Database, frontier: &mut Frontier) -> Result<u64, StoreError> {
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate)?;
-    let indexed = Tx::new(&txn, frontier).index_parties()?;
+    let tail = crate::store::read_counts::TailReads::default();
+    let indexed = Tx::new(&txn, frontier, &tail).index_parties()?;
     if indexed == 0 {
         // Nothing was left to index: no commit, so no fsync on start-up or shutdown.
         txn.abort()?;

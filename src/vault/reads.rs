@@ -162,9 +162,9 @@ impl Vault {
                     Some(plan) => plan,
                     None => ask.plan(tx)?,
                 };
+                tx.count_read(&plan.grant.value)?;
                 let grant = &mut plan.grant.value;
                 grant.reads = grant.reads.saturating_add(1);
-                tx.put_grant(grant)?;
                 let ledger = tx.append(&plan.event, ask.nonce)?;
                 Ok::<_, VaultError>((plan, ask.purpose, ledger, ask.now))
             })

@@ -1127,8 +1127,28 @@ fn the_audit_sees_damaged_data_and_records_changed_behind_the_ledger() {
                 .unwrap();
         })
     };
-    // The read it served, hidden from the quota.
-    let d = grant_changed(&|g| g["reads"] = 0.into());
+    // The read it served, hidden from the quota: the folded count (read_counts.rs) dropped.
+    let d = tampered(data.path(), |t| {
+        let mut counts = t.open_table(assent::store::tables::GRANT_READS).unwrap();
+        let id = {
+            let (k, _) = counts.iter().unwrap().next().unwrap().unwrap();
+            k.value().to_owned()
+        };
+        counts.insert(id.as_str(), 0).unwrap();
+    });
+    let e = audit(d.path(), "assent.demo", &v).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AuditFailure::Record {
+                table: "grant_reads",
+                ..
+            }
+        ) && e.to_string().contains("reads"),
+        "{e}"
+    );
+    // Reads the ledger never logged, added to a record.
+    let d = grant_changed(&|g| g["reads"] = 7.into());
     let e = audit(d.path(), "assent.demo", &v).unwrap_err();
     assert!(
         matches!(

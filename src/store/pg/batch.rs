@@ -300,6 +300,13 @@ impl GrantWrites for PgBatch {
         )
     }
 
+    /// PostgreSQL keeps the whole count in the grant row, written in the read's batch.
+    fn count_read(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        let mut counted = grant.clone();
+        counted.reads = counted.reads.saturating_add(1);
+        self.put_grant(&counted)
+    }
+
     fn put_wrap(&mut self, grant: &GrantId, wrap: &GrantWrap) -> Result<(), StoreError> {
         self.put(
             "wraps",

@@ -108,7 +108,17 @@ impl PgStore {
                     .into(),
             ));
         }
-        let size = copy_in(&conn, &r)?;
+        // The whole read count of each grant: the file may keep part of it outside the record
+        // (read_counts.rs); a PostgreSQL row holds all of it.
+        let reads: std::collections::HashMap<String, u32> = {
+            use super::super::grants::GrantReads as _;
+            let view = super::super::access::ReadView::new(db.begin_read()?);
+            view.all_grants()?
+                .into_iter()
+                .map(|g| (g.terms.grant_id.to_string(), g.reads))
+                .collect()
+        };
+        let size = copy_in(&conn, &r, &reads)?;
         if conn.failed() {
             return Err(StoreError::Postgres(
                 "the restore failed; nothing was kept".into(),
@@ -261,6 +271,8 @@ fn copy_out(
     meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
     meta.insert(LEDGER_SIZE, size)?;
     meta.insert(INDEXED_UPTO, size)?;
+    // Every grant row holds its whole count: nothing is derived in the copy.
+    meta.insert(tables::READS_FROM, size)?;
     Ok((n, size))
 }
 
@@ -363,7 +375,11 @@ fn corrupt(table: &'static str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Loads every table of the (audited) redb file `r` into PostgreSQL; returns the ledger size.
-fn copy_in(conn: &Conn, r: &redb::ReadTransaction) -> Result<u64, StoreError> {
+fn copy_in(
+    conn: &Conn,
+    r: &redb::ReadTransaction,
+    reads: &std::collections::HashMap<String, u32>,
+) -> Result<u64, StoreError> {
     use crate::domain::grant::Grant;
     use crate::domain::request::{AccessRequest, RequestStatus};
     for item in r.open_table(tables::CUSTOMERS)?.iter()? {
@@ -405,14 +421,21 @@ fn copy_in(conn: &Conn, r: &redb::ReadTransaction) -> Result<u64, StoreError> {
     }
     for item in r.open_table(tables::GRANTS)?.iter()? {
         let (k, v) = item?;
-        let g: Grant = super::super::access::decode("grants", v.value())?;
+        let mut g: Grant = super::super::access::decode("grants", v.value())?;
+        let whole = reads.get(k.value()).copied().unwrap_or(g.reads);
+        let record = if whole == g.reads {
+            v.value().to_vec()
+        } else {
+            g.reads = whole;
+            serde_json::to_vec(&g).map_err(|e| corrupt("grants", e))?
+        };
         conn.exec(
             "INSERT INTO grants (grant_id, customer_id, org_id, record) VALUES ($1, $2, $3, $4)",
             &[
                 &k.value(),
                 &g.terms.customer_id.as_str(),
                 &g.terms.org_id.as_str(),
-                &v.value(),
+                &record,
             ],
         )?;
     }
