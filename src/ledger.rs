@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod error;
 pub mod event;
+mod jcs_read;
 pub mod merkle;
 pub mod note;
 pub mod receipt;

@@ -290,6 +290,9 @@ impl Sequenced {
 
     /// RFC 8785 canonical JSON of the event with its sequence numbers: the committed bytes.
     pub fn canonical(&self) -> Result<Vec<u8>, super::LedgerError> {
+        if let Some(read) = super::jcs_read::canonical_read(self) {
+            return Ok(read);
+        }
         serde_json_canonicalizer::to_vec(self)
             .map_err(|e| super::LedgerError::Encoding(e.to_string()))
     }
