@@ -32,6 +32,31 @@ pub(super) trait Open {
         let tail = super::read_counts::scan_tail(self, ids)?;
         Ok(folded.iter().zip(tail).map(|(f, t)| f + t).collect())
     }
+
+    /// True when `record` is stored and is exactly `expected` (a read's re-check: invariant
+    /// 12). The writer's transaction keeps the three tables open for the whole batch.
+    fn holds_record(&self, record: Rechecked<'_>, expected: &[u8]) -> Result<bool, StoreError>
+    where
+        Self: Sized,
+    {
+        use super::tables::{ENVELOPES, GRANTS, WRAPS};
+        match record {
+            Rechecked::Grant(id) => holds(self, GRANTS, id, expected),
+            Rechecked::Envelope(customer, label) => {
+                holds(self, ENVELOPES, (customer, label), expected)
+            }
+            Rechecked::Wrap(grant, label) => holds(self, WRAPS, (grant, label), expected),
+        }
+    }
+}
+
+/// A record a read planned on, by key: the grant (`grants`), the envelope (customer, label)
+/// and the grant's wrap (grant, label).
+#[derive(Clone, Copy)]
+pub(super) enum Rechecked<'k> {
+    Grant(&'k str),
+    Envelope(&'k str, &'k str),
+    Wrap(&'k str, &'k str),
 }
 
 pub(super) fn decode<T: DeserializeOwned>(
@@ -77,7 +102,7 @@ pub(super) fn get_raw<R: Open + ?Sized, K: Key + 'static>(
 }
 
 /// True when the record under `key` is stored and is exactly `expected`.
-pub(super) fn holds<R: Open + ?Sized, K: Key + 'static>(
+fn holds<R: Open + ?Sized, K: Key + 'static>(
     r: &R,
     def: JsonTable<K>,
     key: K::SelfType<'_>,

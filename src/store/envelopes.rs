@@ -1,6 +1,6 @@
 //! Envelopes (`envelopes`): one per (customer, label), the ciphertext and the owner's wrap.
 
-use super::access::{Open, get_json, get_raw, holds, list_json2};
+use super::access::{Open, get_json, get_raw, list_json2};
 use super::pinned::Pinned;
 use super::records::{EnvelopeHead, EnvelopeRecord};
 use super::tables::ENVELOPES;
@@ -81,10 +81,8 @@ impl<R: Open> EnvelopeReads for R {
         label: &Label,
         pinned: &Pinned<EnvelopeRecord>,
     ) -> Result<bool, StoreError> {
-        holds(
-            self,
-            ENVELOPES,
-            (customer.as_str(), label.as_str()),
+        self.holds_record(
+            super::access::Rechecked::Envelope(customer.as_str(), label.as_str()),
             &pinned.stored,
         )
     }

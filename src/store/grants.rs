@@ -2,7 +2,7 @@
 //! customer (`org_customer_grants`, the read path's lookup), and the data keys wrapped to the
 //! organization for each grant and label (`wraps`).
 
-use super::access::{Open, all_json, get_json, get_raw, holds, index2, list_json2, stored_id};
+use super::access::{Open, all_json, get_json, get_raw, index2, list_json2, stored_id};
 use super::pinned::Pinned;
 use super::read_counts::add_derived;
 use super::records::GrantWrap;
@@ -82,7 +82,8 @@ impl<R: Open> ReadRecheck for R {
             return Ok(None);
         }
         // A grant with a quota is counted again as it stands now.
-        if grant.value.terms.max_reads.is_none() && holds(self, GRANTS, id.as_str(), &grant.stored)?
+        if grant.value.terms.max_reads.is_none()
+            && self.holds_record(super::access::Rechecked::Grant(id.as_str()), &grant.stored)?
         {
             return Ok(Some(grant.value.clone()));
         }
@@ -190,10 +191,8 @@ impl<R: Open> GrantReads for R {
         label: &Label,
         pinned: &Pinned<GrantWrap>,
     ) -> Result<bool, StoreError> {
-        holds(
-            self,
-            WRAPS,
-            (grant.as_str(), label.as_str()),
+        self.holds_record(
+            super::access::Rechecked::Wrap(grant.as_str(), label.as_str()),
             &pinned.stored,
         )
     }

@@ -39,6 +39,13 @@ struct LedgerTables<'a> {
     grant_reads: redb::Table<'a, &'static str, u64>,
 }
 
+/// The tables a read's re-check compares (invariant 12), opened once per batch.
+struct RecheckTables<'a> {
+    grants: redb::Table<'a, &'static str, &'static [u8]>,
+    envelopes: redb::Table<'a, (&'static str, &'static str), &'static [u8]>,
+    wraps: redb::Table<'a, (&'static str, &'static str), &'static [u8]>,
+}
+
 /// The next sequence number of `party` (1 for its first event), stored as it is handed out.
 fn next_seq(seqs: &mut redb::Table<'_, &'static str, u64>, party: &str) -> Result<u64, StoreError> {
     use redb::ReadableTable;
@@ -54,6 +61,9 @@ pub struct Tx<'a> {
     /// Invariant: while `Some`, its tables are open; [`Tx::open`] closes them before opening
     /// any of them another way, so redb never sees a table opened twice.
     ledger: RefCell<Option<LedgerTables<'a>>>,
+    /// Invariant: while `Some`, its tables are open; [`Tx::open`] closes them as it does
+    /// `ledger`.
+    recheck: RefCell<Option<RecheckTables<'a>>>,
     /// The leaves appended in this transaction, in order.
     leaves: Vec<[u8; 32]>,
     /// The committed tail of the read counts (read_counts.rs); superseded once `folded`.
@@ -75,6 +85,7 @@ impl<'a> Tx<'a> {
             frontier,
             writes: 0,
             ledger: RefCell::new(None),
+            recheck: RefCell::new(None),
             leaves: Vec::new(),
             tail,
             batch_reads: HashMap::new(),
@@ -111,6 +122,15 @@ impl<'a> Tx<'a> {
         // `tables::LEDGER` names exactly the tables `LedgerTables` holds.
         if tables::LEDGER.contains(&def.name()) {
             self.ledger.borrow_mut().take();
+        }
+        if [
+            tables::GRANTS.name(),
+            tables::ENVELOPES.name(),
+            tables::WRAPS.name(),
+        ]
+        .contains(&def.name())
+        {
+            self.recheck.borrow_mut().take();
         }
         Ok(self.txn.open_table(def)?)
     }
@@ -351,6 +371,32 @@ impl<'a> Open for Tx<'a> {
         def: TableDefinition<'static, K, V>,
     ) -> Result<Self::Table<K, V>, StoreError> {
         self.open(def)
+    }
+
+    fn holds_record(
+        &self,
+        record: super::access::Rechecked<'_>,
+        expected: &[u8],
+    ) -> Result<bool, StoreError> {
+        use super::access::Rechecked;
+        use redb::ReadableTable;
+        let mut slot = self.recheck.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(RecheckTables {
+                grants: self.txn.open_table(tables::GRANTS)?,
+                envelopes: self.txn.open_table(tables::ENVELOPES)?,
+                wraps: self.txn.open_table(tables::WRAPS)?,
+            });
+        }
+        let Some(t) = slot.as_ref() else {
+            return Err(StoreError::Internal("re-check tables unavailable"));
+        };
+        let stored = match record {
+            Rechecked::Grant(id) => t.grants.get(id)?,
+            Rechecked::Envelope(customer, label) => t.envelopes.get((customer, label))?,
+            Rechecked::Wrap(grant, label) => t.wraps.get((grant, label))?,
+        };
+        Ok(stored.is_some_and(|v| v.value() == expected))
     }
 
     /// The folded reads as this transaction left them, plus the tail the writer keeps in
