@@ -219,11 +219,11 @@ fn audit_db(
     let mut history = super::audit_records::History::default();
     // Where each read is counted (read_counts.rs): below `reads_from` in the grant record,
     // then in `grant_reads` up to `indexed_upto`.
-    let meta_key = |k: &str| -> Result<Option<u64>, AuditFailure> {
-        Ok(meta.get(k).map_err(unreadable)?.map(|v| v.value()))
-    };
-    history.reads_from = meta_key(super::tables::READS_FROM)?.unwrap_or(stored_size);
-    history.indexed_upto = meta_key(super::tables::INDEXED_UPTO)?.unwrap_or(0);
+    history.reads_from = super::read_counts::reads_from(&meta).map_err(unreadable)?;
+    history.indexed_upto = meta
+        .get(super::tables::INDEXED_UPTO)
+        .map_err(unreadable)?
+        .map_or(0, |v| v.value());
     for item in events.iter().map_err(unreadable)? {
         let (k, v) = item.map_err(unreadable)?;
         let index = k.value();

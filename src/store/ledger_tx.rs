@@ -316,10 +316,7 @@ impl<'a> Tx<'a> {
         if from >= size {
             return Ok(0);
         }
-        let reads_from = match t.meta.get(tables::READS_FROM)? {
-            Some(v) => v.value(),
-            None => t.meta.get(tables::LEDGER_SIZE)?.map_or(0, |v| v.value()),
-        };
+        let reads_from = super::read_counts::reads_from(&t.meta)?;
         let mut customers = Vec::new();
         let mut orgs = Vec::new();
         let mut reads: HashMap<String, u64> = HashMap::new();

@@ -43,11 +43,12 @@ impl TailReads {
     }
 }
 
-/// Where the derived part of the counts starts: reads below it are in the grant records. A
-/// file without the key was written before the counts were derived (all its reads are in the
-/// records), so it reads as the ledger size.
-pub(super) fn reads_from(r: &(impl Open + ?Sized)) -> Result<u64, StoreError> {
-    let meta = r.table(META)?;
+/// Where the derived part of the counts starts, as the `meta` table says: reads below it are
+/// in the grant records. A file without the key was written before the counts were derived
+/// (all its reads are in the records), so it reads as the ledger size.
+pub(super) fn reads_from(
+    meta: &impl ReadableTable<&'static str, u64>,
+) -> Result<u64, redb::StorageError> {
     match meta.get(READS_FROM)? {
         Some(v) => Ok(v.value()),
         None => Ok(meta.get(LEDGER_SIZE)?.map_or(0, |v| v.value())),
@@ -82,7 +83,7 @@ pub(super) fn scan_tail(r: &(impl Open + ?Sized), ids: &[&str]) -> Result<Vec<u6
     let meta = r.table(META)?;
     let size = meta.get(LEDGER_SIZE)?.map_or(0, |v| v.value());
     let upto = meta.get(INDEXED_UPTO)?.map_or(0, |v| v.value());
-    let from = upto.max(reads_from(r)?);
+    let from = upto.max(reads_from(&meta)?);
     if from >= size {
         return Ok(counts);
     }
@@ -130,7 +131,6 @@ mod tests {
     use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, OrgId, RequestId};
     use crate::domain::time::Timestamp;
     use crate::ledger::Event;
-    use std::time::Duration;
 
     fn grant(id: &str, max_reads: Option<u32>) -> Grant {
         Grant {
@@ -173,17 +173,7 @@ mod tests {
     fn read_in_one_batch(rt: &tokio::runtime::Runtime, store: &Store, reads: &[&Grant]) {
         rt.block_on(async {
             let w = store.writer().clone();
-            let busy = tokio::spawn({
-                let w = w.clone();
-                async move {
-                    w.act(|_tx: &mut dyn Batch| {
-                        std::thread::sleep(Duration::from_millis(200));
-                        Ok::<_, StoreError>(())
-                    })
-                    .await
-                }
-            });
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let busy = super::super::writer::hold_writer(&w, 200).await;
             let jobs: Vec<_> = reads
                 .iter()
                 .map(|g| {

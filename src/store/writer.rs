@@ -345,12 +345,32 @@ pub(crate) fn index_all(db: &Database, frontier: &mut Frontier) -> Result<u64, S
     Ok(indexed)
 }
 
+/// Holds the writer for `ms` milliseconds, and returns once it is held: the acts queued
+/// meanwhile share the next batch (tests that need one batch of several acts).
+#[cfg(test)]
+pub(crate) async fn hold_writer(
+    w: &Writer,
+    ms: u64,
+) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    let busy = tokio::spawn({
+        let w = w.clone();
+        async move {
+            w.act(move |_tx: &mut dyn Batch| {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok::<_, StoreError>(())
+            })
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    busy
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Batch, Store, StoreError};
     use crate::domain::ids::CustomerId;
     use crate::ledger::Event;
-    use std::time::Duration;
 
     #[test]
     fn a_use_case_failing_after_writing_aborts_its_whole_batch() {
@@ -359,18 +379,8 @@ mod tests {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let (innocent, failing) = rt.block_on(async {
             let w = store.writer().clone();
-            // Holds the writer so that the next two use cases share one batch.
-            let busy = tokio::spawn({
-                let w = w.clone();
-                async move {
-                    w.act(|_tx: &mut dyn Batch| {
-                        std::thread::sleep(Duration::from_millis(300));
-                        Ok::<_, StoreError>(())
-                    })
-                    .await
-                }
-            });
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // The next two use cases share one batch.
+            let busy = super::hold_writer(&w, 300).await;
             let innocent = tokio::spawn({
                 let w = w.clone();
                 async move {
