@@ -149,10 +149,12 @@ proptest! {
             prop_assert_eq!(verify_inclusion(index, size, &leaf, &longer, &top), Err(LedgerError::ProofLength));
             prop_assert!(verify_inclusion(index, size, &leaf, &proof[1..], &top).is_err());
         }
-        // Wrong index: the same leaf and proof do not verify anywhere else.
+        // Wrong index: the same leaf and proof do not verify anywhere else, unless the tree
+        // holds that very leaf there with that very path (equal leaves, e.g. `[x, x]`).
         let wrong = other.index(leaves.len()) as u64;
-        if wrong != index {
-            prop_assert!(verify_inclusion(wrong, size, &leaf, &proof, &top).is_err());
+        if wrong != index && verify_inclusion(wrong, size, &leaf, &proof, &top).is_ok() {
+            prop_assert_eq!(&leaves[wrong as usize], &leaves[index as usize]);
+            prop_assert_eq!(inclusion_proof(&both.store, wrong, size).expect("proof"), proof.clone());
         }
         prop_assert!(verify_inclusion(size, size, &leaf, &proof, &top).is_err());
         // Wrong size: the proof does not verify against another tree head (size, root). (An
