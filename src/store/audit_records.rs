@@ -470,18 +470,27 @@ pub fn check(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
     Ok(())
 }
 
-/// `grant_reads` holds exactly the reads logged in `[reads_from, indexed_upto)`, by grant.
-fn check_folded_reads(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
-    let mut stored = BTreeMap::new();
+/// Every row of a `key → count` table.
+pub(super) fn counters(
+    rtx: &ReadTransaction,
+    def: redb::TableDefinition<'static, &'static str, u64>,
+) -> Result<BTreeMap<String, u64>, AuditFailure> {
+    let mut rows = BTreeMap::new();
     for item in rtx
-        .open_table(GRANT_READS)
+        .open_table(def)
         .map_err(unreadable)?
         .iter()
         .map_err(unreadable)?
     {
         let (k, v) = item.map_err(unreadable)?;
-        stored.insert(k.value().to_owned(), v.value());
+        rows.insert(k.value().to_owned(), v.value());
     }
+    Ok(rows)
+}
+
+/// `grant_reads` holds exactly the reads logged in `[reads_from, indexed_upto)`, by grant.
+fn check_folded_reads(rtx: &ReadTransaction, h: &History) -> Result<(), AuditFailure> {
+    let stored = counters(rtx, GRANT_READS)?;
     for (id, n) in &stored {
         let logged = h.reads_folded.get(id).copied().unwrap_or(0);
         if *n != logged {

@@ -6,7 +6,7 @@
 
 use super::audit::AuditFailure;
 use super::audit_links::records;
-use super::audit_records::{bad, unreadable};
+use super::audit_records::{bad, counters, unreadable};
 use super::records::OrgRecord;
 use super::tables::{
     ORG_WEBHOOK_DELIVERIES, ORGS, WEBHOOK_CURSOR, WEBHOOK_DELIVERIES, WEBHOOK_DUE, WEBHOOK_ORGS,
@@ -106,16 +106,7 @@ fn check_subscribers(rtx: &ReadTransaction) -> Result<(), AuditFailure> {
         .filter(|(_, o)| !o.webhooks.is_empty())
         .map(|(id, o)| (id, o.webhooks.len() as u64))
         .collect();
-    let mut found = BTreeMap::new();
-    for item in rtx
-        .open_table(WEBHOOK_ORGS)
-        .map_err(unreadable)?
-        .iter()
-        .map_err(unreadable)?
-    {
-        let (k, v) = item.map_err(unreadable)?;
-        found.insert(k.value().to_owned(), v.value());
-    }
+    let found = counters(rtx, WEBHOOK_ORGS)?;
     if let Some((org, _)) = expected
         .iter()
         .chain(found.iter())
