@@ -15,7 +15,9 @@
 //! (support/postgres.rs); without either the rows are skipped with a note.
 //!
 //! Environment: `BENCH_SECONDS` (wrk duration, default 10), `BENCH_VAULT_BIN`, `BENCH_PERF=<file>`
-//! (perf profile of the redb vault during reads; `BENCH_PERF_CALLGRAPH=dwarf` for Rust stacks),
+//! (perf profile of the redb vault during one scenario; `BENCH_PERF_CALLGRAPH=dwarf` for Rust
+//! stacks), `BENCH_STRACE=1` (the writer's pwrite64/fdatasync counts), `BENCH_PROFILE=read|write|grant`
+//! (the scenario those two observe; default read),
 //! `BENCH_POSTGRES=0` (skip PostgreSQL), `BENCH_PG_FSYNC=off` (the throw-away cluster without fsync), `BENCH_PG_WAITS=1` (per
 //! PostgreSQL scenario: pg_stat_activity samples and, in a throw-away cluster, the top
 //! statements from pg_stat_statements).
@@ -126,92 +128,49 @@ fn main() {
         None,
     ));
     drop(proxied);
-    // BENCH_PERF=<file>: record a CPU profile of the vault during the read scenario
-    // (BENCH_PERF_CALLGRAPH=dwarf for call stacks through Rust frames; default fp).
-    let callgraph = std::env::var("BENCH_PERF_CALLGRAPH").unwrap_or_else(|_| "fp".into());
-    let perf = std::env::var("BENCH_PERF").ok().map(|out| {
-        Command::new("perf")
-            .args([
-                "record",
-                "-F",
-                "499",
-                "--call-graph",
-                &callgraph,
-                "-o",
-                &out,
-                "-p",
-                &vault.id().to_string(),
-                "--",
-                "sleep",
-                "8",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    });
-    // BENCH_STRACE=1: count the writer thread's page writes and fdatasyncs during the read
-    // scenario (strace -c on the `assent-writer` thread).
-    let strace = std::env::var("BENCH_STRACE")
-        .is_ok_and(|v| v == "1")
-        .then(|| writer_tid(vault.id()))
-        .flatten()
-        .map(|tid| {
-            Command::new("strace")
-                .args([
-                    "-c",
-                    "-w",
-                    "-e",
-                    "trace=pwrite64,fdatasync",
-                    "-p",
-                    &tid.to_string(),
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        });
-    let vault_pid = [vault.id()];
-    rows.push(run(
-        "redb: org envelope read (authorized + logged)",
-        &url,
-        Some(&lua.join("read.lua")),
-        &secs,
-        &vault_pid,
-        None,
-        None,
-    ));
-    if let Some(mut p) = perf {
-        let _ = p.wait();
+    // The redb scenarios. BENCH_PROFILE=read|write|grant (default read) picks the one that
+    // BENCH_PERF and BENCH_STRACE observe.
+    let profiled = std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "read".into());
+    for (key, name, script) in [
+        (
+            "read",
+            "redb: org envelope read (authorized + logged)",
+            "read.lua",
+        ),
+        (
+            "write",
+            "redb: customer envelope write (1 KiB)",
+            "write.lua",
+        ),
+        ("grant", "redb: grant + revoke (each request)", "grant.lua"),
+    ] {
+        let observe = key == profiled;
+        let perf = observe.then(|| perf_record(vault.id())).flatten();
+        let strace = observe.then(|| strace_writer(vault.id())).flatten();
+        rows.push(run(
+            name,
+            &url,
+            Some(&lua.join(script)),
+            &secs,
+            &[vault.id()],
+            None,
+            None,
+        ));
+        if let Some(mut p) = perf {
+            let _ = p.wait();
+        }
+        if let Some(p) = strace {
+            // SIGINT ends the trace and prints its summary.
+            let _ = Command::new("kill")
+                .args(["-INT", &p.id().to_string()])
+                .status();
+            let out = p.wait_with_output().unwrap();
+            println!(
+                "writer thread during `{name}` (strace -c -w):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
-    if let Some(p) = strace {
-        // SIGINT ends the trace and prints its summary.
-        let _ = Command::new("kill")
-            .args(["-INT", &p.id().to_string()])
-            .status();
-        let out = p.wait_with_output().unwrap();
-        println!(
-            "writer thread during the redb read scenario (strace -c -w):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    rows.push(run(
-        "redb: customer envelope write (1 KiB)",
-        &url,
-        Some(&lua.join("write.lua")),
-        &secs,
-        &vault_pid,
-        None,
-        None,
-    ));
-    rows.push(run(
-        "redb: grant + revoke (each request)",
-        &url,
-        Some(&lua.join("grant.lua")),
-        &secs,
-        &vault_pid,
-        None,
-        None,
-    ));
     let rss = peak_rss_kib(vault.id());
     let _ = vault.kill();
     let _ = vault.wait();
@@ -296,6 +255,50 @@ fn main() {
         }
         std::process::exit(1);
     }
+}
+
+/// BENCH_PERF=<file>: a CPU profile of the vault during the profiled scenario
+/// (BENCH_PERF_CALLGRAPH=dwarf for call stacks through Rust frames; default fp).
+fn perf_record(pid: u32) -> Option<Child> {
+    let out = std::env::var("BENCH_PERF").ok()?;
+    let callgraph = std::env::var("BENCH_PERF_CALLGRAPH").unwrap_or_else(|_| "fp".into());
+    let pid = pid.to_string();
+    let args = [
+        "record",
+        "-F",
+        "499",
+        "--call-graph",
+        &callgraph,
+        "-o",
+        &out,
+        "-p",
+        &pid,
+    ];
+    Some(
+        Command::new("perf")
+            .args(args)
+            .args(["--", "sleep", "8"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// BENCH_STRACE=1: counts the writer thread's page writes and fdatasyncs during the profiled
+/// scenario (strace -c on the `assent-writer` thread).
+fn strace_writer(pid: u32) -> Option<Child> {
+    if !std::env::var("BENCH_STRACE").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let tid = writer_tid(pid)?.to_string();
+    Some(
+        Command::new("strace")
+            .args(["-c", "-w", "-e", "trace=pwrite64,fdatasync", "-p", &tid])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// The thread id of the vault's group-commit writer (`assent-writer`).

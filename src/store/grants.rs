@@ -32,6 +32,12 @@ pub trait GrantReads {
         org: &OrgId,
         customer: &CustomerId,
     ) -> Result<Vec<Pinned<Grant>>, StoreError>;
+    /// Every grant the customer made, in id order, each with its stored form (a customer
+    /// write plans on it and re-checks it in the batch). `reads` is whole only for grants
+    /// with a `max_reads` quota, as in `grants_for`.
+    fn grants_of_pinned(&self, customer: &CustomerId) -> Result<Vec<Pinned<Grant>>, StoreError>;
+    /// True when the grant is still stored exactly as `pinned` read it.
+    fn grant_unchanged(&self, pinned: &Pinned<Grant>) -> Result<bool, StoreError>;
     /// Every grant (a full scan; for metrics and audits, not request paths).
     fn all_grants(&self) -> Result<Vec<Grant>, StoreError>;
     /// The wraps held for a grant, in label order (none once revoked).
@@ -115,6 +121,31 @@ fn grants_listed<R: Open>(r: &R, ids: Vec<String>) -> Result<Vec<Grant>, StoreEr
     with_reads(r, out)
 }
 
+/// The grants stored under `ids`, each with its stored form; the read counts of those with a
+/// quota are made whole (read_counts.rs), the others keep only their stored part.
+fn pinned_listed<R: Open>(r: &R, ids: Vec<String>) -> Result<Vec<Pinned<Grant>>, StoreError> {
+    let mut out: Vec<Pinned<Grant>> = Vec::with_capacity(ids.len());
+    {
+        use redb::ReadableTable as _;
+        let grants = r.table(GRANTS)?;
+        for id in ids {
+            let stored = grants.get(id.as_str())?.map(|v| v.value().to_vec());
+            out.extend(Pinned::of("grants", stored)?);
+        }
+    }
+    let mut quota: Vec<&mut Grant> = out
+        .iter_mut()
+        .map(|p| &mut p.value)
+        .filter(|g| g.terms.max_reads.is_some())
+        .collect();
+    if !quota.is_empty() {
+        let ids: Vec<String> = quota.iter().map(|g| g.terms.grant_id.to_string()).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        add_derived(&mut quota, &r.derived_reads(&ids)?);
+    }
+    Ok(out)
+}
+
 /// `grants` with their whole read counts (read_counts.rs).
 fn with_reads<R: Open>(r: &R, mut grants: Vec<Grant>) -> Result<Vec<Grant>, StoreError> {
     let derived = {
@@ -147,23 +178,19 @@ impl<R: Open> GrantReads for R {
         org: &OrgId,
         customer: &CustomerId,
     ) -> Result<Vec<Pinned<Grant>>, StoreError> {
-        let mut out: Vec<Pinned<Grant>> = Vec::new();
-        for id in index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))? {
-            if let Some(g) = Pinned::of("grants", get_raw(self, GRANTS, id.as_str())?)? {
-                out.push(g);
-            }
-        }
-        let mut quota: Vec<&mut Grant> = out
-            .iter_mut()
-            .map(|p| &mut p.value)
-            .filter(|g| g.terms.max_reads.is_some())
-            .collect();
-        if !quota.is_empty() {
-            let ids: Vec<String> = quota.iter().map(|g| g.terms.grant_id.to_string()).collect();
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            add_derived(&mut quota, &self.derived_reads(&ids)?);
-        }
-        Ok(out)
+        pinned_listed(
+            self,
+            index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))?,
+        )
+    }
+
+    fn grants_of_pinned(&self, customer: &CustomerId) -> Result<Vec<Pinned<Grant>>, StoreError> {
+        pinned_listed(self, index2(self, CUSTOMER_GRANTS, customer.as_str())?)
+    }
+
+    fn grant_unchanged(&self, pinned: &Pinned<Grant>) -> Result<bool, StoreError> {
+        let id = pinned.value.terms.grant_id.as_str();
+        self.holds_record(super::access::Rechecked::Grant(id), &pinned.stored)
     }
 
     fn all_grants(&self) -> Result<Vec<Grant>, StoreError> {

@@ -5,7 +5,9 @@ use crate::crypto::wrap::Wrap;
 use crate::domain::catalog::Label;
 use crate::domain::grant::Grant;
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId};
+use crate::domain::time::Timestamp;
 use crate::ledger::Event;
+use crate::store::Pinned;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
 use crate::store::records::{EnvelopeRecord, GrantWrap};
@@ -40,15 +42,95 @@ pub fn check_wrap(w: &Wrap) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Every grant of `customer` that covers `label`, whatever its state.
-fn grants_covering<R: Reads + ?Sized>(
-    r: &R,
-    customer: &CustomerId,
+/// The grants a write of one label must match its wraps to, decided on some state: every
+/// grant of the customer that covers the label, whatever its state.
+///
+/// Planned on a read snapshot, off the single writer (the customer's grants decoded in
+/// parallel with other requests), then re-checked in the batch (invariant 12): the customer's
+/// grant ids must be the planned ones (a grant approved since shows there) and each covering
+/// grant must be stored byte for byte as planned (a revocation shows there). A grant with a
+/// read quota is read again as it stands, since reads move its count without changing its
+/// record. Anything else changed: the batch decides afresh.
+struct Covering {
+    ids: Vec<GrantId>,
+    grants: Vec<Pinned<Grant>>,
+}
+
+impl Covering {
+    fn plan<R: Reads + ?Sized>(
+        r: &R,
+        customer: &CustomerId,
+        label: &Label,
+    ) -> Result<Self, VaultError> {
+        let mut grants = r.grants_of_pinned(customer)?;
+        let ids = grants
+            .iter()
+            .map(|g| g.value.terms.grant_id.clone())
+            .collect();
+        grants.retain(|g| g.value.covers_label(label));
+        Ok(Self { ids, grants })
+    }
+
+    /// The planned grants as they stand in `tx`, or `None` if the plan no longer holds.
+    fn recheck<R: Reads + ?Sized>(
+        self,
+        tx: &R,
+        customer: &CustomerId,
+    ) -> Result<Option<Vec<Grant>>, VaultError> {
+        if tx.grant_ids_of(customer)? != self.ids {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(self.grants.len());
+        for pinned in self.grants {
+            if !tx.grant_unchanged(&pinned)? {
+                return Ok(None);
+            }
+            if pinned.value.terms.max_reads.is_none() {
+                out.push(pinned.value);
+            } else if let Some(now) = tx.grant(&pinned.value.terms.grant_id)? {
+                out.push(now);
+            } else {
+                return Ok(None);
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Refuses a write whose grant wraps are not exactly one per grant that needs them: every
+/// active grant covering `label` with reads left.
+fn check_grant_wraps<'g>(
+    covering: impl IntoIterator<Item = &'g Grant>,
+    provided: &BTreeSet<GrantId>,
     label: &Label,
-) -> Result<Vec<Grant>, VaultError> {
-    let mut grants = r.grants_of(customer)?;
-    grants.retain(|g| g.covers_label(label));
-    Ok(grants)
+    now: Timestamp,
+) -> Result<(), VaultError> {
+    let required: BTreeSet<&GrantId> = covering
+        .into_iter()
+        .filter(|g| g.needs_wraps(now))
+        .map(|g| &g.terms.grant_id)
+        .collect();
+    if let Some(extra) = provided.iter().find(|g| !required.contains(g)) {
+        return Err(VaultError::bad(
+            "unexpected_grant_wrap",
+            format!("grant {extra} is not an active grant covering `{label}`"),
+        ));
+    }
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|g| !provided.contains(**g))
+        .map(|g| g.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(VaultError::conflict(
+            "grant_wraps_missing",
+            format!(
+                "wrap the new data key for the active grants: {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl Vault {
@@ -107,6 +189,15 @@ impl Vault {
                 at: now,
             }
         };
+        // A refusal on the snapshot is final: a grant approved or revoked before this request
+        // began is visible in it.
+        let planned = Covering::plan(&*self.store().read()?, &customer, &label)?;
+        check_grant_wraps(
+            planned.grants.iter().map(|g| &g.value),
+            &provided,
+            &label,
+            now,
+        )?;
         self.store()
             .writer()
             .act(move |tx: &mut dyn Batch| {
@@ -126,31 +217,15 @@ impl Vault {
                         format!("the `{label}` envelope is {}", e.envelope_id),
                     ));
                 }
-                let covering = grants_covering(tx, &customer, &label)?;
-                let required: BTreeSet<GrantId> = covering
-                    .iter()
-                    .filter(|g| g.needs_wraps(now))
-                    .map(|g| g.terms.grant_id.clone())
-                    .collect();
-                if let Some(extra) = provided.difference(&required).next() {
-                    return Err(VaultError::bad(
-                        "unexpected_grant_wrap",
-                        format!("grant {extra} is not an active grant covering `{label}`"),
-                    ));
-                }
-                let missing: Vec<String> = required
-                    .difference(&provided)
-                    .map(|g| g.to_string())
-                    .collect();
-                if !missing.is_empty() {
-                    return Err(VaultError::conflict(
-                        "grant_wraps_missing",
-                        format!(
-                            "wrap the new data key for the active grants: {}",
-                            missing.join(", ")
-                        ),
-                    ));
-                }
+                let covering = match planned.recheck(tx, &customer)? {
+                    Some(covering) => covering,
+                    None => Covering::plan(tx, &customer, &label)?
+                        .grants
+                        .into_iter()
+                        .map(|g| g.value)
+                        .collect(),
+                };
+                check_grant_wraps(&covering, &provided, &label, now)?;
                 let record = EnvelopeRecord {
                     customer_id: customer.clone(),
                     envelope_id: w.envelope_id.clone(),

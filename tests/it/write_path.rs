@@ -90,6 +90,133 @@ fn a_read_planned_before_a_new_version_returns_the_new_version() {
     assert_eq!(plain.as_slice(), b"bob@example.com");
 }
 
+/// The covering grants of a customer write are planned on a snapshot too: a revocation
+/// committed between the plan and the write's batch must not leave the revoked grant holding a
+/// wrap of the new data key.
+#[test]
+fn a_write_planned_before_a_revocation_gives_the_revoked_grant_no_wrap() {
+    let tv = start();
+    let (mut device, _org, gid) = granted(&tv, &handle("wrrevoke"), None);
+    let customer = device.customer_id.clone();
+    let gid = GrantId::parse(&gid).unwrap();
+    device.own_ledger().unwrap();
+
+    let busy = hold_writer(&tv, 800);
+    std::thread::sleep(Duration::from_millis(100));
+    // The revocation queues behind the busy writer...
+    let revoke = {
+        let (vault, customer, gid) = (tv.vault.clone(), customer.clone(), gid.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(vault.revoke(customer, gid)).map(|_| ())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // ...while the device, which still sees the grant active, wraps the new version for it;
+    // the write is planned on that snapshot and queues behind the revocation.
+    let put = device.put(&"email".parse_label(), "text/plain", b"new", false);
+    busy.join().unwrap();
+    revoke.join().unwrap().unwrap();
+    let Err(err) = put else {
+        panic!("a wrap for a grant revoked before the write was stored");
+    };
+    assert_eq!(err.code(), Some("unexpected_grant_wrap"), "{err}");
+    let view = tv.vault.store().read().unwrap();
+    assert!(view.wraps_of(&gid).unwrap().is_empty());
+    let label = "email".parse_label();
+    assert_eq!(
+        view.envelope(&customer, &label).unwrap().unwrap().version,
+        1
+    );
+}
+
+/// A read quota used up between the plan and the batch counts too: reads move the count without
+/// changing the grant's record, so a grant with a quota is read again in the batch.
+#[test]
+fn a_write_planned_before_the_last_allowed_read_gives_that_grant_no_wrap() {
+    let tv = start();
+    let (mut device, org, gid) = granted(&tv, &handle("wrquota"), Some(1));
+    let customer = device.customer_id.clone();
+    let gid = GrantId::parse(&gid).unwrap();
+    device.own_ledger().unwrap();
+
+    let busy = hold_writer(&tv, 800);
+    std::thread::sleep(Duration::from_millis(100));
+    // The grant's one read queues behind the busy writer...
+    let read = {
+        let c = customer.to_string();
+        std::thread::spawn(move || org.read(&c, "email", PURPOSE).map(|_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // ...while the device, which sees a read left, wraps the new version for the grant.
+    let put = device.put(&"email".parse_label(), "text/plain", b"new", false);
+    busy.join().unwrap();
+    read.join().unwrap().unwrap();
+    let Err(err) = put else {
+        panic!("a wrap for a grant whose quota was used up before the write was stored");
+    };
+    assert_eq!(err.code(), Some("unexpected_grant_wrap"), "{err}");
+    let view = tv.vault.store().read().unwrap();
+    let wraps = view.wraps_of(&gid).unwrap();
+    assert!(wraps.iter().all(|w| w.version == 1), "{wraps:?}");
+}
+
+/// ...and a grant approved between the plan and the batch must get its wrap: the write that
+/// did not wrap for it is refused, not stored with the grant's wrap left on the old version.
+#[test]
+fn a_write_planned_before_an_approval_is_refused_without_the_new_grants_wrap() {
+    let tv = start();
+    let handle = handle("wrapprove");
+    let (profile, mut device) = customer(&tv, &handle);
+    let label = "email".parse_label();
+    device.put(&label, "text/plain", b"v1", false).unwrap();
+    let mut approver = assent::client::customer::unlock(&profile, PASSPHRASE.as_bytes()).unwrap();
+    let org = demo_org(&tv);
+    let req = org
+        .request(&assent::client::org::Ask::new(
+            &handle,
+            &["email".into()],
+            &[PURPOSE.into()],
+            86_400,
+            "to verify you",
+        ))
+        .unwrap();
+    let rid = assent::domain::ids::RequestId::parse(req["request_id"].as_str().unwrap()).unwrap();
+    device.own_ledger().unwrap();
+    approver.own_ledger().unwrap();
+
+    let busy = hold_writer(&tv, 800);
+    std::thread::sleep(Duration::from_millis(100));
+    // The approval (with its wrap of version 1) queues behind the busy writer...
+    let approve = std::thread::spawn(move || {
+        approver
+            .approve(&rid, &Default::default(), &demo_org_check())
+            .map(|_| ())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // ...while the other device, seeing no grant yet, writes version 2 with no grant wrap.
+    let put = device.put(&label, "text/plain", b"v2", false);
+    busy.join().unwrap();
+    approve.join().unwrap().unwrap();
+    let Err(err) = put else {
+        panic!("a write without the wrap of a grant approved before it was stored");
+    };
+    assert_eq!(err.code(), Some("grant_wraps_missing"), "{err}");
+    let view = tv.vault.store().read().unwrap();
+    let customer = device.customer_id.clone();
+    assert_eq!(
+        view.envelope(&customer, &label).unwrap().unwrap().version,
+        1
+    );
+    drop(view);
+    // Reloaded, the device wraps for the new grant and the organization reads version 2.
+    device.put(&label, "text/plain", b"v2", false).unwrap();
+    let (r, plain) = org.read(customer.as_str(), "email", PURPOSE).unwrap();
+    assert_eq!((r.version, plain.as_slice()), (2, b"v2".as_slice()));
+}
+
 fn registered(customer: &CustomerId) -> Event {
     Event::CustomerRegistered {
         customer_id: customer.clone(),

@@ -114,6 +114,21 @@ impl<S: Side> Pg<S> {
             .collect()
     }
 
+    /// The grants the statement selects (first column: the stored record), each with its
+    /// stored form.
+    fn pinned_list(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Pinned<Grant>>, StoreError> {
+        let rows = self.conn.rows(sql, params)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.extend(Pinned::of("grants", Some(bytes(r, 0)?))?);
+        }
+        Ok(out)
+    }
+
     fn indexes(
         &self,
         sql: &str,
@@ -300,15 +315,27 @@ impl<S: Side> GrantReads for Pg<S> {
         org: &OrgId,
         customer: &CustomerId,
     ) -> Result<Vec<Pinned<Grant>>, StoreError> {
-        let rows = self.conn.rows(
+        self.pinned_list(
             "SELECT record FROM grants WHERE org_id = $1 AND customer_id = $2 ORDER BY grant_id",
             &[&org.as_str(), &customer.as_str()],
-        )?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.extend(Pinned::of("grants", Some(bytes(r, 0)?))?);
-        }
-        Ok(out)
+        )
+    }
+
+    fn grants_of_pinned(&self, customer: &CustomerId) -> Result<Vec<Pinned<Grant>>, StoreError> {
+        self.pinned_list(
+            "SELECT record FROM grants WHERE customer_id = $1 ORDER BY grant_id",
+            &[&customer.as_str()],
+        )
+    }
+
+    fn grant_unchanged(&self, pinned: &Pinned<Grant>) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .row(
+                "SELECT 1 FROM grants WHERE grant_id = $1 AND record = $2",
+                &[&pinned.value.terms.grant_id.as_str(), &pinned.stored],
+            )?
+            .is_some())
     }
 
     fn all_grants(&self) -> Result<Vec<Grant>, StoreError> {
