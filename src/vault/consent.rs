@@ -8,6 +8,7 @@ use crate::crypto::wrap::Wrap;
 use crate::domain::grant::{Grant, GrantTerms};
 use crate::domain::ids::{CustomerId, EnvelopeId, GrantId, Handle, OrgId, RequestId};
 use crate::domain::request::{AccessRequest, RequestStatus, RequestTerms};
+use crate::domain::time::Timestamp;
 use crate::ledger::Event;
 use crate::store::ledger_tx::Appended;
 use crate::store::prelude::*;
@@ -195,39 +196,18 @@ impl Vault {
         }
         let now = self.now();
         let nonce = random_nonce();
+        // Decided first on a read snapshot, where the signature is checked off the single
+        // writer; a refusal there is final (everything acknowledged before this request began
+        // is visible in it). The batch decides again on the state as it stands, checking the
+        // signature again only if the customer's key is not the one it was checked under.
+        let (_, checked_under) =
+            decide_approval(&*self.store().read()?, &customer, &id, &a, now, None)?;
         self.store()
             .writer()
             .act(move |tx: &mut dyn Batch| {
-                let mut request = load_request(tx, &id, &customer)?;
-                request.ensure_pending()?;
-                a.terms.check_against(&request, now)?;
-                let c: CustomerRecord = tx.customer(&customer)?.ok_or_else(|| {
-                    VaultError::unauthorized("unknown_customer", "this account no longer exists")
-                })?;
-                sign::verify_grant(&c.ed25519_public, &a.terms, &a.signature)?;
-                let org: OrgRecord = tx.org(&a.terms.org_id)?.ok_or_else(|| {
-                    VaultError::not_found("org_not_found", "no such organization")
-                })?;
-                if org.ed25519_public != a.terms.org_identity_key
-                    || org.x25519_public != a.terms.org_encryption_key
-                {
-                    return Err(VaultError::conflict(
-                        "org_keys_mismatch",
-                        format!(
-                            "the grant names keys that are not {}'s registered keys; fetch its \
-                             key log again and re-check",
-                            org.org_id
-                        ),
-                    ));
-                }
+                let (mut request, _) =
+                    decide_approval(tx, &customer, &id, &a, now, Some(&checked_under))?;
                 let gid = a.terms.grant_id.clone();
-                if tx.grant(&gid)?.is_some() {
-                    return Err(VaultError::conflict(
-                        "grant_exists",
-                        format!("grant {gid} already exists"),
-                    ));
-                }
-                check_approval_wraps(tx, &customer, &a)?;
                 let appended = tx.append(
                     &Event::GrantCreated {
                         customer_id: customer.clone(),
@@ -363,6 +343,53 @@ fn load_request(
     tx.request(id)?
         .filter(|r| &r.customer_id == customer)
         .ok_or_else(|| VaultError::not_found("request_not_found", format!("no request {id}")))
+}
+
+/// Every check of an approval on `r`'s state: the request pending and matched by the terms, the
+/// customer's signature (skipped when the customer's key is `checked_under`: a signature already
+/// verified under that very key), the organization's keys, a new grant id, the wraps. Returns
+/// the request and the key the signature verifies under.
+fn decide_approval(
+    r: &(impl Reads + ?Sized),
+    customer: &CustomerId,
+    id: &RequestId,
+    a: &Approval,
+    now: Timestamp,
+    checked_under: Option<&[u8; 32]>,
+) -> Result<(AccessRequest, [u8; 32]), VaultError> {
+    let request = load_request(r, id, customer)?;
+    request.ensure_pending()?;
+    a.terms.check_against(&request, now)?;
+    let c: CustomerRecord = r.customer(customer)?.ok_or_else(|| {
+        VaultError::unauthorized("unknown_customer", "this account no longer exists")
+    })?;
+    if checked_under != Some(&c.ed25519_public) {
+        sign::verify_grant(&c.ed25519_public, &a.terms, &a.signature)?;
+    }
+    let org: OrgRecord = r
+        .org(&a.terms.org_id)?
+        .ok_or_else(|| VaultError::not_found("org_not_found", "no such organization"))?;
+    if org.ed25519_public != a.terms.org_identity_key
+        || org.x25519_public != a.terms.org_encryption_key
+    {
+        return Err(VaultError::conflict(
+            "org_keys_mismatch",
+            format!(
+                "the grant names keys that are not {}'s registered keys; fetch its \
+                 key log again and re-check",
+                org.org_id
+            ),
+        ));
+    }
+    let gid = &a.terms.grant_id;
+    if r.grant(gid)?.is_some() {
+        return Err(VaultError::conflict(
+            "grant_exists",
+            format!("grant {gid} already exists"),
+        ));
+    }
+    check_approval_wraps(r, customer, a)?;
+    Ok((request, c.ed25519_public))
 }
 
 /// Exactly one wrap per granted label that has an envelope, naming its current version.
