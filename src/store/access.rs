@@ -59,9 +59,9 @@ pub(super) enum Rechecked<'k> {
     Wrap(&'k str, &'k str),
 }
 
-pub(super) fn decode<T: DeserializeOwned>(
+pub(super) fn decode<'de, T: serde::Deserialize<'de>>(
     table: &'static str,
-    bytes: &[u8],
+    bytes: &'de [u8],
 ) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         table,

@@ -32,10 +32,15 @@ pub trait GrantReads {
         org: &OrgId,
         customer: &CustomerId,
     ) -> Result<Vec<Pinned<Grant>>, StoreError>;
-    /// Every grant the customer made, in id order, each with its stored form (a customer
-    /// write plans on it and re-checks it in the batch). `reads` is whole only for grants
-    /// with a `max_reads` quota, as in `grants_for`.
-    fn grants_of_pinned(&self, customer: &CustomerId) -> Result<Vec<Pinned<Grant>>, StoreError>;
+    /// The ids of every grant the customer made, and those of its grants whose terms name
+    /// `label`, whatever their state, each with its stored form (a customer write plans on
+    /// them and re-checks them in the batch), all in id order. Only the covering grants are
+    /// decoded; `reads` is whole only for those with a `max_reads` quota, as in `grants_for`.
+    fn grants_covering(
+        &self,
+        customer: &CustomerId,
+        label: &Label,
+    ) -> Result<(Vec<GrantId>, Vec<Pinned<Grant>>), StoreError>;
     /// True when the grant is still stored exactly as `pinned` read it.
     fn grant_unchanged(&self, pinned: &Pinned<Grant>) -> Result<bool, StoreError>;
     /// Every grant (a full scan; for metrics and audits, not request paths).
@@ -121,16 +126,46 @@ fn grants_listed<R: Open>(r: &R, ids: Vec<String>) -> Result<Vec<Grant>, StoreEr
     with_reads(r, out)
 }
 
-/// The grants stored under `ids`, each with its stored form; the read counts of those with a
-/// quota are made whole (read_counts.rs), the others keep only their stored part.
-fn pinned_listed<R: Open>(r: &R, ids: Vec<String>) -> Result<Vec<Pinned<Grant>>, StoreError> {
-    let mut out: Vec<Pinned<Grant>> = Vec::with_capacity(ids.len());
+/// True when the stored grant's terms name `label`. Reads only the labels: the rest of the
+/// record is skipped, not decoded (a customer write looks at every grant of the customer).
+pub(super) fn names_label(stored: &[u8], label: &Label) -> Result<bool, StoreError> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    struct Labels<'a> {
+        #[serde(borrow)]
+        labels: Vec<Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Terms<'a> {
+        #[serde(borrow)]
+        terms: Labels<'a>,
+    }
+    let t: Terms<'_> = super::access::decode("grants", stored)?;
+    Ok(t.terms.labels.iter().any(|l| l == label.as_str()))
+}
+
+/// The grants stored under `ids` (those naming `label`, if given), each with its stored form;
+/// the read counts of those with a quota are made whole (read_counts.rs), the others keep only
+/// their stored part.
+fn pinned_listed<R: Open>(
+    r: &R,
+    ids: &[String],
+    label: Option<&Label>,
+) -> Result<Vec<Pinned<Grant>>, StoreError> {
+    let mut out: Vec<Pinned<Grant>> = Vec::new();
     {
         use redb::ReadableTable as _;
         let grants = r.table(GRANTS)?;
         for id in ids {
-            let stored = grants.get(id.as_str())?.map(|v| v.value().to_vec());
-            out.extend(Pinned::of("grants", stored)?);
+            let Some(stored) = grants.get(id.as_str())? else {
+                continue;
+            };
+            if let Some(label) = label
+                && !names_label(stored.value(), label)?
+            {
+                continue;
+            }
+            out.extend(Pinned::of("grants", Some(stored.value().to_vec()))?);
         }
     }
     let mut quota: Vec<&mut Grant> = out
@@ -178,14 +213,22 @@ impl<R: Open> GrantReads for R {
         org: &OrgId,
         customer: &CustomerId,
     ) -> Result<Vec<Pinned<Grant>>, StoreError> {
-        pinned_listed(
-            self,
-            index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))?,
-        )
+        let ids = index2(self, ORG_CUSTOMER_GRANTS, &pair_key(org, customer))?;
+        pinned_listed(self, &ids, None)
     }
 
-    fn grants_of_pinned(&self, customer: &CustomerId) -> Result<Vec<Pinned<Grant>>, StoreError> {
-        pinned_listed(self, index2(self, CUSTOMER_GRANTS, customer.as_str())?)
+    fn grants_covering(
+        &self,
+        customer: &CustomerId,
+        label: &Label,
+    ) -> Result<(Vec<GrantId>, Vec<Pinned<Grant>>), StoreError> {
+        let ids = index2(self, CUSTOMER_GRANTS, customer.as_str())?;
+        let covering = pinned_listed(self, &ids, Some(label))?;
+        let ids = ids
+            .iter()
+            .map(|id| stored_id("customer_grants", id, GrantId::parse))
+            .collect::<Result<_, _>>()?;
+        Ok((ids, covering))
     }
 
     fn grant_unchanged(&self, pinned: &Pinned<Grant>) -> Result<bool, StoreError> {

@@ -62,12 +62,7 @@ impl Covering {
         customer: &CustomerId,
         label: &Label,
     ) -> Result<Self, VaultError> {
-        let mut grants = r.grants_of_pinned(customer)?;
-        let ids = grants
-            .iter()
-            .map(|g| g.value.terms.grant_id.clone())
-            .collect();
-        grants.retain(|g| g.value.covers_label(label));
+        let (ids, grants) = r.grants_covering(customer, label)?;
         Ok(Self { ids, grants })
     }
 

@@ -27,6 +27,24 @@ fn hold_writer(tv: &TestVault, ms: u64) -> std::thread::JoinHandle<()> {
     })
 }
 
+/// `first` queues behind a busy writer; `then` runs while it is still queued, so `then` is
+/// planned on a snapshot without `first` and decided in the writer after it. Returns what
+/// `then` answered, once `first` is done (it asserts its own success).
+fn queued_behind<T>(
+    tv: &TestVault,
+    first: impl FnOnce() + Send + 'static,
+    then: impl FnOnce() -> T,
+) -> T {
+    let busy = hold_writer(tv, 800);
+    std::thread::sleep(Duration::from_millis(100));
+    let first = std::thread::spawn(first);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = then();
+    busy.join().unwrap();
+    first.join().unwrap();
+    out
+}
+
 #[test]
 fn a_revocation_committed_after_a_read_was_planned_still_refuses_it() {
     let tv = start();
@@ -34,16 +52,12 @@ fn a_revocation_committed_after_a_read_was_planned_still_refuses_it() {
     let customer = device.customer_id.to_string();
     let gid = GrantId::parse(&gid).unwrap();
 
-    let busy = hold_writer(&tv, 800);
-    std::thread::sleep(Duration::from_millis(100));
-    // The revocation queues behind the busy writer...
-    let revoke = std::thread::spawn(move || device.revoke(&gid).map(|_| ()));
-    std::thread::sleep(Duration::from_millis(200));
-    // ...and this read is planned on a snapshot where the grant is still active, then queues
-    // behind the revocation.
-    let read = org.read(&customer, "email", PURPOSE);
-    busy.join().unwrap();
-    revoke.join().unwrap().unwrap();
+    // The revocation queues behind the busy writer, and this read is planned on a snapshot
+    // where the grant is still active, then queues behind the revocation.
+    let revoke = move || {
+        device.revoke(&gid).unwrap();
+    };
+    let read = queued_behind(&tv, revoke, || org.read(&customer, "email", PURPOSE));
     let Err(err) = read else {
         panic!("a read after an acknowledged revocation must fail");
     };
@@ -68,24 +82,15 @@ fn a_read_planned_before_a_new_version_returns_the_new_version() {
     // ledger, that check needs no write and the put reaches the writer first.
     device.own_ledger().unwrap();
 
-    let busy = hold_writer(&tv, 800);
-    std::thread::sleep(Duration::from_millis(100));
-    let put = std::thread::spawn(move || {
+    let put = move || {
+        let label = "email".parse_label();
         device
-            .put(
-                &"email".parse_label(),
-                "text/plain",
-                b"bob@example.com",
-                false,
-            )
-            .map(|_| ())
-    });
-    std::thread::sleep(Duration::from_millis(200));
+            .put(&label, "text/plain", b"bob@example.com", false)
+            .unwrap();
+    };
     // Planned on version 1; by the time its batch runs, version 2 (with this org's wrap) is
     // committed ahead of it, so the plan no longer holds and the read is decided again.
-    let (r, plain) = org.read(&customer, "email", PURPOSE).unwrap();
-    busy.join().unwrap();
-    put.join().unwrap().unwrap();
+    let (r, plain) = queued_behind(&tv, put, || org.read(&customer, "email", PURPOSE)).unwrap();
     assert_eq!(r.version, 2);
     assert_eq!(plain.as_slice(), b"bob@example.com");
 }
@@ -101,24 +106,18 @@ fn a_write_planned_before_a_revocation_gives_the_revoked_grant_no_wrap() {
     let gid = GrantId::parse(&gid).unwrap();
     device.own_ledger().unwrap();
 
-    let busy = hold_writer(&tv, 800);
-    std::thread::sleep(Duration::from_millis(100));
-    // The revocation queues behind the busy writer...
-    let revoke = {
-        let (vault, customer, gid) = (tv.vault.clone(), customer.clone(), gid.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap();
-            rt.block_on(vault.revoke(customer, gid)).map(|_| ())
-        })
+    // The revocation queues behind the busy writer, while the device, which still sees the
+    // grant active, wraps the new version for it.
+    let (vault, c, g) = (tv.vault.clone(), customer.clone(), gid.clone());
+    let revoke = move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(vault.revoke(c, g)).unwrap();
     };
-    std::thread::sleep(Duration::from_millis(200));
-    // ...while the device, which still sees the grant active, wraps the new version for it;
-    // the write is planned on that snapshot and queues behind the revocation.
-    let put = device.put(&"email".parse_label(), "text/plain", b"new", false);
-    busy.join().unwrap();
-    revoke.join().unwrap().unwrap();
+    let put = queued_behind(&tv, revoke, || {
+        device.put(&"email".parse_label(), "text/plain", b"new", false)
+    });
     let Err(err) = put else {
         panic!("a wrap for a grant revoked before the write was stored");
     };
@@ -142,18 +141,15 @@ fn a_write_planned_before_the_last_allowed_read_gives_that_grant_no_wrap() {
     let gid = GrantId::parse(&gid).unwrap();
     device.own_ledger().unwrap();
 
-    let busy = hold_writer(&tv, 800);
-    std::thread::sleep(Duration::from_millis(100));
-    // The grant's one read queues behind the busy writer...
-    let read = {
-        let c = customer.to_string();
-        std::thread::spawn(move || org.read(&c, "email", PURPOSE).map(|_| ()))
+    // The grant's one read queues behind the busy writer, while the device, which sees a read
+    // left, wraps the new version for the grant.
+    let c = customer.to_string();
+    let read = move || {
+        org.read(&c, "email", PURPOSE).unwrap();
     };
-    std::thread::sleep(Duration::from_millis(200));
-    // ...while the device, which sees a read left, wraps the new version for the grant.
-    let put = device.put(&"email".parse_label(), "text/plain", b"new", false);
-    busy.join().unwrap();
-    read.join().unwrap().unwrap();
+    let put = queued_behind(&tv, read, || {
+        device.put(&"email".parse_label(), "text/plain", b"new", false)
+    });
     let Err(err) = put else {
         panic!("a wrap for a grant whose quota was used up before the write was stored");
     };
@@ -187,19 +183,16 @@ fn a_write_planned_before_an_approval_is_refused_without_the_new_grants_wrap() {
     device.own_ledger().unwrap();
     approver.own_ledger().unwrap();
 
-    let busy = hold_writer(&tv, 800);
-    std::thread::sleep(Duration::from_millis(100));
-    // The approval (with its wrap of version 1) queues behind the busy writer...
-    let approve = std::thread::spawn(move || {
+    // The approval (with its wrap of version 1) queues behind the busy writer, while the other
+    // device, seeing no grant yet, writes version 2 with no grant wrap.
+    let approve = move || {
         approver
             .approve(&rid, &Default::default(), &demo_org_check())
-            .map(|_| ())
+            .unwrap();
+    };
+    let put = queued_behind(&tv, approve, || {
+        device.put(&label, "text/plain", b"v2", false)
     });
-    std::thread::sleep(Duration::from_millis(300));
-    // ...while the other device, seeing no grant yet, writes version 2 with no grant wrap.
-    let put = device.put(&label, "text/plain", b"v2", false);
-    busy.join().unwrap();
-    approve.join().unwrap().unwrap();
     let Err(err) = put else {
         panic!("a write without the wrap of a grant approved before it was stored");
     };

@@ -321,11 +321,24 @@ impl<S: Side> GrantReads for Pg<S> {
         )
     }
 
-    fn grants_of_pinned(&self, customer: &CustomerId) -> Result<Vec<Pinned<Grant>>, StoreError> {
-        self.pinned_list(
-            "SELECT record FROM grants WHERE customer_id = $1 ORDER BY grant_id",
+    fn grants_covering(
+        &self,
+        customer: &CustomerId,
+        label: &Label,
+    ) -> Result<(Vec<GrantId>, Vec<Pinned<Grant>>), StoreError> {
+        let rows = self.conn.rows(
+            "SELECT grant_id, record FROM grants WHERE customer_id = $1 ORDER BY grant_id",
             &[&customer.as_str()],
-        )
+        )?;
+        let (mut ids, mut covering) = (Vec::with_capacity(rows.len()), Vec::new());
+        for r in &rows {
+            ids.push(stored_id("grants", &text(r, 0)?, GrantId::parse)?);
+            let stored = bytes(r, 1)?;
+            if super::super::grants::names_label(&stored, label)? {
+                covering.extend(Pinned::of("grants", Some(stored))?);
+            }
+        }
+        Ok((ids, covering))
     }
 
     fn grant_unchanged(&self, pinned: &Pinned<Grant>) -> Result<bool, StoreError> {
