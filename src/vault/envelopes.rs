@@ -45,8 +45,8 @@ pub fn check_wrap(w: &Wrap) -> Result<(), VaultError> {
 /// The grants a write of one label must match its wraps to, decided on some state: every
 /// grant of the customer that covers the label, whatever its state.
 ///
-/// Planned on a read snapshot, off the single writer (the customer's grants decoded in
-/// parallel with other requests), then re-checked in the batch (invariant 12): the customer's
+/// Planned on a read snapshot, off the single writer (each of the customer's grants has its
+/// labels read there, in parallel with other requests; only covering ones are decoded), then re-checked in the batch (invariant 12): the customer's
 /// grant ids must be the planned ones (a grant approved since shows there) and each covering
 /// grant must be stored byte for byte as planned (a revocation shows there). A grant with a
 /// read quota is read again as it stands, since reads move its count without changing its
